@@ -1,0 +1,51 @@
+"""recipes: the deep-learning curriculum as Keras 3 builders, presets and tools.
+
+Example:
+
+>>> import recipes
+>>> recipes.list_recipes("mnist_*")
+['mnist_mlp']
+>>> model = recipes.build("mnist_mlp")       # a compiled keras.Model
+>>> model = recipes.build_mlp(input_shape=(2,), num_classes=2, hidden_units=(16,))
+"""
+
+from recipes import models as _models  # noqa: F401  (registers every builder)
+from recipes.compiling import compile_recipe, get_optimizer
+from recipes.environment import info
+from recipes.registry import (
+    build,
+    builders,
+    describe,
+    get_recipe,
+    list_builders,
+    list_recipes,
+    register_builder,
+    register_recipe,
+)
+
+__version__ = "0.1.0"
+
+globals().update(builders())
+
+__all__ = [
+    "build",
+    "compile_recipe",
+    "describe",
+    "get_optimizer",
+    "get_recipe",
+    "info",
+    "list_builders",
+    "list_recipes",
+    "register_builder",
+    "register_recipe",
+    *list_builders(),
+]
+
+
+def __getattr__(name):
+    # Subpackages that import TensorFlow or matplotlib load on first use.
+    if name in ("data", "training", "plots"):
+        import importlib
+
+        return importlib.import_module(f"recipes.{name}")
+    raise AttributeError(f"module 'recipes' has no attribute {name!r}")

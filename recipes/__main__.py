@@ -1,0 +1,123 @@
+"""Command line: ``python -m recipes {list,describe,info,train,demo}``.
+
+Examples:
+
+    python -m recipes list 'cifar10_*'
+    python -m recipes describe mnist_mlp
+    python -m recipes train digits_mlp --epochs 20 --set dropout=0.1
+    python -m recipes demo
+"""
+
+import argparse
+import ast
+import sys
+
+DEMO_RECIPE = "digits_mlp"
+
+
+def _parse_value(text):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _parse_overrides(pairs):
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set takes key=value. Received: {pair!r}")
+        overrides[key] = _parse_value(value)
+    return overrides
+
+
+def _command_list(args):
+    import recipes
+
+    for name in recipes.list_recipes(args.pattern):
+        print(f"{name:<28} {recipes.get_recipe(name).summary}")
+
+
+def _command_describe(args):
+    import recipes
+
+    description = recipes.describe(args.name)
+    print(f"{description['name']}: {description['summary']}")
+    print(f"builder: recipes.{description['builder_name']}")
+    print(f"dataset: {description['dataset']}   fit: {description['fit']}")
+    for key, value in description["arguments"].items():
+        print(f"  {key} = {value!r}")
+
+
+def _command_info(args):
+    import recipes
+
+    recipes.info()
+
+
+def _command_train(args):
+    from recipes.training import train_recipe
+
+    output_dir = args.output or f"runs/{args.name}"
+    result = train_recipe(
+        args.name, output_dir=output_dir, epochs=args.epochs,
+        batch_size=args.batch_size, seed=args.seed, verbose=args.verbose,
+        **_parse_overrides(args.set),
+    )
+    scores = ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items())
+    print(f"\n{args.name}: test {scores} ({result.train_seconds:.1f} s of training)")
+    for kind, path in result.paths.items():
+        print(f"  {kind:<11} {path}")
+    return result
+
+
+def _command_demo(args):
+    args.name = DEMO_RECIPE
+    args.output = args.output or "runs/demo"
+    _command_train(args)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m recipes", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    listing = commands.add_parser("list", help="list presets")
+    listing.add_argument("pattern", nargs="?", default="*", help="wildcard filter")
+    listing.set_defaults(run=_command_list)
+
+    describe = commands.add_parser("describe", help="show a preset's arguments")
+    describe.add_argument("name")
+    describe.set_defaults(run=_command_describe)
+
+    commands.add_parser("info", help="backend, devices, versions").set_defaults(
+        run=_command_info)
+
+    def add_training_options(command):
+        command.add_argument("--epochs", type=int)
+        command.add_argument("--batch-size", type=int)
+        command.add_argument("--output", help="output folder (default runs/<name>)")
+        command.add_argument("--seed", type=int, default=0)
+        command.add_argument("--verbose", type=int, default=2)
+        command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                             help="override a builder argument, e.g. dropout=0.1")
+
+    train = commands.add_parser("train", help="train a preset on its dataset")
+    train.add_argument("name")
+    add_training_options(train)
+    train.set_defaults(run=_command_train)
+
+    demo = commands.add_parser("demo", help=f"train {DEMO_RECIPE} (offline, < 1 min)")
+    add_training_options(demo)
+    demo.set_defaults(run=_command_demo)
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""``recipes.info()``: the facts a bug report needs."""
+
+import platform
+import sys
+from importlib import metadata
+
+import keras
+
+_PACKAGES = ("keras", "tensorflow", "jax", "torch", "tensorflow-datasets",
+             "keras-tuner", "scikit-learn", "numpy")
+
+
+def _version(package):
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _devices():
+    backend = keras.backend.backend()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return [d.name for d in tf.config.list_logical_devices()]
+        if backend == "jax":
+            import jax
+
+            return [str(d) for d in jax.devices()]
+        if backend == "torch":
+            import torch
+
+            gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+            return ["cpu", *gpus]
+    except Exception as error:  # a broken accelerator setup is itself worth reporting
+        return [f"unknown ({error!r})"]
+    return ["unknown"]
+
+
+def info(print_=True):
+    """Prints (and returns) the Keras backend, devices, precision policy and versions.
+
+    The first thing to paste into a bug report.
+
+    Args:
+        print_: print the report; False only returns it.
+
+    Returns:
+        A dict with ``backend``, ``devices``, ``precision``, ``python``,
+        ``platform`` and ``versions``.
+
+    Example:
+
+    >>> report = info(print_=False)
+    >>> report["backend"]
+    'tensorflow'
+    """
+    report = {
+        "backend": keras.backend.backend(),
+        "devices": _devices(),
+        "precision": keras.mixed_precision.global_policy().name,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "versions": {p: _version(p) for p in ("recipes", *_PACKAGES)},
+    }
+    if print_:
+        print(f"backend:   {report['backend']}")
+        print(f"devices:   {', '.join(report['devices'])}")
+        print(f"precision: {report['precision']}")
+        print(f"python:    {report['python']} on {report['platform']}")
+        for package, version in report["versions"].items():
+            print(f"  {package:<20} {version}")
+    return report

@@ -1,0 +1,42 @@
+"""Shared fixtures. Every family's tests reuse ``recipe_check`` (train a few steps,
+the loss goes down, save, load, same predictions) and ``tmp_path``."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("RECIPES_DOWNLOAD", "0")  # tests never download
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+from recipes import testing  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_clear():
+    """Each test starts from the same seeds and a clean Keras session."""
+    keras.utils.set_random_seed(1234)
+    yield
+    keras.backend.clear_session()
+
+
+@pytest.fixture
+def recipe_check(tmp_path):
+    """``recipe_check(model, x, y, steps=20, factor=0.9)``: trains, asserts the
+    loss went down, saves/loads with safe_mode and compares predictions; returns the
+    loaded model."""
+
+    def check(model, x, y, steps=20, factor=0.9, batch_size=None):
+        return testing.check_recipe(model, x, y, tmp_path, steps, factor, batch_size)
+
+    return check
+
+
+@pytest.fixture
+def roundtrip(tmp_path):
+    """``roundtrip(model, x)``: save, load with safe_mode, same predictions."""
+
+    def check(model, x, atol=1e-5):
+        return testing.assert_save_load_roundtrip(model, x, tmp_path, atol)
+
+    return check

@@ -1,0 +1,134 @@
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from recipes import data
+from recipes.data import tfds_sets
+
+
+@pytest.mark.parametrize("name", data.list_datasets(offline_only=True))
+def test_offline_splits_are_disjoint_reproducible_and_shaped(name):
+    spec = data.get_spec(name)
+    x_train, y_train = data.arrays(name, "train")
+    x_again, _ = data.arrays(name, "train")
+    x_test, _ = data.arrays(name, "test")
+    first = lambda x: x["encoder_inputs"] if isinstance(x, dict) else x  # noqa: E731
+    np.testing.assert_array_equal(first(x_train), first(x_again))
+    assert not np.array_equal(first(x_train)[: len(first(x_test))], first(x_test))
+    if spec.input_shape is not None:
+        assert first(x_train).shape[1:] == spec.input_shape
+    assert len(y_train) == len(first(x_train))
+
+
+def test_digits_split_sizes_and_range():
+    sizes = {s: len(data.arrays("digits", s)[1]) for s in data.SPLITS}
+    assert sum(sizes.values()) == 1797 and sizes["train"] > sizes["test"] > sizes["validation"]
+    x, y = data.arrays("digits")
+    assert x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    assert set(np.unique(y)) == set(range(10))
+
+
+def test_shapes_masks_match_the_drawn_pixels():
+    x, y = data.arrays("shapes", "validation", num_examples=8, image_size=32)
+    assert x.shape == (8, 32, 32, 3) and y.shape == (8, 32, 32, 1)
+    assert set(np.unique(y)) <= {0, 1, 2} and (y > 0).any()
+    background = x[y[..., 0] == 0]
+    assert background.max() <= 0.25 + 1e-6  # shapes are brighter than background
+
+
+@pytest.mark.parametrize("task", ["copy", "reverse"])
+def test_sequence_tasks_frame_the_target(task):
+    x, y = data.arrays(task, "test", num_examples=50)
+    source, decoder_inputs = x["encoder_inputs"], x["decoder_inputs"]
+    for i in range(50):
+        digits = source[i][source[i] != data.PAD]
+        assert 10 <= len(digits) <= 20
+        expected = digits[::-1] if task == "reverse" else digits
+        np.testing.assert_array_equal(y[i, : len(digits)], expected)
+        assert y[i, len(digits)] == data.END
+        assert decoder_inputs[i, 0] == data.START
+        np.testing.assert_array_equal(decoder_inputs[i, 1 : len(digits) + 1], expected)
+
+
+def test_load_batches_and_shuffles_only_training():
+    train = data.load("digits", "train", batch_size=16)
+    x, y = next(iter(train))
+    assert x.shape == (16, 8, 8, 1) and y.shape == (16,)
+    first_epoch = np.concatenate([b[1].numpy() for b in train])
+    second_epoch = np.concatenate([b[1].numpy() for b in train])
+    assert not np.array_equal(first_epoch, second_epoch)
+    test_1 = np.concatenate([b[1].numpy() for b in data.load("digits", "test")])
+    test_2 = np.concatenate([b[1].numpy() for b in data.load("digits", "test")])
+    np.testing.assert_array_equal(test_1, test_2)
+
+
+def test_load_sequence_task_gives_dict_inputs():
+    x, y = next(iter(data.load("reverse", "validation", batch_size=4)))
+    assert set(x) == {"encoder_inputs", "decoder_inputs"}
+    assert x["encoder_inputs"].shape == (4, 20) and y.shape == (4, 21)
+
+
+def test_unknown_dataset_and_split_raise_clear_errors():
+    with pytest.raises(ValueError, match="Unknown dataset 'mnsit'.*mnist"):
+        data.load("mnsit")
+    with pytest.raises(ValueError, match="`split` must be one of train"):
+        data.arrays("digits", "training")
+
+
+@pytest.mark.parametrize("name", ["mnist", "cifar10"])
+def test_tfds_images_are_scaled_floats_with_int_labels(name):
+    with tfds.testing.mock_data(num_examples=10):
+        x, y = next(iter(data.load(name, "train", batch_size=5)))
+    spec = data.get_spec(name)
+    assert tuple(x.shape) == (5, *spec.input_shape) and x.dtype.name == "float32"
+    assert 0.0 <= float(np.min(x)) and float(np.max(x)) <= 1.0
+    assert y.dtype.name == "int32"
+
+
+def _pet_examples(self, *args, **kwargs):
+    """Two 40x30 pets whose masks hold tfds' values 1 (pet), 2 (background), 3."""
+    import tensorflow as tf
+
+    mask = np.ones((40, 30, 1), np.uint8)
+    mask[:, 10:] = 2
+    mask[:, 20:] = 3
+    return tf.data.Dataset.from_tensor_slices({
+        "image": np.full((2, 40, 30, 3), 255, np.uint8),
+        "segmentation_mask": np.stack([mask, mask]),
+    })
+
+
+def test_tfds_pets_are_resized_with_zero_based_masks():
+    with tfds.testing.mock_data(as_dataset_fn=_pet_examples):
+        x, y = next(iter(data.load("oxford_iiit_pet", "train", batch_size=2,
+                                   image_size=(64, 64))))
+    assert x.shape == (2, 64, 64, 3) and y.shape == (2, 64, 64, 1)
+    np.testing.assert_allclose(x.numpy(), 1.0)
+    assert set(np.unique(y)) == {0, 1, 2}
+    assert y[0, 0, 0, 0] == 0 and y[0, 0, -1, 0] == 2
+
+
+def test_tfds_imdb_gives_raw_text():
+    with tfds.testing.mock_data(num_examples=4):
+        text, label = next(iter(data.load("imdb_reviews", "train", batch_size=2)))
+    assert text.dtype.name == "string" and label.dtype.name == "int32"
+
+
+def test_missing_dataset_without_download_names_dataset_and_remedy(tmp_path):
+    with pytest.raises(data.DatasetNotAvailableError) as caught:
+        data.load("mnist", data_dir=str(tmp_path), download=False)
+    message = str(caught.value)
+    assert "'mnist'" in message and str(tmp_path) in message
+    assert "TFDS_DATA_DIR" in message and "download_and_prepare" in message
+
+
+def test_missing_dataset_with_no_network_fails_fast(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(tfds_sets, "network_available", lambda timeout=3.0: False)
+    with pytest.raises(data.DatasetNotAvailableError, match="no network"):
+        data.load("cifar10", download=True)
+
+
+def test_standard_splits():
+    assert data.standard_splits("digits") == {s: s for s in data.SPLITS}
+    assert data.standard_splits("mnist")["validation"] == "train[90%:]"

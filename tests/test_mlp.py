@@ -1,0 +1,115 @@
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+import recipes
+from recipes import data
+
+
+def test_mnist_mlp_has_the_documented_52650_parameters():
+    model = recipes.build("mnist_mlp")
+    assert model.count_params() == 52_650
+    assert model.input_shape == (None, 28, 28, 1)
+    assert model.output_shape == (None, 10)
+    assert [layer.units for layer in model.layers if hasattr(layer, "units")] == [64, 32, 10]
+
+
+def test_mnist_mlp_trains_and_round_trips(recipe_check):
+    x = np.random.default_rng(0).uniform(size=(64, 28, 28, 1)).astype("float32")
+    y = np.arange(64) % 10
+    recipe_check(recipes.build("mnist_mlp", optimizer="adam", learning_rate=1e-2), x, y)
+
+
+def test_digits_mlp_learns_digits(recipe_check):
+    x, y = data.arrays("digits", "train")
+    loaded = recipe_check(recipes.build("digits_mlp"), x[:128], y[:128], steps=30)
+    assert loaded.evaluate(x[:128], y[:128], verbose=0, return_dict=True)["accuracy"] > 0.9
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "leaky_relu", "elu",
+                                        "swish"])
+def test_every_hidden_activation_builds_and_trains(activation):
+    x, y = data.arrays("moons", "train")
+    model = recipes.build("moons_mlp", activation=activation, learning_rate=0.05)
+    recipes.testing.assert_loss_decreases(model, x[:128], y[:128], steps=15, factor=0.95)
+    layer = model.get_layer(f"{activation}_1")
+    assert layer.activation is keras.activations.get(activation)
+
+
+@pytest.mark.parametrize(
+    "output_activation, loss",
+    [("softmax", "sparse_categorical_crossentropy"), ("sigmoid", "binary_crossentropy"),
+     ("linear", "mean_squared_error"), ("exponential", "poisson")],
+)
+def test_output_activation_picks_a_matching_loss(output_activation, loss):
+    model = recipes.build_mlp(input_shape=(4,), num_classes=3,
+                              output_activation=output_activation)
+    assert model.loss == loss
+    assert model.layers[-1].activation.__name__ == output_activation
+
+
+def test_exponential_output_is_positive_and_fits_counts():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(128, 3)).astype("float32")
+    y = rng.poisson(np.exp(0.5 * x[:, :1])).astype("float32")
+    model = recipes.build_mlp(input_shape=(3,), num_classes=1, hidden_units=(8,),
+                              output_activation="exponential", learning_rate=0.05)
+    recipes.testing.assert_loss_decreases(model, x, y, steps=30, factor=0.95)
+    assert (model.predict(x, verbose=0) > 0).all()
+
+
+def test_batch_norm_dropout_and_regularisers_are_in_the_stack():
+    model = recipes.build_mlp(input_shape=(4,), hidden_units=(8, 8), batch_norm=True,
+                              dropout=0.3, l2=1e-3, kernel_initializer="he")
+    names = [layer.name for layer in model.layers]
+    assert names.count("batch_norm_1") == 1 and "dropout_2" in names
+    dense = model.get_layer("dense_1")
+    assert dense.kernel_regularizer is not None and not dense.use_bias
+    assert dense.kernel_initializer.__class__.__name__ == "HeNormal"
+    assert len(model.losses) == 3  # one L2 penalty per kernel
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [({"activation": "relux"}, "`activation` must be one of"),
+     ({"output_activation": "tanh"}, "`output_activation` must be one of"),
+     ({"dropout": 1.5}, r"`dropout` must be in \[0, 1\)"),
+     ({"hidden_units": (8, 0)}, r"`hidden_units\[1\]` must be an integer >= 1"),
+     ({"num_classes": 0}, "`num_classes` must be an integer >= 1"),
+     ({"input_shape": ()}, "`input_shape` must be a non-empty tuple"),
+     ({"l2": -1.0}, "`l2` must be a number >= 0"),
+     ({"kernel_initializer": "xavier"}, "`kernel_initializer` must be one of")],
+)
+def test_bad_arguments_raise_clear_errors(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        recipes.build_mlp(**arguments)
+
+
+JAX_SCRIPT = textwrap.dedent(
+    """
+    import numpy as np, keras, recipes, tempfile, os
+    assert keras.backend.backend() == "jax"
+    model = recipes.build("mnist_mlp", optimizer="adam", learning_rate=1e-2)
+    assert model.count_params() == 52650
+    x = np.random.default_rng(0).uniform(size=(64, 28, 28, 1)).astype("float32")
+    y = np.arange(64) % 10
+    from recipes.testing import check_recipe
+    check_recipe(model, x, y, tempfile.mkdtemp())
+    print("jax ok")
+    """
+)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed")
+def test_mnist_mlp_on_the_jax_backend():
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run([sys.executable, "-c", JAX_SCRIPT], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "jax ok" in result.stdout
