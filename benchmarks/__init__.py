@@ -1,0 +1,3 @@
+"""Benchmarks: ``python -m benchmarks`` (``make bench``) prints each recipe's training
+throughput as a ratio against a hand-written plain-Keras model of the same
+architecture, measured in the same process."""
