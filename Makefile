@@ -10,6 +10,7 @@ TRIALS ?= 6
 EPOCHS ?= 10
 DIR ?= runs/tune
 PYTEST_ARGS ?=
+export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: help install test demo tune lint bench clean
 
