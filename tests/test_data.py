@@ -132,3 +132,53 @@ def test_missing_dataset_with_no_network_fails_fast(tmp_path, monkeypatch):
 def test_standard_splits():
     assert data.standard_splits("digits") == {s: s for s in data.SPLITS}
     assert data.standard_splits("mnist")["validation"] == "train[90%:]"
+
+
+def _write_jpeg_tree(root, per_class=10):
+    """A CIFAR-like class-folder tree with images whose red channel encodes the label."""
+    from PIL import Image
+
+    from recipes.data.image_folder import CIFAR10_CLASSES
+
+    for split in ("train", "test"):
+        for label, name in enumerate(CIFAR10_CLASSES):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                pixels = np.full((32, 32, 3), label * 25, np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i:04d}.jpg", quality=95)
+
+
+def test_cifar10_jpeg_splits_are_disjoint_and_labelled(tmp_path):
+    _write_jpeg_tree(tmp_path)
+    sizes = {}
+    for split in data.SPLITS:
+        batches = list(data.load("cifar10_jpeg", split, batch_size=50, data_dir=str(tmp_path)))
+        x = np.concatenate([b[0].numpy() for b in batches])
+        y = np.concatenate([b[1].numpy() for b in batches])
+        assert x.shape[1:] == (32, 32, 3) and x.dtype == np.float32
+        np.testing.assert_allclose(x[..., 0].mean(axis=(1, 2)), y * 25 / 255.0, atol=0.03)
+        sizes[split] = len(y)
+    assert sizes == {"train": 90, "validation": 10, "test": 100}
+
+
+def test_cifar10_jpeg_unpacks_an_archive(tmp_path, monkeypatch):
+    import tarfile
+
+    _write_jpeg_tree(tmp_path / "tree", per_class=2)
+    archive = tmp_path / "cifar10-jpeg.tar.gz"
+    with tarfile.open(archive, "w:gz") as handle:
+        for split in ("train", "test"):
+            handle.add(tmp_path / "tree" / split, arcname=split)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("RECIPES_CIFAR10_JPEG", str(archive))
+    x, y = next(iter(data.load("cifar10_jpeg", "test", batch_size=20)))
+    assert x.shape == (20, 32, 32, 3)
+    assert (tmp_path / "home" / ".cache" / "recipes" / "cifar10-jpeg" / "test").is_dir()
+
+
+def test_cifar10_jpeg_missing_names_the_remedy(tmp_path, monkeypatch):
+    monkeypatch.delenv("RECIPES_CIFAR10_JPEG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(data.DatasetNotAvailableError, match="RECIPES_CIFAR10_JPEG"):
+        data.load("cifar10_jpeg", data_dir=str(tmp_path / "nowhere"))

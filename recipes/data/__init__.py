@@ -3,7 +3,8 @@ pipelines; ``arrays`` gives NumPy arrays of the offline sets.
 
 Offline sets (no network): ``digits``, ``moons``, ``shapes``, ``sine``, ``copy``,
 ``reverse``. Through tensorflow-datasets: ``mnist``, ``fashion_mnist``,
-``cifar10``, ``cifar100``, ``imdb_reviews``, ``oxford_iiit_pet``.
+``cifar10``, ``cifar100``, ``imdb_reviews``, ``oxford_iiit_pet``. From a local
+JPEG copy: ``cifar10_jpeg`` (see ``recipes.data.image_folder``).
 
 Example:
 
@@ -93,6 +94,8 @@ _SPECS = {
                     "Fashion-MNIST clothing images (tfds)"),
         DatasetSpec("cifar10", "classification", (32, 32, 3), 10, False,
                     "CIFAR-10 32x32 colour images, 10 classes (tfds)"),
+        DatasetSpec("cifar10_jpeg", "classification", (32, 32, 3), 10, False,
+                    "CIFAR-10 from the JPEG class-folder copy (no tfds, no network)"),
         DatasetSpec("cifar100", "classification", (32, 32, 3), 100, False,
                     "CIFAR-100 32x32 colour images, 100 classes (tfds)"),
         DatasetSpec("imdb_reviews", "text_classification", None, 2, False,
@@ -147,7 +150,7 @@ def standard_splits(name):
     >>> standard_splits("mnist")
     {'train': 'train[:90%]', 'validation': 'train[90%:]', 'test': 'test'}
     """
-    if get_spec(name).offline:
+    if get_spec(name).offline or name == "cifar10_jpeg":
         return {split: split for split in SPLITS}
     return {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"}
 
@@ -216,7 +219,8 @@ def load(
         repeat: repeat forever.
         download: tfds sets only: allow a download when missing (default:
             yes unless ``RECIPES_DOWNLOAD=0``).
-        data_dir: tfds sets only: the data folder (default ``$TFDS_DATA_DIR``).
+        data_dir: tfds sets: the data folder (default ``$TFDS_DATA_DIR``);
+            ``cifar10_jpeg``: the archive or its unpacked folder.
         image_size: ``oxford_iiit_pet`` and ``shapes``: output height and width.
         **options: offline makers' options (``num_examples``...).
 
@@ -237,6 +241,12 @@ def load(
         return to_dataset(x, y, batch_size, shuffle, seed, cache, repeat)
     if options:
         raise TypeError(f"Unknown option(s) for {name!r}: {', '.join(options)}")
+    if name == "cifar10_jpeg":
+        from recipes.data import image_folder
+
+        root = image_folder.find_cifar10_jpeg(data_dir)
+        dataset, size = image_folder.image_folder_dataset(root, split)
+        return _finish(dataset, batch_size, shuffle, seed, cache, repeat, size)
     return _load_tfds(spec, split, batch_size, shuffle, seed, cache, repeat, download,
                       data_dir, image_size)
 
