@@ -12,6 +12,7 @@ Example:
 from recipes import models as _models  # noqa: F401  (registers every builder)
 from recipes.compiling import compile_recipe, get_optimizer
 from recipes.environment import info
+from recipes.precision import precision, set_precision
 from recipes.registry import (
     build,
     builders,
@@ -36,8 +37,10 @@ __all__ = [
     "info",
     "list_builders",
     "list_recipes",
+    "precision",
     "register_builder",
     "register_recipe",
+    "set_precision",
     *list_builders(),
 ]
 
