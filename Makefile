@@ -37,6 +37,12 @@ tune: $(STAMP)  ## hyper-parameter search: make tune TASK=digits TUNER=random TR
 	$(BIN)/python -m tuning --task $(TASK) --tuner $(TUNER) --max-trials $(TRIALS) \
 		--epochs $(EPOCHS) --directory $(DIR)
 
+WORKERS ?= 2
+.PHONY: distributed
+distributed: $(STAMP)  ## tune with a KerasTuner chief + WORKERS worker processes here
+	$(BIN)/python -m tuning --task $(TASK) --tuner $(TUNER) --max-trials $(TRIALS) \
+		--epochs $(EPOCHS) --directory $(DIR) --workers $(WORKERS)
+
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check recipes callbacks tuning tests benchmarks
 

@@ -1,5 +1,18 @@
-"""Training callbacks. Keras' own callbacks are re-exported here so that one import
-serves, next to what Keras lacks.
+"""Training toolkit: callbacks, learning-rate schedules and gradient clipping.
+
+Keras' own callbacks are re-exported here so that one import serves, next to what
+Keras lacks:
+
+- ``EarlyStopping``: Keras' with ``restore_best_weights=True``, ``patience=5``,
+  and support for custom ``train_step`` models (GAN, VAE, flow) that log their
+  own metrics.
+- schedules: ``StepDecay``, ``ExponentialDecay``, ``WarmupCosineDecay``,
+  ``OneCycle`` (rate and momentum), ``schedule(name, ...)``, ``plot_schedule``.
+- ``LRFinder``: the learning-rate range test.
+- ``AutoClip`` (adaptive gradient clipping), ``ScheduledMomentum`` (optimizer
+  wrappers) and ``GradientNormMonitor``. Fixed clipping is an optimizer
+  argument: ``keras.optimizers.Adam(1e-3, global_clipnorm=1.0)``.
+- ``TrainingCurves``: loss and metric curves as PNG and CSV every epoch.
 
 Example:
 
@@ -10,7 +23,6 @@ Example:
 
 from keras.callbacks import (
     CSVLogger,
-    EarlyStopping,
     LearningRateScheduler,
     ModelCheckpoint,
     ReduceLROnPlateau,
@@ -18,13 +30,41 @@ from keras.callbacks import (
 )
 
 from callbacks.curves import TrainingCurves
+from callbacks.early_stopping import EarlyStopping, metric_direction
+from callbacks.lr_finder import LRFinder
+from callbacks.monitors import GradientNormMonitor
+from callbacks.optimizers import AutoClip, OptimizerWrapper, ScheduledMomentum
+from callbacks.samples import SampleGrid
+from callbacks.schedules import (
+    ExponentialDecay,
+    OneCycle,
+    StepDecay,
+    WarmupCosineDecay,
+    plot_schedule,
+    schedule,
+    schedule_values,
+)
 
 __all__ = [
+    "SampleGrid",
+    "AutoClip",
     "CSVLogger",
     "EarlyStopping",
+    "ExponentialDecay",
+    "GradientNormMonitor",
+    "LRFinder",
     "LearningRateScheduler",
     "ModelCheckpoint",
+    "OneCycle",
+    "OptimizerWrapper",
     "ReduceLROnPlateau",
+    "ScheduledMomentum",
+    "StepDecay",
     "TerminateOnNaN",
     "TrainingCurves",
+    "WarmupCosineDecay",
+    "metric_direction",
+    "plot_schedule",
+    "schedule",
+    "schedule_values",
 ]

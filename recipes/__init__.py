@@ -47,7 +47,7 @@ __all__ = [
 
 def __getattr__(name):
     # Subpackages that import TensorFlow or matplotlib load on first use.
-    if name in ("data", "training", "plots"):
+    if name in ("data", "training", "plots", "augment", "sklearn", "losses", "layers"):
         import importlib
 
         return importlib.import_module(f"recipes.{name}")

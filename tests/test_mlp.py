@@ -113,3 +113,58 @@ def test_mnist_mlp_on_the_jax_backend():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "jax ok" in result.stdout
+
+
+def test_mixed_precision_keeps_float32_outputs_and_scales_the_loss():
+    x, y = data.arrays("digits", "train")
+    with recipes.precision("mixed_float16"):
+        model = recipes.build("digits_mlp")
+        assert model.get_layer("dense_1").compute_dtype == "float16"
+        recipes.testing.assert_loss_decreases(model, x[:128], y[:128], steps=10)
+    assert model.predict(x[:2], verbose=0).dtype == np.float32
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert keras.config.dtype_policy().name == "float32"
+
+
+def test_set_precision_rejects_unknown_policies():
+    with pytest.raises(ValueError, match="`policy` must be one of"):
+        recipes.set_precision("float8")
+
+
+def test_cifar_and_zhang_presets_have_the_documented_parameter_counts():
+    assert recipes.build("cifar10_fc", compile=False).count_params() == 3_426_250
+    for name, count in (("zhang_mlp_1x512", 1_209_866), ("zhang_mlp_3x512", 1_735_178)):
+        model = recipes.build(name, compile=False)
+        assert model.count_params() == count, name
+        assert model.input_shape == (None, 32, 32, 3)  # CIFAR-10 images...
+        assert model.get_layer("flatten").output.shape == (None, 28 * 28 * 3)  # ...cropped
+
+
+def test_crop_keeps_the_centre_and_checks_its_argument():
+    x = np.random.default_rng(0).uniform(size=(2, 32, 32, 3)).astype("float32")
+    model = recipes.build_mlp(input_shape=(32, 32, 3), crop=(28, 26), hidden_units=(),
+                              compile=False)
+    cropped = keras.ops.convert_to_numpy(model.get_layer("crop")(x))
+    np.testing.assert_array_equal(cropped, x[:, 2:30, 3:29])
+    for arguments in ({"input_shape": (784,), "crop": 28},
+                      {"input_shape": (32, 32, 3), "crop": 33}):
+        with pytest.raises(ValueError, match="`crop` needs image inputs"):
+            recipes.build_mlp(**arguments)
+    with pytest.raises(ValueError, match="`crop` must be None, an int"):
+        recipes.build_mlp(input_shape=(32, 32, 3), crop=(28, 28, 3))
+
+
+def test_cifar_mlp_presets_keep_xla_on_through_a_train_step():
+    from recipes.augment import build_augmentation
+    from recipes.compiling import compile_recipe
+
+    x = np.random.default_rng(0).uniform(size=(4, 32, 32, 3)).astype("float32")
+    for name in ("cifar10_fc", "zhang_mlp_1x512", "zhang_mlp_3x512"):
+        for augment in (None, build_augmentation(flip="horizontal", crop=4)):
+            model = recipes.build(name, augment=augment, compile=False)
+            compile_recipe(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
+                           jit_compile=True)
+            assert model.jit_compile is True, (name, augment)
+    assert [layer.name for layer in model.layers[:2]] == ["augmentation", "crop"]
+    loss = model.train_on_batch(x, np.arange(4))  # a real XLA step: augment, crop, dense
+    assert np.isfinite(loss) and model.jit_compile is True

@@ -1,0 +1,43 @@
+"""tuning: KerasTuner search spaces for the recipes, a task registry, and
+``python -m tuning`` / ``make tune TASK=...``.
+
+Example:
+
+>>> import tuning
+>>> tuning.list_tasks()
+['cifar10', 'cifar100', 'digits', ...]
+>>> result = tuning.tune("digits", tuner="random", max_trials=6, epochs=10)
+>>> result.test_metrics["accuracy"]
+0.97...
+>>> space = tuning.MLPHyperModel(input_shape=(8, 8, 1), num_classes=10)
+"""
+
+from tuning.search import TUNERS, TuneResult, make_tuner, tune
+from tuning.spaces import (
+    CNNHyperModel,
+    ImageHyperModel,
+    MLPHyperModel,
+    RecipeHyperModel,
+    ResNetHyperModel,
+    TextHyperModel,
+    UNetHyperModel,
+)
+from tuning.tasks import Task, get_task, list_tasks, register_task
+
+__all__ = [
+    "TUNERS",
+    "CNNHyperModel",
+    "ImageHyperModel",
+    "MLPHyperModel",
+    "RecipeHyperModel",
+    "ResNetHyperModel",
+    "TextHyperModel",
+    "UNetHyperModel",
+    "Task",
+    "TuneResult",
+    "get_task",
+    "list_tasks",
+    "make_tuner",
+    "register_task",
+    "tune",
+]

@@ -1,0 +1,309 @@
+"""Optimizer wrappers that act on every step inside compiled training:
+``AutoClip`` (adaptive gradient clipping, which also records gradient norms) and
+``ScheduledMomentum`` (momentum that follows a schedule, e.g. ``OneCycle``).
+
+Fixed clipping needs no wrapper: every Keras optimizer takes ``clipnorm`` (each
+gradient's norm), ``global_clipnorm`` (the norm of all gradients together) or
+``clipvalue`` (each element), e.g. ``keras.optimizers.Adam(1e-3, global_clipnorm=1.0)``
+or, through a builder, ``optimizer={"class_name": "adam", "config":
+{"global_clipnorm": 1.0}}``.
+
+A wrapper keeps its state in optimizer variables (``optimizer.variables`` lists
+its own, then the wrapped optimizer's), so training stays compiled on TensorFlow
+and JAX (where ``stateless_apply`` threads them through the jitted step) and works
+eagerly on PyTorch. Wrappers nest: ``AutoClip(ScheduledMomentum(SGD(...), lr))``.
+
+Example:
+
+>>> from callbacks import AutoClip, GradientNormMonitor
+>>> model.compile(optimizer=AutoClip(keras.optimizers.SGD(0.1), percentile=10), loss="mse")
+>>> model.fit(x, y, callbacks=[GradientNormMonitor()])  # logs grad_norm per epoch
+"""
+
+import contextlib
+
+import keras
+from keras import ops
+
+
+class OptimizerWrapper(keras.optimizers.Optimizer):
+    """Base class of optimizers that transform the gradients (or the wrapped
+    optimizer's hyper-parameters) before handing them to ``inner_optimizer``.
+
+    Subclasses create their variables in ``build_own(var_list)`` and implement
+    ``prepare(grads)``, which runs inside the training step (reading and assigning
+    their variables and the wrapped optimizer's) and returns the gradients to apply
+    and a dict of attributes to set on the wrapped optimizer while it applies them.
+    The learning rate and the step counter are the wrapped optimizer's.
+    """
+
+    def __init__(self, inner_optimizer, name=None):
+        if not isinstance(inner_optimizer, keras.optimizers.Optimizer):
+            raise ValueError(
+                "`inner_optimizer` must be a keras.optimizers.Optimizer instance. "
+                f"Received: inner_optimizer={inner_optimizer!r}"
+            )
+        super().__init__(learning_rate=0.0, name=name)
+        self.inner_optimizer = inner_optimizer
+
+    def build_own(self, var_list):
+        """Creates the wrapper's own variables (with ``self.add_variable``)."""
+
+    def prepare(self, grads):
+        """Returns ``(grads, overrides)`` for this step; see the class docstring."""
+        return grads, {}
+
+    def build(self, var_list):
+        self.build_own(var_list)
+        self.inner_optimizer.build(var_list)
+        super().build(var_list)
+
+    @property
+    def variables(self):
+        return self._variables + self.inner_optimizer.variables
+
+    def apply(self, grads, trainable_variables=None):
+        if not self.built:
+            if trainable_variables is None:
+                raise ValueError(
+                    f"{type(self).__name__} is not built: pass `trainable_variables` "
+                    "or call `optimizer.build(variables)` first."
+                )
+            self.build(list(trainable_variables))
+            self.built = True
+        grads, overrides = self.prepare(list(grads))
+        with _overridden(self.inner_optimizer, overrides):
+            self.inner_optimizer.apply(grads, trainable_variables)
+
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        if not self.built:
+            raise ValueError(
+                f"To call `stateless_apply`, {type(self).__name__} must be built. "
+                "Call `optimizer.build(trainable_variables)` first."
+            )
+        mapping = list(zip(self.variables, optimizer_variables))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            grads, overrides = self.prepare(list(grads))
+        own = [scope.get_current_value(v) for v in self._variables]
+        inner = [scope.get_current_value(v) for v in self.inner_optimizer.variables]
+        with _overridden(self.inner_optimizer, overrides):
+            trainable_variables, inner = self.inner_optimizer.stateless_apply(
+                inner, grads, trainable_variables)
+        return trainable_variables, own + list(inner)
+
+    @property
+    def learning_rate(self):
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        self.inner_optimizer.learning_rate = learning_rate
+
+    @property
+    def iterations(self):
+        return self.inner_optimizer.iterations
+
+    def scale_loss(self, loss):
+        return self.inner_optimizer.scale_loss(loss)
+
+    def finalize_variable_values(self, var_list):
+        self.inner_optimizer.finalize_variable_values(var_list)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "inner_optimizer": keras.saving.serialize_keras_object(self.inner_optimizer),
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        inner = keras.saving.deserialize_keras_object(
+            config.pop("inner_optimizer"), custom_objects=custom_objects)
+        return cls(inner, **config)
+
+
+@contextlib.contextmanager
+def _overridden(optimizer, overrides):
+    saved = {key: getattr(optimizer, key) for key in overrides}
+    try:
+        for key, value in overrides.items():
+            object.__setattr__(optimizer, key, value)
+        yield
+    finally:
+        for key, value in saved.items():
+            object.__setattr__(optimizer, key, value)
+
+
+def global_norm(grads):
+    """The L2 norm of all gradients together (``None`` entries skipped), in float32."""
+    squares = [ops.sum(ops.square(ops.cast(g, "float32"))) for g in grads if g is not None]
+    return ops.sqrt(ops.sum(ops.stack(squares)))
+
+
+def percentile_of_first(values, count, percentile):
+    """``np.percentile(values[:count], percentile)`` (linear interpolation), with
+    ``count`` a tensor, so that it traces. ``count`` must be at least 1."""
+    size = ops.shape(values)[0]
+    valid = ops.arange(size) < count
+    ordered = ops.sort(ops.where(valid, values, float("inf")))
+    position = (percentile / 100.0) * ops.cast(count - 1, "float32")
+    low = ops.cast(ops.floor(position), "int32")
+    high = ops.minimum(low + 1, ops.cast(count - 1, "int32"))
+    below, above = ops.take(ordered, low), ops.take(ordered, high)
+    return below + (position - ops.cast(low, "float32")) * (above - below)
+
+
+@keras.saving.register_keras_serializable(package="recipes")
+class AutoClip(OptimizerWrapper):
+    """Adaptive gradient clipping (AutoClip, Seetharaman et al. 2020).
+
+    At each step the global gradient norm is appended to a history, and the
+    gradients are rescaled so that their global norm is at most the
+    ``percentile``-th percentile of that history (the current norm included, so
+    the first step is never clipped). Spikes far above the usual norm are cut
+    down to a typical size, while ordinary steps pass unchanged. The history is a
+    ring buffer of the last ``history_size`` norms kept in optimizer variables;
+    non-finite norms are not recorded and leave the gradients as they are.
+
+    With ``percentile=None`` nothing is clipped: the wrapper only records the
+    norms, for ``GradientNormMonitor``.
+
+    Args:
+        inner_optimizer: the ``keras.optimizers.Optimizer`` that applies the
+            clipped gradients.
+        percentile: the percentile of the norm history to clip to, in (0, 100],
+            or ``None`` to only record. The paper uses 10.
+        history_size: number of recent norms kept (the paper keeps all of them).
+        name: optimizer name.
+
+    Example:
+
+    >>> optimizer = AutoClip(keras.optimizers.SGD(0.01, momentum=0.9), percentile=10)
+    >>> model.compile(optimizer=optimizer, loss="mse")
+    """
+
+    def __init__(self, inner_optimizer, percentile=10.0, history_size=1000, name=None):
+        if percentile is not None and (
+            isinstance(percentile, bool) or not isinstance(percentile, (int, float))
+            or not 0 < percentile <= 100
+        ):
+            raise ValueError(
+                f"`percentile` must be in (0, 100] or None. Received: percentile={percentile!r}"
+            )
+        if isinstance(history_size, bool) or not isinstance(history_size, int) \
+                or history_size < 1:
+            raise ValueError(
+                f"`history_size` must be an integer >= 1. Received: history_size={history_size!r}"
+            )
+        super().__init__(inner_optimizer, name=name)
+        self.percentile = None if percentile is None else float(percentile)
+        self.history_size = history_size
+
+    def build_own(self, var_list):
+        self.norm_history = self.add_variable(
+            shape=(self.history_size,), dtype="float32", initializer="zeros",
+            aggregation="none", name="norm_history")
+        self.norm_count = self.add_variable(
+            shape=(), dtype="int32", initializer="zeros", aggregation="none",
+            name="norm_count")
+
+    def prepare(self, grads):
+        norm = global_norm(grads)
+        finite = ops.isfinite(norm)
+        count = self.norm_count.value
+        slot = ops.arange(self.history_size) == count % self.history_size
+        history = ops.where(ops.logical_and(slot, finite), norm, self.norm_history.value)
+        count = count + ops.cast(finite, "int32")
+        self.norm_history.assign(history)
+        self.norm_count.assign(count)
+        if self.percentile is None:
+            return grads, {}
+        recorded = ops.maximum(ops.minimum(count, self.history_size), 1)
+        threshold = percentile_of_first(history, recorded, self.percentile)
+        clip = ops.logical_and(finite, norm > threshold)
+        scale = ops.where(clip, threshold / ops.where(clip, norm, 1.0), 1.0)
+        return [None if g is None else g * ops.cast(scale, g.dtype) for g in grads], {}
+
+    def get_config(self):
+        return {**super().get_config(), "percentile": self.percentile,
+                "history_size": self.history_size}
+
+
+@keras.saving.register_keras_serializable(package="recipes")
+class ScheduledMomentum(OptimizerWrapper):
+    """Momentum that follows a schedule, step by step, inside compiled training.
+
+    Keras optimizers hold momentum as a constant; this wrapper sets it at every
+    step from ``schedule`` evaluated at the optimizer's step counter. For SGD it
+    rescales the momentum buffer by ``m_t / m_0`` before SGD's own update
+    ``v <- m_0 v - lr g``, which makes the update exactly ``v <- m_t v - lr g``;
+    for Adam-like optimizers (those with ``beta_1``: Adam, AdamW, Adamax, Nadam,
+    Lion) it passes ``beta_1 = m_t`` to the update, as PyTorch's ``OneCycleLR``
+    does.
+
+    Args:
+        inner_optimizer: ``keras.optimizers.SGD`` with ``momentum > 0`` and
+            ``nesterov=False``, or an optimizer with a ``beta_1``.
+        schedule: an object with a ``momentum(step)`` method (``OneCycle``) or a
+            serializable callable of the step returning the momentum.
+        name: optimizer name.
+
+    Example:
+
+    >>> lr = OneCycle(0.1, total_steps=1000)
+    >>> optimizer = ScheduledMomentum(keras.optimizers.SGD(lr, momentum=0.95), lr)
+    """
+
+    def __init__(self, inner_optimizer, schedule, name=None):
+        super().__init__(inner_optimizer, name=name)
+        if not (callable(getattr(schedule, "momentum", None)) or callable(schedule)):
+            raise ValueError(
+                "`schedule` must have a `momentum(step)` method or be a callable of the "
+                f"step. Received: schedule={schedule!r}"
+            )
+        if isinstance(inner_optimizer, keras.optimizers.SGD):
+            if not inner_optimizer.momentum or inner_optimizer.nesterov:
+                raise ValueError(
+                    "ScheduledMomentum needs SGD with momentum > 0 and nesterov=False. "
+                    f"Received: momentum={inner_optimizer.momentum}, "
+                    f"nesterov={inner_optimizer.nesterov}"
+                )
+            self._kind = "sgd"
+        elif isinstance(getattr(inner_optimizer, "beta_1", None), (int, float)):
+            self._kind = "beta_1"
+        else:
+            raise ValueError(
+                "`inner_optimizer` must be SGD with momentum or have a `beta_1` (Adam, "
+                f"AdamW, Adamax, Nadam, Lion). Received: {type(inner_optimizer).__name__}"
+            )
+        self.schedule = schedule
+
+    def current_momentum(self, step=None):
+        """The scheduled momentum at ``step`` (default: the current step)."""
+        step = self.iterations if step is None else step
+        function = getattr(self.schedule, "momentum", self.schedule)
+        return ops.cast(function(step), "float32")
+
+    def prepare(self, grads):
+        momentum = self.current_momentum()
+        inner = self.inner_optimizer
+        if self._kind == "sgd":
+            factor = momentum / inner.momentum
+            for buffer in inner.momentums:
+                buffer.assign(buffer.value * ops.cast(factor, buffer.dtype))
+            return grads, {}
+        if keras.backend.backend() == "torch":  # its fused updates want Python floats
+            momentum = float(ops.convert_to_numpy(momentum))
+        return grads, {"beta_1": momentum}
+
+    def get_config(self):
+        return {**super().get_config(),
+                "schedule": keras.saving.serialize_keras_object(self.schedule)}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["schedule"] = keras.saving.deserialize_keras_object(
+            config["schedule"], custom_objects=custom_objects)
+        return super().from_config(config, custom_objects)

@@ -1,0 +1,314 @@
+"""Domain-adversarial neural networks, DANN (Ganin and Lempitsky 2015; seed 003).
+
+A shared feature extractor feeds two heads: the *label* head classifies the task
+(trained on the labelled source domain only) and the *domain* head guesses which
+domain a sample comes from (trained on source and target samples). Between the
+features and the domain head sits a ``GradientReversal`` layer: the domain head
+learns to tell the domains apart while the features receive the *reversed*
+gradient and learn to make the domains indistinguishable, so that the label head
+also works on the unlabelled target domain.
+
+Data: target samples have no label; ``make_dann_data`` marks them with the label
+``-1``, which the label loss (``SparseCategoricalCrossentropy(ignore_class=-1)``) and
+the ``IgnoreClassAccuracy`` metric skip.
+
+Example:
+
+>>> model = build_dann(input_shape=(8, 8, 1), num_classes=10)
+>>> x, y = make_dann_data(x_source, y_source, x_target)
+>>> model.fit(x, y, epochs=20, callbacks=[LambdaScheduler()])
+>>> labels = model.predict(x_target)["label"].argmax(-1)
+"""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
+from recipes.layers.gradient_reversal import GradientReversal
+from recipes.models.mlp import HIDDEN_ACTIVATIONS
+from recipes.models.multitask import apply_trunk, compile_multi_output
+from recipes.registry import register_builder
+
+IGNORED_LABEL = -1
+
+
+@register_builder
+def build_dann(
+    input_shape=(8, 8, 1),
+    num_classes=10,
+    num_domains=2,
+    features=(64,),
+    label_units=(),
+    domain_units=(32,),
+    activation="relu",
+    lambda_=1.0,
+    name="dann",
+    compile=True,
+    optimizer="adam",
+    learning_rate=1e-3,
+    loss=None,
+    loss_weights=None,
+    metrics=None,
+):
+    """Builds a domain-adversarial network with a label head and a domain head.
+
+    Args:
+        input_shape: shape of one sample.
+        num_classes: classes of the task (the label head).
+        num_domains: domains the domain head tells apart (2: source and target;
+            more for several source domains).
+        features: the shared feature extractor: a tuple of Dense widths (after a
+            flatten) or a Keras layer or model.
+        label_units: hidden widths of the label head.
+        domain_units: hidden widths of the domain head (after the reversal).
+        activation: hidden activation, one of ``HIDDEN_ACTIVATIONS``.
+        lambda_: starting strength of the gradient reversal; ``LambdaScheduler``
+            or ``model.get_layer("gradient_reversal").set_lambda`` change it.
+        name: model name.
+        compile: compile with the defaults below (False: return uncompiled).
+        optimizer: optimizer name, config or instance.
+        learning_rate: learning rate of the optimizer.
+        loss: a dict with ``"label"`` and/or ``"domain"`` losses; default sparse
+            categorical cross-entropy for both, the label one ignoring the label
+            ``-1`` (unlabelled target samples).
+        loss_weights: a dict ``{"label": w1, "domain": w2}`` (default 1 and 1).
+        metrics: a dict of metric lists per head; default
+            ``IgnoreClassAccuracy`` for ``"label"`` and accuracy for ``"domain"``.
+
+    Returns:
+        A functional ``keras.Model`` with outputs ``{"label": probabilities,
+        "domain": probabilities}``.
+
+    Example:
+
+    >>> model = build_dann(input_shape=(8, 8, 1), num_classes=10, lambda_=0.5)
+    >>> model.get_layer("gradient_reversal").get_lambda()
+    0.5
+    """
+    input_shape = check_shape("input_shape", input_shape)
+    check_positive_int("num_classes", num_classes, minimum=2)
+    check_positive_int("num_domains", num_domains, minimum=2)
+    label_units = _check_widths("label_units", label_units)
+    domain_units = _check_widths("domain_units", domain_units)
+    check_choice("activation", activation, HIDDEN_ACTIVATIONS)
+    loss = _check_heads_dict("loss", loss)
+    loss_weights = _check_heads_dict("loss_weights", loss_weights)
+    for head, weight in loss_weights.items():
+        check_non_negative(f"loss_weights[{head!r}]", weight)
+    metrics = _check_heads_dict("metrics", metrics)
+
+    inputs = keras.Input(shape=input_shape, name="inputs")
+    shared = apply_trunk(features, inputs, activation, prefix="features")
+    label = shared
+    for i, units in enumerate(label_units, start=1):
+        label = keras.layers.Dense(units, activation=activation, name=f"label_dense_{i}")(label)
+    label = keras.layers.Dense(num_classes, activation="softmax", name="label")(label)
+    domain = GradientReversal(lambda_=lambda_, name="gradient_reversal")(shared)
+    for i, units in enumerate(domain_units, start=1):
+        domain = keras.layers.Dense(
+            units, activation=activation, name=f"domain_dense_{i}"
+        )(domain)
+    domain = keras.layers.Dense(num_domains, activation="softmax", name="domain")(domain)
+    model = keras.Model(inputs, {"label": label, "domain": domain}, name=name)
+
+    return compile_multi_output(
+        model,
+        compile=compile,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        loss={
+            "label": loss.get("label")
+            or keras.losses.SparseCategoricalCrossentropy(ignore_class=IGNORED_LABEL),
+            "domain": loss.get("domain") or "sparse_categorical_crossentropy",
+        },
+        metrics={
+            "label": list(metrics.get("label", [IgnoreClassAccuracy(name="accuracy")])),
+            "domain": list(metrics.get("domain", ["accuracy"])),
+        },
+        loss_weights={
+            "label": float(loss_weights.get("label", 1.0)),
+            "domain": float(loss_weights.get("domain", 1.0)),
+        },
+    )
+
+
+def make_dann_data(x_source, y_source, x_target, shuffle=True, seed=0):
+    """Stacks labelled source and unlabelled target samples for ``build_dann``.
+
+    Args:
+        x_source: source inputs (NumPy), ``(n_source, ...)``.
+        y_source: integer source labels, ``(n_source,)``.
+        x_target: target inputs, ``(n_target, ...)``; their labels are unknown.
+        shuffle: shuffle the stacked samples (so that batches mix domains).
+        seed: seed of the shuffle.
+
+    Returns:
+        ``(x, y)`` where ``y = {"label": labels, "domain": domains}``: target
+        samples get the label ``-1`` (ignored by the label loss) and the domain
+        ``1``, source samples the domain ``0``.
+
+    Example:
+
+    >>> x, y = make_dann_data(np.zeros((3, 2)), np.array([0, 1, 1]), np.zeros((2, 2)))
+    >>> sorted(y["label"].tolist())
+    [-1, -1, 0, 1, 1]
+    """
+    x_source, x_target = np.asarray(x_source), np.asarray(x_target)
+    y_source = np.asarray(y_source)
+    if len(x_source) != len(y_source):
+        raise ValueError(
+            "`x_source` and `y_source` must have the same length. Received: "
+            f"{len(x_source)} and {len(y_source)}"
+        )
+    if x_source.shape[1:] != x_target.shape[1:]:
+        raise ValueError(
+            "`x_source` and `x_target` must have the same sample shape. Received: "
+            f"{x_source.shape[1:]} and {x_target.shape[1:]}"
+        )
+    x = np.concatenate([x_source, x_target])
+    labels = np.concatenate(
+        [y_source.astype("int32"), np.full(len(x_target), IGNORED_LABEL, "int32")]
+    )
+    domains = np.concatenate(
+        [np.zeros(len(x_source), "int32"), np.ones(len(x_target), "int32")]
+    )
+    if shuffle:
+        order = np.random.default_rng(seed).permutation(len(x))
+        x, labels, domains = x[order], labels[order], domains[order]
+    return x, {"label": labels, "domain": domains}
+
+
+def ganin_lambda(progress, gamma=10.0):
+    """Ganin and Lempitsky's schedule ``2 / (1 + exp(-gamma * progress)) - 1``.
+
+    It rises from 0 at the start of training (``progress=0``) to about 1 at the
+    end (``progress=1``), so that the noisy early domain gradients do not spoil
+    the features.
+    """
+    return 2.0 / (1.0 + math.exp(-gamma * progress)) - 1.0
+
+
+class LambdaScheduler(keras.callbacks.Callback):
+    """Sets the strength of every ``GradientReversal`` layer at each epoch start.
+
+    Args:
+        schedule: a function ``progress -> lambda`` where ``progress`` goes from 0
+            (first epoch) to 1 (last epoch of the ``fit`` call); default
+            ``ganin_lambda``.
+        verbose: print the value at each epoch.
+
+    Attributes:
+        history: the values set, one per epoch.
+
+    Example:
+
+    >>> model.fit(x, y, epochs=10, callbacks=[LambdaScheduler()])
+    """
+
+    def __init__(self, schedule=ganin_lambda, verbose=False):
+        super().__init__()
+        if not callable(schedule):
+            raise ValueError(f"`schedule` must be callable. Received: schedule={schedule!r}")
+        self.schedule = schedule
+        self.verbose = verbose
+        self.history = []
+
+    def on_train_begin(self, logs=None):
+        self.history = []
+        self._reversal_layers = [
+            layer for layer in _all_layers(self.model) if isinstance(layer, GradientReversal)
+        ]
+        if not self._reversal_layers:
+            raise ValueError("LambdaScheduler needs a model with a GradientReversal layer.")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        epochs = self.params.get("epochs") or 1
+        value = float(self.schedule(epoch / max(epochs - 1, 1)))
+        for layer in self._reversal_layers:
+            layer.set_lambda(value)
+        self.history.append(value)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: gradient reversal lambda = {value:.4f}")
+
+
+@keras.saving.register_keras_serializable(package="recipes")
+class IgnoreClassAccuracy(keras.metrics.Metric):
+    """Accuracy of integer labels that skips one label value (default ``-1``).
+
+    In a DANN batch the target samples carry the label ``-1``; this metric counts
+    only the labelled (source) samples.
+
+    Args:
+        ignore_class: the label value to skip.
+        name: metric name.
+        dtype: dtype of the result.
+
+    Example:
+
+    >>> metric = IgnoreClassAccuracy()
+    >>> metric.update_state([1, -1, 0], [[0.1, 0.9], [0.9, 0.1], [0.2, 0.8]])
+    >>> float(metric.result())
+    0.5
+    """
+
+    def __init__(self, ignore_class=IGNORED_LABEL, name="ignore_class_accuracy", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.ignore_class = int(ignore_class)
+        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+        y_pred = ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1]))
+        valid = ops.cast(ops.not_equal(y_true, self.ignore_class), self.dtype)
+        if sample_weight is not None:
+            valid = valid * ops.reshape(ops.cast(sample_weight, self.dtype), (-1,))
+        hits = ops.cast(
+            ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), y_true), self.dtype
+        )
+        self.correct.assign_add(ops.sum(hits * valid))
+        self.count.assign_add(ops.sum(valid))
+
+    def result(self):
+        return ops.divide_no_nan(self.correct, self.count)
+
+    def reset_state(self):
+        self.correct.assign(0.0)
+        self.count.assign(0.0)
+
+    def get_config(self):
+        return {**super().get_config(), "ignore_class": self.ignore_class}
+
+
+def _all_layers(model):
+    found = []
+    for layer in getattr(model, "layers", []):
+        found.append(layer)
+        found.extend(_all_layers(layer))
+    return found
+
+
+def _check_widths(argument, widths):
+    try:
+        widths = tuple(widths)
+    except TypeError:
+        raise ValueError(
+            f"`{argument}` must be a tuple of widths. Received: {argument}={widths!r}"
+        ) from None
+    for i, width in enumerate(widths):
+        check_positive_int(f"{argument}[{i}]", width)
+    return widths
+
+
+def _check_heads_dict(argument, value):
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or set(value) - {"label", "domain"}:
+        raise ValueError(
+            f"`{argument}` must be a dict with keys 'label' and/or 'domain'. "
+            f"Received: {argument}={value!r}"
+        )
+    return dict(value)

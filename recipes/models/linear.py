@@ -1,0 +1,129 @@
+"""Linear models (seeds 001 and 002): perceptron, logistic, softmax and linear
+regression — one ``Dense`` layer each, told apart by output and loss."""
+
+import keras
+
+from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
+from recipes.compiling import compile_recipe
+from recipes.losses import BinaryHinge, MulticlassHinge, sign_accuracy
+from recipes.registry import register_builder
+
+LINEAR_KINDS = ("perceptron", "logistic", "softmax", "linear")
+
+
+@register_builder
+def build_linear(
+    kind="logistic",
+    input_shape=(2,),
+    num_classes=None,
+    margin=None,
+    l1=0.0,
+    l2=0.0,
+    name=None,
+    compile=True,
+    optimizer="sgd",
+    learning_rate=0.1,
+    loss=None,
+    metrics=None,
+):
+    """Builds a linear model ``w = A x + b`` with the output and loss of its kind.
+
+    ============  =====================  =====================================
+    kind          output                 default loss (seed 002)
+    ============  =====================  =====================================
+    perceptron    raw score(s)           hinge: ``BinaryHinge`` for 2 classes
+                                         (-1/1 or 0/1 labels), else
+                                         ``MulticlassHinge`` (integer labels)
+    logistic      one sigmoid unit       binary cross-entropy (0/1 labels)
+    softmax       softmax over classes   sparse categorical cross-entropy
+    linear        ``num_classes`` values squared error (``loss="mae"`` for the
+                                         absolute error)
+    ============  =====================  =====================================
+
+    Image inputs are flattened first. A binary perceptron predicts the positive
+    class when its score is ``> 0``; ``recipes.losses.sign_accuracy`` measures it.
+
+    Args:
+        kind: one of ``LINEAR_KINDS``.
+        input_shape: shape of one sample, e.g. ``(2,)`` or ``(8, 8, 1)``.
+        num_classes: classes for ``perceptron`` and ``softmax`` (default 2),
+            must be 2 for ``logistic``; number of targets for ``linear``
+            (default 1).
+        margin: hinge margin of the perceptron (default 1.0); perceptron only.
+        l1: L1 penalty on the weights.
+        l2: L2 penalty on the weights.
+        name: model name (default: ``kind``).
+        compile: compile with the defaults below (False: return uncompiled).
+        optimizer: optimizer name, config or instance.
+        learning_rate: learning rate of the optimizer.
+        loss: overrides the kind's default loss.
+        metrics: default: ``sign_accuracy`` for a binary perceptron, accuracy for
+            the other classifiers, the mean absolute error for ``linear``.
+
+    Returns:
+        A ``keras.Sequential`` model.
+
+    Example:
+
+    >>> model = build_linear("perceptron", input_shape=(2,))
+    >>> model.output_shape, model.count_params()
+    ((None, 1), 3)
+    >>> build_linear("softmax", input_shape=(8, 8, 1), num_classes=10).count_params()
+    650
+    """
+    check_choice("kind", kind, LINEAR_KINDS)
+    input_shape = check_shape("input_shape", input_shape)
+    if num_classes is None:
+        num_classes = 1 if kind == "linear" else 2
+    check_positive_int("num_classes", num_classes, minimum=1 if kind == "linear" else 2)
+    if kind == "logistic" and num_classes != 2:
+        raise ValueError(
+            "kind='logistic' is binary: `num_classes` must be 2 (use kind='softmax' "
+            f"for more classes). Received: num_classes={num_classes!r}"
+        )
+    if margin is not None and kind != "perceptron":
+        raise ValueError(
+            f"`margin` is the perceptron's hinge margin; leave it None for kind={kind!r}. "
+            f"Received: margin={margin!r}"
+        )
+    margin = 1.0 if margin is None else check_non_negative("margin", margin)
+    l1, l2 = check_non_negative("l1", l1), check_non_negative("l2", l2)
+
+    binary = num_classes == 2 and kind in ("perceptron", "logistic")
+    units = 1 if binary else num_classes
+    activation = {"perceptron": None, "logistic": "sigmoid", "softmax": "softmax",
+                  "linear": None}[kind]
+    model = keras.Sequential(name=name or kind)
+    model.add(keras.Input(shape=input_shape, name="inputs"))
+    if len(input_shape) > 1:
+        model.add(keras.layers.Flatten(name="flatten"))
+    model.add(
+        keras.layers.Dense(
+            units,
+            activation=activation,
+            kernel_regularizer=keras.regularizers.L1L2(l1, l2) if l1 or l2 else None,
+            dtype="float32",  # a float32 output keeps the loss stable in mixed precision
+            name="scores" if activation is None else "predictions",
+        )
+    )
+    default_loss, default_metrics = _defaults(kind, binary, margin)
+    return compile_recipe(
+        model,
+        compile=compile,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        loss=loss or default_loss,
+        metrics=default_metrics if metrics is None else metrics,
+    )
+
+
+def _defaults(kind, binary, margin):
+    if kind == "perceptron":
+        if binary:
+            return BinaryHinge(margin=margin), [sign_accuracy]
+        return MulticlassHinge(margin=margin), ["sparse_categorical_accuracy"]
+    if kind == "logistic":
+        return "binary_crossentropy", ["accuracy"]
+    if kind == "softmax":
+        return "sparse_categorical_crossentropy", ["accuracy"]
+    return "mean_squared_error", ["mae"]

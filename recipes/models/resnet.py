@@ -1,0 +1,287 @@
+"""Residual networks (He et al. 2016; seed 003's residual links): the CIFAR ResNets
+of depth 6n+2 (basic blocks) or 9n+2 (bottleneck blocks), and a fast
+ResNet-9-style network (Page's DAWNBench CIFAR-10 model).
+
+The body reads top-down: stem, stacks of blocks, head. Blocks are module-level
+functions (``apply_basic_block``, ``apply_bottleneck_block``...) whose layers get
+predictable names, e.g. ``stack2_block1_conv1`` or ``stack2_block1_shortcut_conv``.
+"""
+
+import keras
+
+from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
+from recipes.compiling import compile_recipe
+from recipes.models.mlp import check_augment, default_loss_and_metrics
+from recipes.registry import register_builder, register_recipe
+
+RESNET_VARIANTS = ("cifar", "resnet9")
+RESNET_BLOCKS = ("basic", "bottleneck")
+# Layers per block: depth = layers_per_block * 3 stacks * n + 2 (stem and head).
+_LAYERS_PER_BLOCK = {"basic": 2, "bottleneck": 3}
+_DEFAULT_DEPTH = {"basic": 20, "bottleneck": 29}
+BOTTLENECK_EXPANSION = 4
+
+
+def _conv(filters, kernel_size, strides, l2, name):
+    return keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
+        name=name,
+    )
+
+
+def _bn(name):
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+
+
+def _shortcut(x, filters, stride, l2, name):
+    """Identity, or a 1x1 projection (conv + BN) when the shape changes."""
+    if stride == 1 and x.shape[-1] == filters:
+        return x
+    x = _conv(filters, 1, stride, l2, f"{name}_shortcut_conv")(x)
+    return _bn(f"{name}_shortcut_bn")(x)
+
+
+def apply_basic_block(x, filters, stride=1, l2=0.0, name="block"):
+    """Basic residual block: ``conv3x3 -> BN -> ReLU -> conv3x3 -> BN``, added to
+    the shortcut, then ReLU (He et al. 2016, post-activation).
+
+    The shortcut is the identity, or a 1x1 strided projection with batch norm
+    (option B) when ``stride > 1`` or the width changes. Layers:
+    ``{name}_conv1``, ``_bn1``, ``_relu1``, ``_conv2``, ``_bn2``,
+    ``_shortcut_conv``, ``_shortcut_bn``, ``_add``, ``_out``.
+    """
+    shortcut = _shortcut(x, filters, stride, l2, name)
+    x = _conv(filters, 3, stride, l2, f"{name}_conv1")(x)
+    x = _bn(f"{name}_bn1")(x)
+    x = keras.layers.Activation("relu", name=f"{name}_relu1")(x)
+    x = _conv(filters, 3, 1, l2, f"{name}_conv2")(x)
+    x = _bn(f"{name}_bn2")(x)
+    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
+    return keras.layers.Activation("relu", name=f"{name}_out")(x)
+
+
+def apply_bottleneck_block(x, filters, stride=1, l2=0.0, name="block"):
+    """Bottleneck residual block: ``1x1 (filters) -> 3x3 (filters, stride) -> 1x1
+    (4 * filters)``, each conv followed by BN (and ReLU but the last), added to
+    the shortcut, then ReLU. Layers as in ``apply_basic_block`` plus
+    ``{name}_conv3``, ``_bn3``, ``_relu2``."""
+    out_filters = BOTTLENECK_EXPANSION * filters
+    shortcut = _shortcut(x, out_filters, stride, l2, name)
+    x = _conv(filters, 1, 1, l2, f"{name}_conv1")(x)
+    x = _bn(f"{name}_bn1")(x)
+    x = keras.layers.Activation("relu", name=f"{name}_relu1")(x)
+    x = _conv(filters, 3, stride, l2, f"{name}_conv2")(x)
+    x = _bn(f"{name}_bn2")(x)
+    x = keras.layers.Activation("relu", name=f"{name}_relu2")(x)
+    x = _conv(out_filters, 1, 1, l2, f"{name}_conv3")(x)
+    x = _bn(f"{name}_bn3")(x)
+    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
+    return keras.layers.Activation("relu", name=f"{name}_out")(x)
+
+
+def apply_stack(x, filters, blocks, stride, block="basic", l2=0.0, name="stack"):
+    """``blocks`` residual blocks of one width; the first has ``stride``.
+    Blocks are named ``{name}_block1``, ``{name}_block2``..."""
+    apply_block = apply_basic_block if block == "basic" else apply_bottleneck_block
+    for b in range(1, blocks + 1):
+        x = apply_block(x, filters, stride if b == 1 else 1, l2, name=f"{name}_block{b}")
+    return x
+
+
+def apply_conv_bn(x, filters, pool=False, l2=0.0, name="conv"):
+    """ResNet-9's unit: ``conv3x3 -> BN -> ReLU [-> 2x2 max-pool]`` (``{name}_conv``,
+    ``_bn``, ``_relu``, ``_pool``)."""
+    x = _conv(filters, 3, 1, l2, f"{name}_conv")(x)
+    x = _bn(f"{name}_bn")(x)
+    x = keras.layers.Activation("relu", name=f"{name}_relu")(x)
+    if pool:
+        x = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+    return x
+
+
+def apply_resnet9_residual(x, filters, l2=0.0, name="res"):
+    """ResNet-9's residual: two conv-BN-ReLU units added to their input
+    (``{name}_a_*``, ``{name}_b_*``, ``{name}_add``)."""
+    y = apply_conv_bn(x, filters, l2=l2, name=f"{name}_a")
+    y = apply_conv_bn(y, filters, l2=l2, name=f"{name}_b")
+    return keras.layers.Add(name=f"{name}_add")([x, y])
+
+
+def _check_depth(depth, block, variant):
+    if variant == "resnet9":
+        if depth not in (None, 9):
+            raise ValueError(
+                f"variant='resnet9' has depth 9; leave `depth` None. Received: depth={depth!r}"
+            )
+        return 9
+    if depth is None:
+        return _DEFAULT_DEPTH[block]
+    per_block = _LAYERS_PER_BLOCK[block]
+    step = 3 * per_block
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < step + 2 or (
+        (depth - 2) % step
+    ):
+        examples = ", ".join(str(step * n + 2) for n in (1, 3, 5, 7, 9, 18))
+        raise ValueError(
+            f"`depth` must be {step}n+2 for block={block!r} (e.g. {examples}). "
+            f"Received: depth={depth!r}"
+        )
+    return depth
+
+
+@register_builder
+def build_resnet(
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    depth=None,
+    block="basic",
+    variant="cifar",
+    filters=None,
+    l2=0.0,
+    augment=None,
+    name=None,
+    compile=True,
+    optimizer="adam",
+    learning_rate=1e-3,
+    loss=None,
+    metrics=None,
+):
+    """Builds a residual network for small images.
+
+    ``variant="cifar"`` (He et al. 2016, section 4.2): a 3x3 conv of ``filters``
+    (default 16), three stacks of ``n`` blocks of width ``filters``,
+    ``2 * filters`` and ``4 * filters`` (stride 2 at the start of stacks 2 and
+    3), global average pooling and a softmax layer. Basic blocks give depth
+    ``6n + 2`` (ResNet-20/32/44/56/110; ResNet-20 has 0.27M parameters);
+    bottleneck blocks (x4 expansion) give depth ``9n + 2`` (e.g. 29, 56, 164).
+    Shape-changing shortcuts are 1x1 projections with batch norm (option B).
+    Convolutions have no bias; batch norms use momentum 0.9 and epsilon 1e-5
+    (PyTorch's defaults, as in most CIFAR ResNet code).
+
+    ``variant="resnet9"``: the fast ResNet-9 of Page's DAWNBench entry: prep
+    conv(64), conv(128)+pool with a residual of two convs, conv(256)+pool,
+    conv(512)+pool with a residual, global max-pooling, softmax (6.57M
+    parameters at ``filters=64``).
+
+    Args:
+        input_shape: ``(height, width, channels)``.
+        num_classes: number of classes (softmax output).
+        depth: ``6n+2`` (basic) or ``9n+2`` (bottleneck) for ``"cifar"``; default
+            20 (basic) or 29 (bottleneck). Must stay None (9) for ``"resnet9"``.
+        block: ``"basic"`` or ``"bottleneck"`` (``"cifar"`` only).
+        variant: ``"cifar"`` or ``"resnet9"``.
+        filters: width of the first stage; default 16 (cifar) or 64 (resnet9).
+        l2: L2 penalty on every kernel (He et al. used 1e-4).
+        augment: ``None`` or a Keras layer applied to the input images, active in
+            training only, e.g. ``recipes.augment.build_augmentation(
+            flip="horizontal", crop=4)`` (He et al.'s CIFAR augmentation).
+        name: model name (default ``"resnet{depth}"``).
+        compile: compile with the defaults below (False: return uncompiled).
+        optimizer: optimizer name, config or instance.
+        learning_rate: learning rate of the optimizer.
+        loss: default sparse categorical cross-entropy (integer labels).
+        metrics: default accuracy.
+
+    Returns:
+        A functional ``keras.Model``.
+
+    Example:
+
+    >>> model = build_resnet(depth=20)
+    >>> model.name, model.get_layer("stack3_block3_add").output.shape
+    ('resnet20', (None, 8, 8, 64))
+    >>> build_resnet(depth=21)
+    Traceback (most recent call last):
+    ValueError: `depth` must be 6n+2 for block='basic' (e.g. 8, 20, 32, 44, 56, 110)...
+    """
+    input_shape = check_shape("input_shape", input_shape, ndim=3)
+    check_positive_int("num_classes", num_classes)
+    check_choice("variant", variant, RESNET_VARIANTS)
+    check_choice("block", block, RESNET_BLOCKS)
+    if variant == "resnet9" and block != "basic":
+        raise ValueError(
+            f"variant='resnet9' has its own blocks; leave `block` 'basic'. Received: "
+            f"block={block!r}"
+        )
+    depth = _check_depth(depth, block, variant)
+    filters = check_positive_int("filters", filters) if filters is not None else (
+        64 if variant == "resnet9" else 16
+    )
+    l2 = check_non_negative("l2", l2)
+    regularizer = keras.regularizers.L2(l2) if l2 else None
+    check_augment(augment)
+
+    inputs = keras.Input(shape=input_shape, name="inputs")
+    x = inputs if augment is None else augment(inputs)
+    if variant == "cifar":
+        x = apply_conv_bn(x, filters, l2=l2, name="stem")
+        blocks = (depth - 2) // (3 * _LAYERS_PER_BLOCK[block])
+        for s, stride in enumerate((1, 2, 2)):
+            x = apply_stack(x, filters * 2**s, blocks, stride, block=block, l2=l2,
+                            name=f"stack{s + 1}")
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    else:
+        x = apply_conv_bn(x, filters, l2=l2, name="prep")
+        x = apply_conv_bn(x, 2 * filters, pool=True, l2=l2, name="layer1")
+        x = apply_resnet9_residual(x, 2 * filters, l2=l2, name="layer1_res")
+        x = apply_conv_bn(x, 4 * filters, pool=True, l2=l2, name="layer2")
+        x = apply_conv_bn(x, 8 * filters, pool=True, l2=l2, name="layer3")
+        x = apply_resnet9_residual(x, 8 * filters, l2=l2, name="layer3_res")
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
+                                 kernel_regularizer=regularizer, name="predictions")(x)
+    model = keras.Model(inputs, outputs, name=name or f"resnet{depth}")
+
+    default_loss, default_metrics = default_loss_and_metrics("softmax")
+    return compile_recipe(
+        model,
+        compile=compile,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        loss=loss or default_loss,
+        metrics=default_metrics if metrics is None else metrics,
+    )
+
+
+register_recipe(
+    "cifar10_resnet20",
+    build_resnet,
+    "He et al. 2016 CIFAR ResNet-20 (3 stacks of 3 basic blocks, 16-32-64 filters, "
+    "0.27M params).",
+    dataset="cifar10",
+    fit={"epochs": 30, "batch_size": 128},
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    depth=20,
+    l2=1e-4,
+)
+
+register_recipe(
+    "cifar10_resnet56",
+    build_resnet,
+    "He et al. 2016 CIFAR ResNet-56 (3 stacks of 9 basic blocks, 0.86M params).",
+    dataset="cifar10",
+    fit={"epochs": 50, "batch_size": 128},
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    depth=56,
+    l2=1e-4,
+)
+
+register_recipe(
+    "cifar10_resnet9",
+    build_resnet,
+    "Fast ResNet-9 (Page's DAWNBench CIFAR-10 net, 64-128-256-512 filters, 6.57M params).",
+    dataset="cifar10",
+    fit={"epochs": 24, "batch_size": 512},
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    variant="resnet9",
+    l2=5e-4,
+)

@@ -1,0 +1,377 @@
+"""Text classifiers (seeds 000, 003 and 004): a bag-of-words MLP, fastText
+(averaged word and n-gram embeddings, Joulin et al. 2016) and an embedding +
+GRU/LSTM sentiment classifier.
+
+The models read int token ids, 0 being padding (``recipes.text.make_vectorizer``
+and ``recipes.text.vectorize`` turn strings into them), on every backend. With
+``text_input=True`` they read raw strings through a ``TextVectorization`` layer
+inside the model (TensorFlow backend only; feed them a ``tf.data`` of strings,
+e.g. ``recipes.data.load("imdb_reviews")``); its vocabulary is learned from the
+training texts at the first ``fit`` unless ``adapt`` was called before.
+"""
+
+import keras
+
+from recipes.checks import check_choice, check_positive_int, check_rate
+from recipes.compiling import compile_recipe
+from recipes.models.mlp import OUTPUT_ACTIVATIONS, default_loss_and_metrics
+from recipes.models.rnn import recurrent_layer
+from recipes.registry import register_builder, register_recipe
+from recipes.text import HashedNGrams
+
+KINDS = ("bow", "fasttext", "gru", "lstm")
+BAG_MODES = ("count", "multi_hot")
+
+
+@keras.saving.register_keras_serializable(package="recipes")
+class TextClassifier(keras.Model):
+    """A text classifier over token ids (or raw strings with ``text_input``).
+
+    ``kind`` picks the body:
+
+    - ``"bow"``: bag of words (``CategoryEncoding`` of the ids, counts or
+      multi-hot) into an MLP.
+    - ``"fasttext"``: word ids plus hashed n-gram ids (``HashedNGrams``), one
+      embedding for both, averaged over the valid positions, then a linear
+      softmax (Joulin et al. 2016: no hidden layer).
+    - ``"gru"`` / ``"lstm"``: an embedding (padding masked) read by a recurrent
+      layer (bidirectional on request; its last states are the sentence
+      representation).
+
+    Args:
+        kind: one of ``KINDS``.
+        vocab_size: number of token ids (the ``max_tokens`` of the vectorizer).
+        num_classes: output width (1 with a sigmoid, or classes for a softmax).
+        sequence_length: ids per text (``None``: any length; required with
+            ``text_input``).
+        embedding_dim: embedding width (``fasttext``, ``gru``, ``lstm``).
+        hidden_units: widths of the MLP's hidden layers (``bow``).
+        bag_mode: ``"count"`` or ``"multi_hot"`` (``bow``).
+        units: recurrent state size (``gru``, ``lstm``).
+        bidirectional: read both directions (``gru``, ``lstm``).
+        max_n: longest hashed n-gram (``fasttext``; 1: words only).
+        num_buckets: hash buckets of the n-grams (``fasttext``).
+        dropout: dropout before the output layer (and inside the RNN's input).
+        output_activation: default softmax for ``num_classes > 1``, else sigmoid.
+        text_input: read raw strings through a ``TextVectorization`` layer
+            (TensorFlow backend only).
+        name: model name.
+        **kwargs: ``keras.Model`` arguments (``trainable``...).
+
+    Example:
+
+    >>> model = TextClassifier("fasttext", vocab_size=1000, max_n=2)
+    >>> model(np.array([[5, 8, 9, 0]])).shape
+    (1, 2)
+    """
+
+    def __init__(
+        self,
+        kind="gru",
+        vocab_size=20_000,
+        num_classes=2,
+        sequence_length=None,
+        embedding_dim=64,
+        hidden_units=(64,),
+        bag_mode="count",
+        units=64,
+        bidirectional=False,
+        max_n=2,
+        num_buckets=100_000,
+        dropout=0.0,
+        output_activation=None,
+        text_input=False,
+        name="text_classifier",
+        **kwargs,
+    ):
+        check_choice("kind", kind, KINDS)
+        check_positive_int("vocab_size", vocab_size, minimum=3)
+        check_positive_int("num_classes", num_classes)
+        if sequence_length is not None:
+            check_positive_int("sequence_length", sequence_length)
+        check_positive_int("embedding_dim", embedding_dim)
+        hidden_units = tuple(hidden_units)
+        for i, width in enumerate(hidden_units):
+            check_positive_int(f"hidden_units[{i}]", width)
+        check_choice("bag_mode", bag_mode, BAG_MODES)
+        check_positive_int("units", units)
+        check_positive_int("max_n", max_n)
+        check_rate("dropout", dropout)
+        output_activation = output_activation or (
+            "softmax" if num_classes > 1 else "sigmoid")
+        check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+        if text_input:
+            if keras.backend.backend() != "tensorflow":
+                raise ValueError(
+                    "`text_input=True` (strings inside the model) needs the TensorFlow "
+                    f"backend; this is {keras.backend.backend()!r}. Vectorize with "
+                    "recipes.text.vectorize and feed token ids instead."
+                )
+            if sequence_length is None:
+                raise ValueError("`text_input=True` needs a `sequence_length`.")
+
+        if text_input:
+            inputs = keras.Input(shape=(), dtype="string", name="text")
+            ids = keras.layers.TextVectorization(
+                max_tokens=vocab_size, output_sequence_length=sequence_length,
+                name="vectorizer",
+            )(inputs)
+        else:
+            inputs = ids = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
+        if kind == "bow":
+            x = keras.layers.CategoryEncoding(vocab_size, output_mode=bag_mode,
+                                              name="bag_of_words")(ids)
+            for i, width in enumerate(hidden_units, start=1):
+                x = keras.layers.Dense(width, activation="relu", name=f"dense_{i}")(x)
+                if dropout:
+                    x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
+        elif kind == "fasttext":
+            if max_n > 1:
+                ids = HashedNGrams(vocab_size, max_n=max_n, num_buckets=num_buckets,
+                                   name="ngrams")(ids)
+            x = keras.layers.Embedding(vocab_size + (num_buckets if max_n > 1 else 0),
+                                       embedding_dim, mask_zero=True, name="embedding")(ids)
+            x = keras.layers.GlobalAveragePooling1D(name="average")(x)
+            if dropout:
+                x = keras.layers.Dropout(dropout, name="dropout")(x)
+        else:
+            x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
+                                       name="embedding")(ids)
+            layer = recurrent_layer(kind, units, dropout=dropout,
+                                    name=None if bidirectional else "recurrent")
+            if bidirectional:
+                layer = keras.layers.Bidirectional(layer, name="recurrent")
+            x = layer(x)
+            if dropout:
+                x = keras.layers.Dropout(dropout, name="dropout")(x)
+        outputs = keras.layers.Dense(num_classes, activation=output_activation,
+                                     name="predictions")(x)
+        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
+        self.kind = kind
+        self.vocab_size = vocab_size
+        self.num_classes = num_classes
+        self.sequence_length = sequence_length
+        self.embedding_dim = embedding_dim
+        self.hidden_units = hidden_units
+        self.bag_mode = bag_mode
+        self.units = units
+        self.bidirectional = bidirectional
+        self.max_n = max_n
+        self.num_buckets = num_buckets
+        self.dropout = dropout
+        self.output_activation = output_activation
+        self.text_input = text_input
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "kind": self.kind,
+            "vocab_size": self.vocab_size,
+            "num_classes": self.num_classes,
+            "sequence_length": self.sequence_length,
+            "embedding_dim": self.embedding_dim,
+            "hidden_units": list(self.hidden_units),
+            "bag_mode": self.bag_mode,
+            "units": self.units,
+            "bidirectional": self.bidirectional,
+            "max_n": self.max_n,
+            "num_buckets": self.num_buckets,
+            "dropout": self.dropout,
+            "output_activation": self.output_activation,
+            "text_input": self.text_input,
+        }
+
+    @property
+    def vectorizer(self):
+        """The ``TextVectorization`` layer (``text_input=True``), else ``None``."""
+        return self.get_layer("vectorizer") if self.text_input else None
+
+    def adapt(self, texts):
+        """Learns the vocabulary of the ``TextVectorization`` layer from
+        ``texts`` (strings, or a ``tf.data`` of strings or of ``(text, label)``)."""
+        if not self.text_input:
+            raise ValueError("`adapt` is for models built with text_input=True.")
+        if hasattr(texts, "element_spec") and isinstance(texts.element_spec, tuple):
+            texts = texts.map(lambda text, *_: text)
+        self.vectorizer.adapt(texts)
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit``; a string model whose vectorizer has no vocabulary
+        yet first adapts it on the training texts ``x``."""
+        if self.text_input and self.vectorizer.vocabulary_size() <= 2:
+            self.adapt(x)
+        return super().fit(x, y, *args, **kwargs)
+
+
+def _compile(model, compile, optimizer, learning_rate, loss, metrics):
+    default_loss, default_metrics = default_loss_and_metrics(model.output_activation)
+    return compile_recipe(
+        model,
+        compile=compile,
+        optimizer=optimizer,
+        learning_rate=learning_rate,
+        loss=loss or default_loss,
+        metrics=default_metrics if metrics is None else metrics,
+    )
+
+
+@register_builder
+def build_text_classifier(
+    kind="gru",
+    vocab_size=20_000,
+    num_classes=2,
+    sequence_length=None,
+    embedding_dim=64,
+    hidden_units=(64,),
+    bag_mode="count",
+    units=64,
+    bidirectional=False,
+    dropout=0.0,
+    output_activation=None,
+    text_input=False,
+    name="text_classifier",
+    compile=True,
+    optimizer="adam",
+    learning_rate=1e-3,
+    loss=None,
+    metrics=None,
+):
+    """Builds a bag-of-words MLP or an embedding + GRU/LSTM text classifier.
+
+    Speed: ``kind="gru"``/``"lstm"`` keep the fused cuDNN path (padding must be
+    at the end of each sequence, as ``TextVectorization`` puts it).
+
+    Args:
+        kind: ``"bow"`` (bag-of-words MLP), ``"gru"`` or ``"lstm"``.
+        vocab_size: number of token ids (vocabulary size, padding and ``[UNK]``
+            included).
+        num_classes: output width.
+        sequence_length: ids per text; required with ``text_input``.
+        embedding_dim: embedding width (``gru``, ``lstm``).
+        hidden_units: hidden widths of the MLP (``bow``).
+        bag_mode: ``"count"`` or ``"multi_hot"`` (``bow``).
+        units: recurrent state size.
+        bidirectional: bidirectional recurrent layer.
+        dropout: dropout rate.
+        output_activation: default softmax for ``num_classes > 1``, else sigmoid.
+        text_input: the model reads raw strings (TensorFlow backend only).
+        name: model name.
+        compile: compile with the defaults below (False: return uncompiled).
+        optimizer: optimizer name, config or instance.
+        learning_rate: learning rate (or schedule).
+        loss: defaults to the loss that suits ``output_activation``.
+        metrics: defaults to accuracy.
+
+    Returns:
+        A ``TextClassifier`` (a functional ``keras.Model``).
+
+    Example:
+
+    >>> texts, labels = recipes.text.toy_reviews("train")
+    >>> vectorizer = recipes.text.make_vectorizer(texts, sequence_length=12)
+    >>> ids = recipes.text.vectorize(vectorizer, texts)
+    >>> model = build_text_classifier("gru", vocab_size=vectorizer.vocabulary_size())
+    >>> model.fit(ids, labels, epochs=5)
+    """
+    check_choice("kind", kind, ("bow", "gru", "lstm"))
+    model = TextClassifier(
+        kind=kind, vocab_size=vocab_size, num_classes=num_classes,
+        sequence_length=sequence_length, embedding_dim=embedding_dim,
+        hidden_units=hidden_units, bag_mode=bag_mode, units=units,
+        bidirectional=bidirectional, dropout=dropout, output_activation=output_activation,
+        text_input=text_input, name=name,
+    )
+    return _compile(model, compile, optimizer, learning_rate, loss, metrics)
+
+
+@register_builder
+def build_fasttext(
+    vocab_size=20_000,
+    num_classes=2,
+    sequence_length=None,
+    embedding_dim=10,
+    max_n=2,
+    num_buckets=100_000,
+    dropout=0.0,
+    output_activation=None,
+    text_input=False,
+    name="fasttext",
+    compile=True,
+    optimizer="adam",
+    learning_rate=1e-2,
+    loss=None,
+    metrics=None,
+):
+    """Builds fastText (Joulin et al. 2016, "Bag of tricks"): averaged embeddings
+    of the words and of their hashed n-grams, then a linear softmax.
+
+    The n-grams restore some word order to the bag: with bigrams the model
+    tells "not good" from "good" (see ``recipes.text.toy_reviews``). The paper's
+    embeddings are 10-wide, the bigram buckets 10 million; use ``num_buckets``
+    near the number of distinct n-grams of your corpus.
+
+    Args:
+        vocab_size: number of word ids (padding and ``[UNK]`` included).
+        num_classes: output width.
+        sequence_length: ids per text; required with ``text_input``.
+        embedding_dim: embedding width (the paper's is 10).
+        max_n: longest n-gram (1: words only, 2: + bigrams, 3: + trigrams).
+        num_buckets: hash buckets shared by all n-grams.
+        dropout: dropout on the averaged embedding.
+        output_activation: default softmax for ``num_classes > 1``, else sigmoid.
+        text_input: the model reads raw strings (TensorFlow backend only).
+        name: model name.
+        compile: compile with the defaults below (False: return uncompiled).
+        optimizer: optimizer name, config or instance.
+        learning_rate: learning rate (or schedule).
+        loss: defaults to the loss that suits ``output_activation``.
+        metrics: defaults to accuracy.
+
+    Returns:
+        A ``TextClassifier`` with ``kind="fasttext"``.
+
+    Example:
+
+    >>> model = build_fasttext(vocab_size=5000, max_n=2, num_buckets=20_000)
+    >>> model.count_params()  # (5000 + 20000) * 10 + 10 * 2 + 2
+    250022
+    """
+    model = TextClassifier(
+        kind="fasttext", vocab_size=vocab_size, num_classes=num_classes,
+        sequence_length=sequence_length, embedding_dim=embedding_dim, max_n=max_n,
+        num_buckets=num_buckets, dropout=dropout, output_activation=output_activation,
+        text_input=text_input, name=name,
+    )
+    return _compile(model, compile, optimizer, learning_rate, loss, metrics)
+
+
+register_recipe(
+    "imdb_gru",
+    build_text_classifier,
+    "Embedding + bidirectional GRU sentiment classifier on raw IMDB reviews (seed 004); "
+    "the vocabulary (20k words) is learned at the first fit.",
+    dataset="imdb_reviews",
+    fit={"epochs": 3, "batch_size": 64},
+    kind="gru",
+    vocab_size=20_000,
+    sequence_length=256,
+    embedding_dim=64,
+    units=64,
+    bidirectional=True,
+    text_input=True,
+)
+
+register_recipe(
+    "imdb_fasttext",
+    build_fasttext,
+    "fastText with hashed bigrams on raw IMDB reviews (Joulin et al. 2016); the "
+    "vocabulary (20k words) is learned at the first fit.",
+    dataset="imdb_reviews",
+    fit={"epochs": 5, "batch_size": 64},
+    vocab_size=20_000,
+    sequence_length=400,
+    max_n=2,
+    num_buckets=200_000,
+    text_input=True,
+)

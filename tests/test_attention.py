@@ -1,0 +1,323 @@
+"""Attention layers: the formula, masks that really mask, equality with Keras'
+MultiHeadAttention, parameter counts, positional embeddings, encoder and decoder
+blocks, serialisation and mixed precision."""
+
+import keras
+import numpy as np
+import pytest
+
+from recipes.layers import (
+    ClassToken,
+    LearnedPositionalEmbedding,
+    MultiHeadAttention,
+    PaddingMask,
+    ScaledDotProductAttention,
+    SelectToken,
+    SinusoidalPositionalEmbedding,
+    TransformerDecoderBlock,
+    TransformerEncoderBlock,
+)
+
+RNG = np.random.default_rng(0)
+
+
+def normal(*shape):
+    return RNG.normal(size=shape).astype("float32")
+
+
+@pytest.fixture
+def mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def reference_attention(q, k, v, mask=None):
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)
+    scores = scores - scores.max(-1, keepdims=True)
+    weights = np.exp(scores)
+    weights /= weights.sum(-1, keepdims=True)
+    return weights @ v, weights
+
+
+def test_scaled_dot_product_attention_is_the_formula_and_rows_sum_to_one():
+    q, k, v = normal(2, 3, 5, 8), normal(2, 3, 7, 8), normal(2, 3, 7, 4)  # (batch, heads, ...)
+    outputs, weights = ScaledDotProductAttention()(q, v, k, return_attention_scores=True)
+    expected_outputs, expected_weights = reference_attention(q, k, v)
+    np.testing.assert_allclose(weights, expected_weights, atol=1e-5)
+    np.testing.assert_allclose(outputs, expected_outputs, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(weights).sum(-1), 1.0, atol=1e-5)
+    assert np.asarray(weights).dtype == np.float32
+
+
+def test_padded_keys_get_zero_weight_and_their_values_do_not_matter():
+    q, k, v = normal(2, 4, 8), normal(2, 6, 8), normal(2, 6, 3)
+    padding = np.array([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0]], bool)
+    layer = ScaledDotProductAttention()
+    outputs, weights = layer(q, v, k, padding_mask=padding, return_attention_scores=True)
+    weights = np.asarray(weights)
+    assert np.all(weights[~np.broadcast_to(padding[:, None, :], weights.shape)] == 0.0)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+    k2, v2 = k.copy(), v.copy()
+    k2[~padding], v2[~padding] = 1e3, -1e3  # change the padded positions only
+    np.testing.assert_array_equal(outputs, layer(q, v2, k2, padding_mask=padding))
+    expected, _ = reference_attention(q, k, v, padding[:, None, :])
+    np.testing.assert_allclose(outputs, expected, atol=1e-5)
+
+
+def test_causal_mask_hides_the_future():
+    x = normal(2, 6, 8)
+    layer = ScaledDotProductAttention(causal=True)
+    outputs, weights = layer(x, x, return_attention_scores=True)
+    weights = np.asarray(weights)
+    assert np.all(weights[:, np.triu_indices(6, k=1)[0], np.triu_indices(6, k=1)[1]] == 0.0)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+    changed = x.copy()
+    changed[:, 4:] = 100.0  # the future of positions 0..3
+    np.testing.assert_array_equal(np.asarray(outputs)[:, :4],
+                                  np.asarray(layer(changed, changed))[:, :4])
+    assert not np.allclose(np.asarray(outputs)[:, 4:], np.asarray(layer(changed, changed))[:, 4:])
+
+
+def test_masks_combine_and_a_query_that_sees_nothing_gets_zeros():
+    q, v = normal(1, 3, 4), normal(1, 3, 4)
+    attention_mask = np.array([[[1, 0, 1], [0, 0, 0], [1, 1, 1]]], bool)
+    padding = np.array([[1, 1, 0]], bool)
+    outputs, weights = ScaledDotProductAttention(causal=True)(
+        q, v, padding_mask=padding, attention_mask=attention_mask, return_attention_scores=True
+    )
+    allowed = attention_mask & padding[:, None, :] & np.tril(np.ones((3, 3), bool))
+    weights = np.asarray(weights)
+    assert np.all(weights[~allowed] == 0.0)
+    np.testing.assert_array_equal(weights[0, 1], 0.0)  # row 1 sees nothing
+    np.testing.assert_array_equal(np.asarray(outputs)[0, 1], 0.0)
+    np.testing.assert_allclose(weights[0, [0, 2]].sum(-1), 1.0, atol=1e-6)
+
+
+def test_attention_dropout_only_in_training_and_rescales():
+    layer = ScaledDotProductAttention(dropout=0.5, seed=3)
+    q, v = normal(4, 10, 8), np.ones((4, 10, 1), "float32")
+    np.testing.assert_allclose(layer(q, v, q), 1.0, atol=1e-5)  # inference: weights sum to 1
+    trained = np.asarray(layer(q, v, q, training=True))
+    assert not np.allclose(trained, 1.0)
+    assert abs(trained.mean() - 1.0) < 0.25  # inverted dropout keeps the mean
+
+
+def _copied_keras_mha(num_heads, key_dim, query, value, causal=False, **kwargs):
+    theirs = keras.layers.MultiHeadAttention(num_heads, key_dim, **kwargs)
+    theirs(query, value)
+    ours = MultiHeadAttention(num_heads, key_dim, causal=causal, **kwargs)
+    ours(query, value)
+    ours.set_weights(theirs.get_weights())
+    return ours, theirs
+
+
+def test_multi_head_attention_computes_what_keras_multi_head_attention_computes():
+    x, memory = normal(2, 5, 16), normal(2, 7, 12)
+    padding = np.array([[1] * 4 + [0] * 3, [1] * 7], bool)
+    ours, theirs = _copied_keras_mha(4, 3, x, memory, value_dim=5)
+    out, weights = ours(x, memory, padding_mask=padding, return_attention_scores=True)
+    expected, expected_weights = theirs(
+        x, memory, attention_mask=np.repeat(padding[:, None, :], 5, axis=1),
+        return_attention_scores=True,
+    )
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    np.testing.assert_allclose(weights, expected_weights, atol=1e-6)
+    causal, theirs = _copied_keras_mha(2, 8, x, x, causal=True)
+    np.testing.assert_allclose(causal(x), theirs(x, x, use_causal_mask=True), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "heads, key_dim, value_dim, output_dim, query_width, value_width",
+    [(4, 4, None, None, 16, 16), (2, 3, 5, None, 8, 6), (3, 4, 2, 10, 7, 9)],
+)
+def test_multi_head_attention_parameter_count(heads, key_dim, value_dim, output_dim,
+                                              query_width, value_width):
+    layer = MultiHeadAttention(heads, key_dim, value_dim=value_dim, output_dim=output_dim)
+    layer(normal(1, 3, query_width), normal(1, 4, value_width))
+    value_dim = value_dim or key_dim
+    output_dim = output_dim or query_width
+    expected = (
+        (query_width + 1) * heads * key_dim  # query projection and bias
+        + (value_width + 1) * heads * key_dim  # key
+        + (value_width + 1) * heads * value_dim  # value
+        + heads * value_dim * output_dim + output_dim  # output projection
+    )
+    assert layer.count_params() == expected
+    if heads * key_dim == query_width == value_width and value_dim == key_dim:
+        assert expected == 4 * query_width**2 + 4 * query_width
+
+
+def test_sinusoidal_positions_follow_the_formula_at_any_length():
+    layer = SinusoidalPositionalEmbedding()
+    for length, depth in ((5, 6), (23, 7)):
+        encoded = np.asarray(layer(np.zeros((2, length, depth), "float32")))[0]
+        pos = np.arange(length)[:, None]
+        rates = 1.0 / 10000 ** ((2 * (np.arange(depth) // 2)) / depth)
+        expected = np.where(np.arange(depth) % 2 == 0, np.sin(pos * rates), np.cos(pos * rates))
+        np.testing.assert_allclose(encoded, expected, atol=1e-5)
+    assert layer.count_params() == 0
+    x = normal(1, 4, 6)
+    np.testing.assert_allclose(layer(x) - layer(np.zeros_like(x)), x, atol=1e-6)
+
+
+def test_learned_positions_have_one_vector_per_position():
+    layer = LearnedPositionalEmbedding(max_length=10)
+    x = normal(2, 7, 4)
+    out = np.asarray(layer(x))
+    assert layer.count_params() == 10 * 4
+    np.testing.assert_allclose(out - x, np.broadcast_to(np.asarray(layer.embeddings)[:7],
+                                                        (2, 7, 4)), atol=1e-6)
+    with pytest.raises(ValueError, match="longer than the table"):
+        LearnedPositionalEmbedding(max_length=5)(normal(1, 6, 4))
+
+
+def encoder_block_params(d, f):
+    return (4 * d * d + 4 * d) + (2 * d * f + f + d) + 4 * d
+
+
+def test_encoder_block_parameter_count_and_padding():
+    d, f = 16, 24
+    block = TransformerEncoderBlock(num_heads=4, feed_forward_dim=f)
+    x = normal(2, 6, d)
+    padding = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]], bool)
+    outputs, weights = block(x, padding_mask=padding, return_attention_scores=True)
+    assert block.count_params() == encoder_block_params(d, f)
+    assert np.asarray(weights).shape == (2, 4, 6, 6)
+    assert np.all(np.asarray(weights)[0, :, :, 4:] == 0.0)
+    changed = x.copy()
+    changed[0, 4:] = 50.0
+    np.testing.assert_allclose(np.asarray(block(changed, padding_mask=padding))[0, :4],
+                               np.asarray(outputs)[0, :4], atol=1e-5)
+
+
+def test_post_norm_ends_on_a_layer_norm_and_pre_norm_does_not():
+    x = 3.0 * normal(2, 5, 16) + 1.0
+    post = np.asarray(TransformerEncoderBlock(2, 32, norm_first=False)(x))
+    pre = np.asarray(TransformerEncoderBlock(2, 32, norm_first=True)(x))
+    np.testing.assert_allclose(post.mean(-1), 0.0, atol=1e-4)  # LN(x + F(x)) with gamma 1
+    np.testing.assert_allclose(post.std(-1), 1.0, atol=1e-2)
+    assert np.abs(pre.mean(-1)).max() > 0.1  # x + F(LN(x)) keeps the residual's offset
+
+
+def test_decoder_block_is_causal_masks_the_encoder_padding_and_counts_parameters():
+    d, f = 16, 24
+    block = TransformerDecoderBlock(num_heads=2, feed_forward_dim=f)
+    target, memory = normal(2, 5, d), normal(2, 7, d)
+    padding = np.array([[1] * 5 + [0] * 2, [1] * 7], bool)
+    outputs, weights = block(target, memory, encoder_padding_mask=padding,
+                             return_attention_scores=True)
+    assert block.count_params() == 8 * d * d + 8 * d + 2 * d * f + f + d + 6 * d
+    self_weights = np.asarray(weights["self_attention"])
+    assert np.all(self_weights[..., np.triu_indices(5, 1)[0], np.triu_indices(5, 1)[1]] == 0)
+    assert np.all(np.asarray(weights["cross_attention"])[0, :, :, 5:] == 0.0)
+    future, padded = target.copy(), memory.copy()
+    future[:, 3:] = -20.0
+    padded[0, 5:] = 20.0
+    np.testing.assert_allclose(
+        np.asarray(block(future, padded, encoder_padding_mask=padding))[:, :3],
+        np.asarray(outputs)[:, :3], atol=1e-5,
+    )
+    decoder_only = TransformerDecoderBlock(num_heads=2, feed_forward_dim=f)
+    decoder_only(target)
+    assert decoder_only.count_params() == encoder_block_params(d, f)
+    with pytest.raises(ValueError, match="if and only if"):
+        decoder_only(target, memory)
+
+
+def test_token_helpers():
+    mask = np.asarray(PaddingMask(pad_id=0)(np.array([[4, 7, 0, 0]])))
+    np.testing.assert_array_equal(mask, [[True, True, False, False]])
+    x = normal(2, 5, 3)
+    np.testing.assert_array_equal(SelectToken(2)(x), x[:, 2])
+    token = ClassToken(initializer="ones")
+    out = np.asarray(token(x))
+    assert out.shape == (2, 6, 3) and token.count_params() == 3
+    np.testing.assert_array_equal(out[:, 0], 1.0)
+    np.testing.assert_array_equal(out[:, 1:], x)
+
+
+ALL_LAYERS = [
+    ScaledDotProductAttention(causal=True, dropout=0.1, seed=2),
+    MultiHeadAttention(2, 4, value_dim=3, output_dim=6, dropout=0.2, causal=True, seed=1),
+    SinusoidalPositionalEmbedding(max_wavelength=500.0),
+    LearnedPositionalEmbedding(12, initializer="zeros"),
+    PaddingMask(pad_id=3),
+    SelectToken(1),
+    ClassToken(),
+    TransformerEncoderBlock(2, 8, dropout=0.1, activation="gelu", norm_first=True, seed=4),
+    TransformerDecoderBlock(2, 8, dropout=0.1, key_dim=3, epsilon=1e-5, seed=5),
+]
+
+
+@pytest.mark.parametrize("layer", ALL_LAYERS, ids=lambda layer: type(layer).__name__)
+def test_config_round_trip(layer):
+    config = layer.get_config()
+    clone = type(layer).from_config(config)
+    assert clone.get_config() == config
+    assert keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(layer)
+    ).get_config() == config
+
+
+def test_a_model_of_every_layer_saves_and_loads(roundtrip):
+    tokens = keras.Input((6,), dtype="int32")
+    mask = PaddingMask()(tokens)
+    x = keras.layers.Embedding(10, 8)(tokens)
+    x = SinusoidalPositionalEmbedding()(x)
+    x = LearnedPositionalEmbedding(6)(x)
+    memory = TransformerEncoderBlock(2, 16)(x, padding_mask=mask)
+    y = TransformerDecoderBlock(2, 16, norm_first=True)(
+        x, memory, decoder_padding_mask=mask, encoder_padding_mask=mask
+    )
+    y = MultiHeadAttention(2, 4)(y, memory, padding_mask=mask)
+    y = SelectToken(0)(ClassToken()(y))
+    model = keras.Model(tokens, keras.layers.Dense(3)(y))
+    ids = np.array([[3, 4, 5, 0, 0, 0], [1, 2, 3, 4, 5, 6]], "int32")
+    loaded = roundtrip(model, ids)
+    assert loaded.count_params() == model.count_params()
+
+
+def test_mixed_precision_softmax_is_float32_stable_and_still_masks(mixed_precision):
+    layer = ScaledDotProductAttention()
+    assert layer.compute_dtype == "float16"
+    q = np.full((1, 3, 16), 40.0, "float16")  # scores 6400: exp() overflows float16
+    k = q.copy()
+    k[0, 1] = -40.0
+    v = normal(1, 3, 2).astype("float16")
+    outputs, weights = layer(q, v, k, padding_mask=np.array([[1, 1, 0]], bool),
+                             return_attention_scores=True)
+    weights = np.asarray(weights)
+    assert weights.dtype == np.float32 and np.isfinite(weights).all()
+    np.testing.assert_allclose(weights[0, :, 0], 1.0)  # the one large score wins
+    assert np.all(weights[0, :, 2] == 0.0)  # -1e9 would not fit float16: masked anyway
+    assert np.isfinite(np.asarray(outputs, "float32")).all()
+    block = TransformerEncoderBlock(2, 16)
+    out = block(normal(2, 4, 8), padding_mask=np.ones((2, 4), bool))
+    assert block.self_attention.query_dense.compute_dtype == "float16"
+    assert np.isfinite(np.asarray(out, "float32")).all()
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: ScaledDotProductAttention(dropout=1.0), "`dropout` must be in"),
+        (lambda: ScaledDotProductAttention(causal="yes"), "`causal` must be True or False"),
+        (lambda: MultiHeadAttention(0, 4), "`num_heads` must be an integer >= 1"),
+        (lambda: MultiHeadAttention(2, 4, seed=1.5), "`seed` must be None or an int"),
+        (lambda: SinusoidalPositionalEmbedding(max_wavelength=1), "`max_wavelength` must"),
+        (lambda: LearnedPositionalEmbedding(0), "`max_length` must be an integer >= 1"),
+        (lambda: TransformerEncoderBlock(2, 8, activation="softplus"), "`activation` must"),
+        (lambda: TransformerEncoderBlock(2, 8, norm_first=1), "`norm_first` must be True"),
+        (lambda: TransformerDecoderBlock(2, 0), "`feed_forward_dim` must be an integer"),
+        (lambda: TransformerEncoderBlock(3, 8)(normal(1, 4, 8)), "divisible by `num_heads`"),
+        (lambda: PaddingMask(pad_id=-1), "`pad_id` must be an integer >= 0"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
