@@ -30,7 +30,7 @@ def test_train_with_overrides(tmp_path, capsys):
 
 
 def test_list_and_describe(capsys):
-    main(["list", "mnist_*"])
+    main(["list", "mnist_m*"])
     assert capsys.readouterr().out.startswith("mnist_mlp")
     main(["describe", "mnist_mlp"])
     out = capsys.readouterr().out
