@@ -21,6 +21,8 @@ import math
 import keras
 import numpy as np
 
+from recipes.compiling import single_steps
+
 
 class LRFinder(keras.callbacks.Callback):
     """Learning-rate range test, as a callback or through ``LRFinder.find``.
@@ -109,8 +111,9 @@ class LRFinder(keras.callbacks.Callback):
             epochs = math.ceil(finder.num_steps / steps_per_epoch)
         else:
             epochs = finder.num_steps
-        model.fit(x, y, batch_size=batch_size, sample_weight=sample_weight, epochs=epochs,
-                  callbacks=[finder], verbose=0)
+        with single_steps(model):  # the sweep needs the loss of every step
+            model.fit(x, y, batch_size=batch_size, sample_weight=sample_weight,
+                      epochs=epochs, callbacks=[finder], verbose=0)
         return finder
 
     def rate_at(self, step):
@@ -126,7 +129,9 @@ class LRFinder(keras.callbacks.Callback):
             raise ValueError("LRFinder needs a compiled model with an optimizer.")
         if getattr(self.model, "steps_per_execution", 1) != 1:
             raise ValueError(
-                "LRFinder needs the loss of every step: compile with steps_per_execution=1. "
+                "LRFinder needs the loss of every step: compile with steps_per_execution=1, "
+                "fit inside `with recipes.compiling.single_steps(model):`, or use "
+                "LRFinder.find(model, x, y), which does it for you. "
                 f"Received: steps_per_execution={self.model.steps_per_execution}"
             )
         if not optimizer.built:

@@ -10,7 +10,12 @@ Example:
 """
 
 from recipes import models as _models  # noqa: F401  (registers every builder)
-from recipes.compiling import compile_recipe, get_optimizer
+from recipes.compiling import (
+    compile_recipe,
+    get_optimizer,
+    set_steps_per_execution,
+    steps_per_execution,
+)
 from recipes.environment import info
 from recipes.precision import precision, set_precision
 from recipes.registry import (
@@ -41,6 +46,8 @@ __all__ = [
     "register_builder",
     "register_recipe",
     "set_precision",
+    "set_steps_per_execution",
+    "steps_per_execution",
     *list_builders(),
 ]
 

@@ -5,12 +5,15 @@ Examples:
     python -m recipes list 'cifar10_*'
     python -m recipes describe mnist_mlp
     python -m recipes train digits_mlp --epochs 20 --set dropout=0.1
+    python -m recipes train cifar10_fast --data-dir path/to/tree --epochs 10
     python -m recipes demo
 """
 
 import argparse
 import ast
 import sys
+
+from recipes.precision import PRECISIONS
 
 DEMO_RECIPE = "digits_mlp"
 
@@ -57,16 +60,35 @@ def _command_info(args):
 
 
 def _command_train(args):
+    import contextlib
+
+    import recipes
+    from recipes.models.fast_cifar import FastTrainResult, build_fast_cifar, train_fast_cifar
     from recipes.training import train_recipe
 
     output_dir = args.output or f"runs/{args.name}"
-    result = train_recipe(
-        args.name, output_dir=output_dir, epochs=args.epochs,
-        batch_size=args.batch_size, seed=args.seed, verbose=args.verbose,
-        **_parse_overrides(args.set),
-    )
+    options = dict(output_dir=output_dir, epochs=args.epochs, batch_size=args.batch_size,
+                   dataset=args.dataset, seed=args.seed, verbose=args.verbose,
+                   **_parse_overrides(args.set))
+    if recipes.get_recipe(args.name).builder is build_fast_cifar:
+        result = train_fast_cifar(args.name, data_dir=args.data_dir,
+                                  tta=2 if args.tta is None else args.tta,
+                                  precision_policy=args.precision, **options)
+    else:
+        if args.data_dir or args.tta is not None:
+            raise SystemExit(
+                "--data-dir and --tta train presets of build_fast_cifar (e.g. cifar10_fast); "
+                f"{args.name} trains on its dataset (choose another with --dataset)."
+            )
+        policy = recipes.precision(args.precision) if args.precision else contextlib.nullcontext()
+        with policy:
+            result = train_recipe(args.name, **options)
     scores = ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items())
     print(f"\n{args.name}: test {scores} ({result.train_seconds:.1f} s of training)")
+    if isinstance(result, FastTrainResult):
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+        print(f"  data: {result.source}\n  timed: {parts}; compile and warm-up, apart: "
+              f"{result.compile_seconds:.1f} s")
     for kind, path in result.paths.items():
         print(f"  {kind:<11} {path}")
     return result
@@ -98,6 +120,10 @@ def _parser():
         command.add_argument("--epochs", type=int)
         command.add_argument("--batch-size", type=int)
         command.add_argument("--output", help="output folder (default runs/<name>)")
+        command.add_argument("--dataset", help="dataset name (default: the preset's)")
+        command.add_argument("--precision", choices=PRECISIONS,
+                             help="dtype policy (default float32; cifar10_fast: "
+                                  "mixed_bfloat16 on a GPU)")
         command.add_argument("--seed", type=int, default=0)
         command.add_argument("--verbose", type=int, default=2)
         command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -106,11 +132,16 @@ def _parser():
     train = commands.add_parser("train", help="train a preset on its dataset")
     train.add_argument("name")
     add_training_options(train)
+    train.add_argument("--data-dir", help="cifar10_fast: a folder (or .tar.gz) of "
+                       "train/<class>/* and test/<class>/* images")
+    train.add_argument("--tta", type=int, choices=(0, 1, 2),
+                       help="cifar10_fast: test-time augmentation, 0 none, 1 mirror, "
+                            "2 mirror and shifts (default 2)")
     train.set_defaults(run=_command_train)
 
     demo = commands.add_parser("demo", help=f"train {DEMO_RECIPE} (offline, < 1 min)")
     add_training_options(demo)
-    demo.set_defaults(run=_command_demo)
+    demo.set_defaults(run=_command_demo, data_dir=None, tta=None)
     return parser
 
 

@@ -1,7 +1,99 @@
 """How builders compile the model they return: the recipe's defaults, the user's
-overrides, or no compilation at all (``compile=False``)."""
+overrides, or no compilation at all (``compile=False``).
+
+The fast path is the default: Keras' ``jit_compile="auto"`` (XLA wherever the
+model's layers allow it) and several training steps per compiled call
+(``steps_per_execution``), which removes the per-batch Python overhead: 2.5-3.7x
+the throughput of one step per call for a small MLP on TensorFlow, 1.5-2x on JAX
+(2 CPU cores; ``python -m benchmarks --only mnist_mlp``). Callbacks then see
+``on_train_batch_*`` once per call; a callback that needs every step (such as
+``callbacks.LRFinder`` used by hand) wants ``set_steps_per_execution(1)`` or
+``model.steps_per_execution = 1`` before ``fit``.
+"""
+
+import contextlib
+import os
 
 import keras
+
+from recipes.checks import check_positive_int
+
+DEFAULT_STEPS_PER_EXECUTION = 32
+_STEPS_ENV = "RECIPES_STEPS_PER_EXECUTION"
+_steps_per_execution = None  # None: the environment variable, else the default
+
+
+def steps_per_execution():
+    """The number of training steps per compiled call that builders use.
+
+    It is the value given to ``set_steps_per_execution``, else the
+    ``RECIPES_STEPS_PER_EXECUTION`` environment variable, else 32.
+
+    Example:
+
+    >>> recipes.steps_per_execution()
+    32
+    """
+    if _steps_per_execution is not None:
+        return _steps_per_execution
+    value = os.environ.get(_STEPS_ENV)
+    if value is None:
+        return DEFAULT_STEPS_PER_EXECUTION
+    try:
+        return check_positive_int(_STEPS_ENV, int(value))
+    except ValueError as error:
+        raise ValueError(
+            f"{_STEPS_ENV} must be a positive integer. Received: {_STEPS_ENV}={value!r}"
+        ) from error
+
+
+def set_steps_per_execution(steps):
+    """Sets how many training steps each compiled call runs, for models built
+    from now on (``None`` goes back to the default).
+
+    Args:
+        steps: a positive int, or ``None``.
+
+    Returns:
+        The previous value.
+
+    Example:
+
+    >>> previous = recipes.set_steps_per_execution(1)  # per-batch callbacks
+    >>> model = recipes.build("mnist_mlp")
+    >>> recipes.set_steps_per_execution(previous)
+    """
+    global _steps_per_execution
+    if steps is not None:
+        check_positive_int("steps", steps)
+    previous = steps_per_execution()
+    _steps_per_execution = steps
+    return previous
+
+
+@contextlib.contextmanager
+def single_steps(model):
+    """Runs the block with ``model`` doing one training step per call, so that
+    per-batch callbacks see every step; restores its setting afterwards.
+
+    Args:
+        model: a compiled ``keras.Model``.
+
+    Example:
+
+    >>> with single_steps(model):
+    ...     model.fit(x, y, callbacks=[per_batch_callback])
+    """
+    previous = model.steps_per_execution
+    if previous != 1:
+        model.steps_per_execution = 1
+        model.train_function = None  # rebuilt for one step per call
+    try:
+        yield model
+    finally:
+        if model.steps_per_execution != previous:
+            model.steps_per_execution = previous
+            model.train_function = None
 
 
 def get_optimizer(optimizer="adam", learning_rate=None):
@@ -59,18 +151,21 @@ def compile_recipe(
         optimizer: see ``get_optimizer``.
         learning_rate: see ``get_optimizer``.
         loss: a Keras loss (name, function or instance).
-        metrics: a list of Keras metrics.
+        metrics: a list of Keras metrics, or a dict of lists keyed by output
+            name for a model with several outputs.
         **compile_kwargs: anything else ``Model.compile`` takes
-            (``jit_compile``, ``steps_per_execution``, ``loss_weights``...).
+            (``jit_compile``, ``loss_weights``...); ``steps_per_execution``
+            defaults to ``steps_per_execution()``.
 
     Returns:
         ``model``.
     """
     if compile:
+        compile_kwargs.setdefault("steps_per_execution", steps_per_execution())
         model.compile(
             optimizer=get_optimizer(optimizer, learning_rate),
             loss=loss,
-            metrics=list(metrics or []),
+            metrics=metrics if isinstance(metrics, dict) else list(metrics or []),
             **compile_kwargs,
         )
     return model

@@ -116,10 +116,8 @@ def test_fit_uses_the_drawn_batch_size_and_cosine_schedule():
     hp = keras_tuner.HyperParameters()
     hp.values.update(batch_size=16, lr_schedule="cosine", learning_rate=0.01)
     model = space.build(hp)
-    batches = []
-    counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: batches.append(b))
-    history = space.fit(hp, model, x, y, validation_data=(x, y), epochs=2, callbacks=[counter])
-    assert len(batches) == 2 * 64 // 16
+    history = space.fit(hp, model, x, y, validation_data=(x, y), epochs=2)
+    assert int(model.optimizer.iterations) == 2 * 64 // 16  # steps of 16 examples
     rates = history.history["learning_rate"]
     assert rates[0] == pytest.approx(0.01)
     assert rates[1] == pytest.approx(spaces.cosine_decay(1, base=0.01, epochs=2), rel=1e-5)
@@ -266,3 +264,39 @@ def test_chief_and_two_workers_share_one_search(tmp_path, capfd):
     assert printed.count("[worker0] [trial") + printed.count("[worker1] [trial") == 4
     assert os.path.exists(tmp_path / "digits_random" / "best_hyperparameters.json")
     assert all(np.isfinite(row.seconds) for row in rows)
+
+
+def test_jax_compilation_cache_is_used_on_jax_only(tmp_path):
+    import jax
+
+    from tuning.search import use_compilation_cache
+
+    assert use_compilation_cache(str(tmp_path / "tf"), backend="tensorflow") is None
+    assert not (tmp_path / "tf").exists()
+    previous = jax.config.jax_compilation_cache_dir
+    try:
+        assert use_compilation_cache(str(tmp_path / "jax"), backend="jax")
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "jax")
+        assert (tmp_path / "jax").is_dir()
+    finally:
+        jax.config.update("jax_compilation_cache_dir", previous)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax",
+                    reason="a persistent compilation cache exists on JAX only "
+                           "(run by `make test-backends`)")
+def test_jax_compilation_cache_fills_when_a_model_trains(tmp_path):
+    import jax
+
+    from tuning.search import use_compilation_cache
+
+    previous = jax.config.jax_compilation_cache_dir
+    try:
+        use_compilation_cache(str(tmp_path))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.compile("sgd", "mse")
+        model.fit(np.zeros((8, 3)), np.zeros((8, 2)), epochs=1, verbose=0)
+        assert any(tmp_path.iterdir())
+    finally:
+        jax.config.update("jax_compilation_cache_dir", previous)

@@ -1,6 +1,10 @@
 """Image datasets stored as class folders (``<root>/<split>/<class>/*.jpg``), such as
 the offline CIFAR-10 JPEG copy.
 
+Any such tree works with ``find_image_folder`` and ``image_folder_arrays``: the
+classes are the sub-folders of ``train/`` in sorted order, and images may be JPEG,
+PNG, BMP or GIF of any size (``image_size`` resizes them).
+
 The archive ``cifar10-jpeg.tar.gz`` holds ``train/<class>/NNNN.jpg`` (5,000 per
 class) and ``test/<class>/NNNN.jpg`` (1,000 per class). ``load("cifar10_jpeg")``
 finds it through ``data_dir=...`` or ``$RECIPES_CIFAR10_JPEG`` (the archive or the
@@ -11,6 +15,7 @@ folder it unpacks to), unpacks an archive once into ``~/.cache/recipes`` and ser
 import os
 import tarfile
 
+import numpy as np
 import tensorflow as tf
 
 from recipes.data.tfds_sets import DatasetNotAvailableError
@@ -31,11 +36,9 @@ def find_cifar10_jpeg(data_dir=None):
     """
     candidates = [data_dir, os.environ.get("RECIPES_CIFAR10_JPEG"), *_ARCHIVE_CANDIDATES]
     for candidate in filter(None, candidates):
-        candidate = os.path.expanduser(candidate)
-        if os.path.isdir(os.path.join(candidate, "train")):
-            return candidate
-        if os.path.isfile(candidate) and candidate.endswith((".tar.gz", ".tgz")):
-            return _unpack(candidate)
+        root = _as_root(os.path.expanduser(candidate))
+        if root:
+            return root
     raise DatasetNotAvailableError(
         "The CIFAR-10 JPEG copy ('cifar10_jpeg') was not found. Pass data_dir=... or "
         "set RECIPES_CIFAR10_JPEG to cifar10-jpeg.tar.gz or to the folder holding its "
@@ -44,8 +47,57 @@ def find_cifar10_jpeg(data_dir=None):
     )
 
 
+def find_image_folder(data_dir):
+    """Returns the folder holding ``train/<class>/`` and ``test/<class>/`` image
+    folders: ``data_dir`` itself, or the ``.tar.gz`` archive ``data_dir`` unpacked
+    once into ``~/.cache/recipes`` (an archive whose tree sits in one top folder
+    works too).
+
+    Raises:
+        DatasetNotAvailableError: ``data_dir`` is neither such a folder nor such an
+            archive.
+
+    Example:
+
+    >>> root = find_image_folder("path/to/cifar10-jpeg.tar.gz")
+    >>> list_classes(root)[:2]
+    ('airplane', 'automobile')
+    """
+    root = _as_root(os.path.expanduser(str(data_dir)))
+    if root and os.path.isdir(os.path.join(root, "test")):
+        return root
+    raise DatasetNotAvailableError(
+        f"No image class folders at data_dir={str(data_dir)!r}: it must be a folder "
+        "(or a .tar.gz archive of one) holding train/<class>/<image> and "
+        "test/<class>/<image>, e.g. train/cat/0001.jpg."
+    )
+
+
+def list_classes(root):
+    """The class names of an image-folder tree: the sub-folders of ``<root>/train``,
+    sorted (label ``i`` is the ``i``-th name)."""
+    folder = os.path.join(root, "train")
+    classes = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)))
+    if not classes:
+        raise DatasetNotAvailableError(f"{folder} holds no class folders.")
+    return tuple(classes)
+
+
+def _as_root(candidate):
+    """``candidate`` when it holds ``train/``, its unpacked copy when it is an
+    archive, else ``None``."""
+    if os.path.isfile(candidate) and candidate.endswith((".tar.gz", ".tgz")):
+        candidate = _unpack(candidate)
+        inner = [os.path.join(candidate, d) for d in os.listdir(candidate)
+                 if not d.startswith(".")]
+        if len(inner) == 1 and os.path.isdir(os.path.join(inner[0], "train")):
+            candidate = inner[0]
+    return candidate if os.path.isdir(os.path.join(candidate, "train")) else None
+
+
 def _unpack(archive):
-    target = os.path.join(os.path.expanduser("~/.cache/recipes"), "cifar10-jpeg")
+    stem = os.path.basename(archive).removesuffix(".tar.gz").removesuffix(".tgz")
+    target = os.path.join(os.path.expanduser("~/.cache/recipes"), stem)
     done = os.path.join(target, ".unpacked")
     if not os.path.exists(done):
         os.makedirs(target, exist_ok=True)
@@ -79,13 +131,57 @@ def list_split(root, split, class_names=CIFAR10_CLASSES):
     return paths, labels
 
 
-def image_folder_dataset(root, split, class_names=CIFAR10_CLASSES):
-    """Un-batched ``tf.data`` of ``(image float32 in [0, 1], label int32)``."""
+def image_folder_dataset(root, split, class_names=CIFAR10_CLASSES, image_size=None):
+    """Un-batched ``tf.data`` of ``(image float32 in [0, 1], label int32)``.
+
+    Args:
+        root: folder with ``train/`` and ``test/``.
+        split: see ``list_split``.
+        class_names: class folder names in label order.
+        image_size: ``(height, width)`` to resize every image to (bilinear), or
+            ``None`` to keep the stored size.
+
+    Returns:
+        ``(dataset, number of images)``.
+    """
     paths, labels = list_split(root, split, class_names)
 
     def decode(path, label):
-        image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3)
-        return tf.cast(image, tf.float32) / 255.0, label
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3,
+                                   expand_animations=False)
+        image = tf.cast(image, tf.float32) / 255.0
+        if image_size is not None:
+            image = tf.image.resize(image, image_size)
+        return image, label
 
     dataset = tf.data.Dataset.from_tensor_slices((paths, tf.constant(labels, tf.int32)))
     return dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE), len(paths)
+
+
+def image_folder_arrays(root, split, class_names, image_size, batch_size=1000):
+    """Decodes a split of an image-folder tree into NumPy arrays.
+
+    Args:
+        root: folder with ``train/`` and ``test/`` (see ``find_image_folder``).
+        split: see ``list_split``; ``"train+validation"`` is every training image.
+        class_names: class folder names in label order (see ``list_classes``).
+        image_size: ``(height, width)`` of the returned images.
+        batch_size: images decoded per step.
+
+    Returns:
+        ``x`` float32 ``(n, height, width, 3)`` in ``[0, 1]`` and ``y`` int32 ``(n,)``.
+
+    Example:
+
+    >>> root = find_image_folder("path/to/tree")
+    >>> x, y = image_folder_arrays(root, "test", list_classes(root), (32, 32))
+    """
+    dataset, size = image_folder_dataset(root, split, class_names, tuple(image_size))
+    x = np.empty((size, *image_size, 3), np.float32)
+    y = np.empty((size,), np.int32)
+    start = 0
+    for images, labels in dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE):
+        x[start : start + len(labels)] = images.numpy()
+        y[start : start + len(labels)] = labels.numpy()
+        start += len(labels)
+    return x, y

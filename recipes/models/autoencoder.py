@@ -20,7 +20,7 @@ from recipes.checks import (
     check_positive_int,
     check_shape,
 )
-from recipes.compiling import compile_recipe, get_optimizer
+from recipes.compiling import compile_recipe
 from recipes.layers.autoencoder import DenseTranspose, tie_decoder
 from recipes.registry import register_builder
 
@@ -409,7 +409,7 @@ def pretrain_layerwise(
              *reversed(decoder_layers), *_reshape(input_shape)],
             name=f"pretraining_stage_{stage}",
         )
-        stack.compile(optimizer=get_optimizer(optimizer, learning_rate), loss=loss)
+        compile_recipe(stack, optimizer=optimizer, learning_rate=learning_rate, loss=loss)
         stack.fit(x, x, epochs=epochs, batch_size=batch_size, callbacks=callbacks,
                   verbose=verbose)
 

@@ -27,9 +27,10 @@ import numpy as np
 from keras import ops
 
 from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
+from recipes.compiling import compile_recipe
 from recipes.layers.gradient_reversal import GradientReversal
 from recipes.models.mlp import HIDDEN_ACTIVATIONS
-from recipes.models.multitask import apply_trunk, compile_multi_output
+from recipes.models.multitask import apply_trunk
 from recipes.registry import register_builder
 
 IGNORED_LABEL = -1
@@ -114,7 +115,7 @@ def build_dann(
     domain = keras.layers.Dense(num_domains, activation="softmax", name="domain")(domain)
     model = keras.Model(inputs, {"label": label, "domain": domain}, name=name)
 
-    return compile_multi_output(
+    return compile_recipe(
         model,
         compile=compile,
         optimizer=optimizer,

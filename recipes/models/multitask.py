@@ -8,7 +8,7 @@ minimises is ``sum(loss_weights[head] * loss[head])``.
 import keras
 
 from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
-from recipes.compiling import get_optimizer
+from recipes.compiling import compile_recipe
 from recipes.models.mlp import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, default_loss_and_metrics
 from recipes.registry import register_builder
 
@@ -96,7 +96,7 @@ def build_multitask(
         default_loss, default_metrics = default_loss_and_metrics(spec["activation"])
         losses[head] = loss.get(head) or default_loss
         all_metrics[head] = list(metrics.get(head, default_metrics))
-    return compile_multi_output(
+    return compile_recipe(
         model,
         compile=compile,
         optimizer=optimizer,
@@ -105,20 +105,6 @@ def build_multitask(
         metrics=all_metrics,
         loss_weights={head: float(loss_weights.get(head, 1.0)) for head in heads},
     )
-
-
-def compile_multi_output(model, compile, optimizer, learning_rate, loss, metrics, loss_weights):
-    """``compile_recipe`` for models with a dict of outputs: ``loss``, ``metrics``
-    and ``loss_weights`` are dicts keyed by output name (``compile_recipe`` turns
-    metrics into a flat list)."""
-    if compile:
-        model.compile(
-            optimizer=get_optimizer(optimizer, learning_rate),
-            loss=loss,
-            metrics=metrics,
-            loss_weights=loss_weights,
-        )
-    return model
 
 
 def _check_heads(heads):

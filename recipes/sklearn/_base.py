@@ -13,6 +13,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from recipes.compiling import steps_per_execution
+
 ROUTES = ("model", "optimizer", "fit")
 # Above this many bytes of training data per fit, epochs are not laid out in
 # advance (see ``_epoch_plan``) and Keras shuffles each epoch itself.
@@ -250,14 +252,16 @@ class KerasEstimator(BaseEstimator):
     def _set_execution(self, model, steps, epochs):
         """Eager or compiled training (``run_eagerly``), and for compiled training
         without callbacks, several steps per call: the largest divisor of the
-        epoch's ``steps`` up to 32, so that calls never straddle two epochs."""
+        epoch's ``steps`` up to 32, so that every call runs the same number of steps
+        (no shorter last call to compile again on JAX). A ``steps_per_execution``
+        other than 1 and the recipes' default is the user's and stays."""
         if self.run_eagerly != "auto":
             model.run_eagerly = self.run_eagerly
         elif not model.run_eagerly:
             model.run_eagerly = epochs * steps <= EAGER_MAX_STEPS
         if model.run_eagerly or self.callbacks or model.train_function is not None \
-                or model.steps_per_execution != 1:
-            return
+                or model.steps_per_execution not in (1, steps_per_execution()):
+            return  # the user's own setting
         model.steps_per_execution = max(d for d in range(1, min(steps, 32) + 1)
                                         if steps % d == 0)
 

@@ -1,0 +1,86 @@
+"""The fast compile defaults: XLA where possible and several steps per call."""
+
+import keras
+import numpy as np
+import pytest
+
+import recipes
+from callbacks import LRFinder
+from recipes.compiling import DEFAULT_STEPS_PER_EXECUTION, single_steps
+
+
+def _digits_like(n=130, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 8)).astype("float32"), rng.integers(0, 3, n)
+
+
+def test_builders_compile_with_xla_auto_and_several_steps_per_call():
+    model = recipes.build_mlp(input_shape=(8,), num_classes=3, hidden_units=(16,))
+    assert model.steps_per_execution == DEFAULT_STEPS_PER_EXECUTION
+    # Keras' "auto": XLA on TF with a GPU, always on JAX, never on torch or TF's CPU.
+    assert model.jit_compile == model._resolve_auto_jit_compile()
+
+
+def test_several_steps_per_call_still_runs_every_batch_of_a_partial_epoch():
+    x, y = _digits_like()  # 130 examples, batch 16: 9 batches per epoch, 32 per call
+    model = recipes.build_mlp(input_shape=(8,), num_classes=3, hidden_units=(16,),
+                              optimizer="adam")
+    history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    assert int(model.optimizer.iterations) == 27
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_set_steps_per_execution_applies_to_models_built_afterwards(monkeypatch):
+    previous = recipes.set_steps_per_execution(1)
+    try:
+        assert recipes.build_mlp(input_shape=(8,), num_classes=3).steps_per_execution == 1
+        explicit = recipes.build_mlp(input_shape=(8,), num_classes=3, compile=False)
+        recipes.compile_recipe(explicit, loss="mse", steps_per_execution=4)
+        assert explicit.steps_per_execution == 4
+    finally:
+        recipes.set_steps_per_execution(None)
+    assert previous == DEFAULT_STEPS_PER_EXECUTION
+    with pytest.raises(ValueError, match="`steps` must be an integer >= 1"):
+        recipes.set_steps_per_execution(0)
+    monkeypatch.setenv("RECIPES_STEPS_PER_EXECUTION", "8")
+    assert recipes.steps_per_execution() == 8
+    monkeypatch.setenv("RECIPES_STEPS_PER_EXECUTION", "many")
+    with pytest.raises(ValueError, match="RECIPES_STEPS_PER_EXECUTION must be a positive"):
+        recipes.steps_per_execution()
+
+
+def test_single_steps_gives_per_batch_callbacks_every_step_then_restores():
+    x, y = _digits_like(64)
+    model = recipes.build_mlp(input_shape=(8,), num_classes=3, hidden_units=(16,))
+    seen = []
+    counter = keras.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(b))
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[counter])
+    assert len(seen) == 1  # 8 batches in one call
+    seen.clear()
+    with single_steps(model):
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[counter])
+    assert seen == list(range(8))
+    assert model.steps_per_execution == DEFAULT_STEPS_PER_EXECUTION
+
+
+def test_lr_finder_find_works_on_a_default_recipe_and_the_callback_explains_why_not():
+    x, y = _digits_like(256)
+    model = recipes.build_mlp(input_shape=(8,), num_classes=3, hidden_units=(16,),
+                              optimizer="sgd")
+    finder = LRFinder.find(model, x, y, batch_size=16, num_steps=20)
+    assert len(finder.losses) == 20
+    assert model.steps_per_execution == DEFAULT_STEPS_PER_EXECUTION
+    with pytest.raises(ValueError, match="LRFinder.find"):
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[LRFinder(num_steps=10)])
+
+
+def test_multi_output_models_keep_metrics_per_output():
+    model = recipes.build_multitask(
+        input_shape=(8,),
+        heads={"a": {"units": 3, "activation": "softmax"},
+               "b": {"units": 1, "activation": "linear"}},
+    )
+    x, _ = _digits_like(32)
+    logs = model.fit(x, {"a": np.zeros(32, "int32"), "b": np.zeros((32, 1))}, epochs=1,
+                     verbose=0).history
+    assert "a_accuracy" in logs
