@@ -76,8 +76,13 @@ test-backends: test-jax test-torch  ## both
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check recipes callbacks tuning tests benchmarks
 
-bench: $(STAMP)  ## throughput of recipes against hand-written Keras, as ratios
-	$(BIN)/python -m benchmarks
+BENCH_ARGS ?=
+.PHONY: bench-quick
+bench: $(STAMP)  ## recipes' training throughput against hand-written Keras (GPU sizes)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+bench-quick: $(STAMP)  ## the same at small sizes for a CPU (about 5 min on 2 cores)
+	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)
 
 clean:  ## remove .venv, runs/ and caches
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache *.egg-info

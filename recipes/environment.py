@@ -6,6 +6,8 @@ from importlib import metadata
 
 import keras
 
+from recipes.compiling import steps_per_execution
+
 _PACKAGES = ("keras", "tensorflow", "jax", "torch", "tensorflow-datasets",
              "keras-tuner", "scikit-learn", "numpy")
 
@@ -47,7 +49,8 @@ def info(print_=True):
         print_: print the report; False only returns it.
 
     Returns:
-        A dict with ``backend``, ``devices``, ``precision``, ``python``,
+        A dict with ``backend``, ``devices``, ``precision``,
+        ``steps_per_execution`` (what builders compile with), ``python``,
         ``platform`` and ``versions``.
 
     Example:
@@ -60,6 +63,7 @@ def info(print_=True):
         "backend": keras.backend.backend(),
         "devices": _devices(),
         "precision": keras.mixed_precision.global_policy().name,
+        "steps_per_execution": steps_per_execution(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "versions": {p: _version(p) for p in ("recipes", *_PACKAGES)},
@@ -68,6 +72,7 @@ def info(print_=True):
         print(f"backend:   {report['backend']}")
         print(f"devices:   {', '.join(report['devices'])}")
         print(f"precision: {report['precision']}")
+        print(f"steps per compiled call: {report['steps_per_execution']}")
         print(f"python:    {report['python']} on {report['platform']}")
         for package, version in report["versions"].items():
             print(f"  {package:<20} {version}")

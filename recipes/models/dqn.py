@@ -90,7 +90,7 @@ def build_dqn(
         model.add(keras.layers.Flatten(name="flatten"))
     for i, units in enumerate(hidden_units, start=1):
         model.add(keras.layers.Dense(units, activation=activation, name=f"dense_{i}"))
-    model.add(keras.layers.Dense(num_actions, name="q_values"))
+    model.add(keras.layers.Dense(num_actions, dtype="float32", name="q_values"))
     return compile_recipe(
         model,
         compile=compile,

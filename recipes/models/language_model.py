@@ -116,7 +116,8 @@ class LanguageModel(keras.Model):
             x = layer(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name="output_dropout")(x)
-        outputs = keras.layers.Dense(vocab_size, activation="softmax", name="predictions")(x)
+        outputs = keras.layers.Dense(vocab_size, activation="softmax", dtype="float32",
+                                     name="predictions")(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim

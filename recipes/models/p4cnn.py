@@ -154,7 +154,8 @@ def build_p4cnn(
                                           name=f"block{layer}_pool")(x)
     x = P4Pool(rotation_pooling, name="rotation_pool")(x)
     x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
+                                 name="predictions")(x)
     model = keras.Model(inputs, outputs, name=name)
     return compile_recipe(
         model,

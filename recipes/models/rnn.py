@@ -385,7 +385,7 @@ def build_rnn(
         model.add(layer)
     if mode == "seq2vec" and representation == "token":
         model.add(keras.layers.GlobalAveragePooling1D(name="pooling"))
-    model.add(keras.layers.Dense(num_classes, activation=output_activation,
+    model.add(keras.layers.Dense(num_classes, activation=output_activation, dtype="float32",
                                  name="predictions"))
     default_loss, default_metrics = default_loss_and_metrics(output_activation)
     return compile_recipe(

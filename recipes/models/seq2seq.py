@@ -162,7 +162,7 @@ class Seq2Seq(keras.Model):
         if attention is not None:
             hidden = _attend(_attention_layer(attention, attention_units or units),
                              hidden, encoder_outputs, units)[0]
-        outputs = keras.layers.Dense(target_vocab, activation="softmax",
+        outputs = keras.layers.Dense(target_vocab, activation="softmax", dtype="float32",
                                      name="predictions")(hidden)
         super().__init__(
             inputs={"encoder_inputs": encoder_inputs, "decoder_inputs": decoder_inputs},

@@ -144,7 +144,7 @@ class TextClassifier(keras.Model):
             x = layer(x)
             if dropout:
                 x = keras.layers.Dropout(dropout, name="dropout")(x)
-        outputs = keras.layers.Dense(num_classes, activation=output_activation,
+        outputs = keras.layers.Dense(num_classes, activation=output_activation, dtype="float32",
                                      name="predictions")(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
         self.kind = kind
