@@ -109,7 +109,10 @@ def test_attention_dropout_only_in_training_and_rescales():
 
 def _copied_keras_mha(num_heads, key_dim, query, value, causal=False, **kwargs):
     theirs = keras.layers.MultiHeadAttention(num_heads, key_dim, **kwargs)
-    theirs(query, value)
+    # Asking for the scores keeps Keras on its einsum path: its fused path on JAX
+    # (keras 3.15) reshapes the output to the query's shape and so fails when
+    # value_dim != key_dim.
+    theirs(query, value, return_attention_scores=True)
     ours = MultiHeadAttention(num_heads, key_dim, causal=causal, **kwargs)
     ours(query, value)
     ours.set_weights(theirs.get_weights())

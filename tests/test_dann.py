@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import recipes
+from recipes.adversarial import input_gradient
 from recipes.layers import GradientReversal
 from recipes.models.dann import (
     IgnoreClassAccuracy,
@@ -18,16 +19,26 @@ from recipes.models.dann import (
 )
 
 
-def _tf_input_gradient(layer, x, w, compiled=False):
-    import tensorflow as tf  # the test's own reference differentiation
+def _input_gradient(layer, x, w, compiled=False):
+    """d sum(w * layer(x)) / dx, eagerly or (``compiled``) inside a compiled function
+    the way a training step runs it: ``tf.function`` or ``jax.jit``."""
 
-    def gradient(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum(layer(x) * w)
-        return tape.gradient(loss, x)
+    def gradient(t):
+        return input_gradient(lambda u: keras.ops.sum(layer(u) * w), t)
 
-    return (tf.function(gradient) if compiled else gradient)(tf.constant(x)).numpy()
+    if compiled:
+        backend = keras.backend.backend()
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gradient = tf.function(gradient)
+        elif backend == "jax":
+            import jax
+
+            gradient = jax.jit(gradient)
+        else:
+            pytest.skip(f"no compiled gradient to check on the {backend} backend")
+    return keras.ops.convert_to_numpy(gradient(keras.ops.convert_to_tensor(x)))
 
 
 def test_gradient_reversal_is_identity_forward_and_reverses_the_gradient():
@@ -37,9 +48,9 @@ def test_gradient_reversal_is_identity_forward_and_reverses_the_gradient():
     layer = GradientReversal(lambda_=0.7)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x)), x)
     # d/dx sum(w * x) is w; through the layer it is -0.7 * w.
-    np.testing.assert_allclose(_tf_input_gradient(layer, x, w), -0.7 * w, rtol=1e-6)
+    np.testing.assert_allclose(_input_gradient(layer, x, w), -0.7 * w, rtol=1e-6)
     layer.set_lambda(2.5)  # a schedule changes it without rebuilding or retracing
-    np.testing.assert_allclose(_tf_input_gradient(layer, x, w, compiled=True), -2.5 * w,
+    np.testing.assert_allclose(_input_gradient(layer, x, w, compiled=True), -2.5 * w,
                                rtol=1e-6)
     assert layer.get_lambda() == pytest.approx(2.5)
 
@@ -144,7 +155,8 @@ def test_bad_arguments_raise_clear_errors():
 JAX_SCRIPT = textwrap.dedent(
     """
     import jax, keras, numpy as np, recipes
-    from recipes.layers import GradientReversal
+    from recipes.adversarial import input_gradient
+from recipes.layers import GradientReversal
     from recipes.models.dann import LambdaScheduler, make_dann_data
     assert keras.backend.backend() == "jax"
     rng = np.random.default_rng(0)

@@ -3,12 +3,12 @@ import os
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf  # the suite runs on TensorFlow; GradientTape reads gradients
 from keras import ops
 
 import recipes
 from callbacks.samples import SampleGrid
 from recipes import data
+from recipes.adversarial import input_gradient
 from recipes.models.gan import GAN
 from recipes.plots import plot_samples
 
@@ -29,19 +29,35 @@ def _moons_gan(**overrides):
     })
 
 
+def _variable_gradient(function, variable):
+    """d function() / d variable on any backend: the variable's value goes in through
+    a StatelessScope and is differentiated like an input. No gradient reads as zeros
+    (TensorFlow says None, JAX zeros)."""
+
+    def of_value(value):
+        with keras.StatelessScope(state_mapping=[(variable, value)]):
+            return function()
+
+    gradient = input_gradient(of_value, ops.convert_to_tensor(variable))
+    return np.zeros(variable.shape) if gradient is None else _numpy(gradient)
+
+
 def test_frozen_discriminator_passes_gradients_to_its_inputs_only():
     model = _moons_gan()
-    x = tf.constant(np.random.default_rng(0).normal(size=(16, 2)), tf.float32)
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x)
-        frozen = tf.reduce_sum(model.frozen_discriminator(x))
-        plain = tf.reduce_sum(model.discriminator(x, training=True))
-    np.testing.assert_allclose(frozen.numpy(), plain.numpy(), rtol=1e-6)
-    variables = model.discriminator.trainable_variables
-    assert all(g is None for g in tape.gradient(frozen, variables))
-    assert all(g is not None for g in tape.gradient(plain, variables))
-    np.testing.assert_allclose(tape.gradient(frozen, x).numpy(), tape.gradient(plain, x).numpy(),
-                               rtol=1e-6)
+    x = np.random.default_rng(0).normal(size=(16, 2)).astype("float32")
+
+    def frozen(t=x):
+        return ops.sum(model.frozen_discriminator(t))
+
+    def plain(t=x):
+        return ops.sum(model.discriminator(t, training=True))
+
+    np.testing.assert_allclose(_numpy(frozen()), _numpy(plain()), rtol=1e-6)
+    for variable in model.discriminator.trainable_variables:
+        assert not _variable_gradient(frozen, variable).any(), variable.path
+        assert _variable_gradient(plain, variable).any(), variable.path
+    np.testing.assert_allclose(_numpy(input_gradient(frozen, x)),
+                               _numpy(input_gradient(plain, x)), rtol=1e-6)
 
 
 @pytest.mark.parametrize("trained", ["discriminator", "generator"])
@@ -107,11 +123,13 @@ def test_conditional_gan_generates_the_requested_classes(roundtrip):
     assert model.sample(12).shape == (12, 8, 8, 1)
     with pytest.raises(ValueError, match=r"`labels` must be class ids in \[0, 10\)"):
         model.sample(labels=[10])
-    with pytest.raises(ValueError, match="call fit\\(x, y\\) with the class labels"):
-        model.fit(x[:64], epochs=1, verbose=0)
     loaded = roundtrip(model, x[:16])
     np.testing.assert_allclose(loaded.sample(labels=[1, 2], seed=0),
                                model.sample(labels=[1, 2], seed=0), atol=1e-5)
+    # Last: on JAX a fit that raises in its first step leaves the model's variables
+    # empty (Keras 3.15 hands them to the step and gets nothing back to restore).
+    with pytest.raises(ValueError, match="call fit\\(x, y\\) with the class labels"):
+        model.fit(x[:64], epochs=1, verbose=0)
 
 
 def test_pix2pix_uses_the_unet_learns_the_translation_and_round_trips(roundtrip):
@@ -126,9 +144,10 @@ def test_pix2pix_uses_the_unet_learns_the_translation_and_round_trips(roundtrip)
     history = model.fit(sources, targets, epochs=8, batch_size=8, verbose=0).history
     assert history["l1"][-1] < 0.7 * history["l1"][0]
     assert model.predict(sources[:2], verbose=0).shape == (2, 16, 16, 1)
+    roundtrip(model, sources[:4])
+    # Last: on JAX a fit that raises empties the model's variables (see above).
     with pytest.raises(ValueError, match="target images as y"):
         model.fit(sources, epochs=1, verbose=0)
-    roundtrip(model, sources[:4])
 
 
 def test_discriminator_layers_must_be_named_for_their_optimizer():

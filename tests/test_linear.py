@@ -35,6 +35,10 @@ def test_perceptron_separates_a_linearly_separable_set(signed, roundtrip):
     model = recipes.build_linear("perceptron", input_shape=(2,), learning_rate=0.05)
     assert isinstance(model.loss, BinaryHinge) and model.loss.margin == 1.0
     assert model.output_shape == (None, 1) and model.count_params() == 3
+    # The classic perceptron start, w = 0: the seeded Glorot draw differs by backend,
+    # and one draw (JAX's) is nearly orthogonal to the separating direction, too slow
+    # to sort every point in 15 steps.
+    model.set_weights([np.zeros((2, 1)), np.zeros(1)])
     loaded = _check(model, x, y, 15, roundtrip if signed else None)
     scores = model.predict(x, verbose=0)[:, 0]
     np.testing.assert_array_equal(scores > 0, labels == 1)  # every point on its side

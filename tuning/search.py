@@ -189,9 +189,13 @@ def use_compilation_cache(directory, backend=None):
     if (backend or keras.backend.backend()) != "jax":
         return None
     import jax
+    from jax.experimental.compilation_cache import compilation_cache
 
     os.makedirs(directory, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", os.path.abspath(directory))
+    # JAX opens its cache once per process, at the first compilation, and ignores a
+    # later directory until the cache is reset (a second search in one process).
+    compilation_cache.reset_cache()
     # Trials compile small programs: cache those too, not only the slow ones.
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
     return directory
