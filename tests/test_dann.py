@@ -155,8 +155,7 @@ def test_bad_arguments_raise_clear_errors():
 JAX_SCRIPT = textwrap.dedent(
     """
     import jax, keras, numpy as np, recipes
-    from recipes.adversarial import input_gradient
-from recipes.layers import GradientReversal
+    from recipes.layers import GradientReversal
     from recipes.models.dann import LambdaScheduler, make_dann_data
     assert keras.backend.backend() == "jax"
     rng = np.random.default_rng(0)

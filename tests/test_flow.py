@@ -182,7 +182,6 @@ JAX_SCRIPT = textwrap.dedent(
     import keras, numpy as np
     import recipes
     from recipes import data
-from recipes.adversarial import input_gradient
     from recipes.testing import assert_loss_decreases, assert_save_load_roundtrip
     assert keras.backend.backend() == "jax"
     keras.utils.set_random_seed(0)
