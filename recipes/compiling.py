@@ -27,7 +27,8 @@ def steps_per_execution():
     """The number of training steps per compiled call that builders use.
 
     It is the value given to ``set_steps_per_execution``, else the
-    ``RECIPES_STEPS_PER_EXECUTION`` environment variable, else 32.
+    ``RECIPES_STEPS_PER_EXECUTION`` environment variable, else 32 (1 on the
+    PyTorch backend, whose Keras trainer takes no more).
 
     Example:
 
@@ -38,7 +39,8 @@ def steps_per_execution():
         return _steps_per_execution
     value = os.environ.get(_STEPS_ENV)
     if value is None:
-        return DEFAULT_STEPS_PER_EXECUTION
+        # Keras' PyTorch trainer runs one step per call and refuses more.
+        return 1 if keras.backend.backend() == "torch" else DEFAULT_STEPS_PER_EXECUTION
     try:
         return check_positive_int(_STEPS_ENV, int(value))
     except ValueError as error:

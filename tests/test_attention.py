@@ -21,6 +21,11 @@ from recipes.layers import (
 RNG = np.random.default_rng(0)
 
 
+def _numpy(x, dtype=None):
+    """A tensor of any backend as a NumPy array (PyTorch's detached)."""
+    return np.asarray(keras.ops.convert_to_numpy(x), dtype)
+
+
 def normal(*shape):
     return RNG.normal(size=shape).astype("float32")
 
@@ -50,8 +55,8 @@ def test_scaled_dot_product_attention_is_the_formula_and_rows_sum_to_one():
     expected_outputs, expected_weights = reference_attention(q, k, v)
     np.testing.assert_allclose(weights, expected_weights, atol=1e-5)
     np.testing.assert_allclose(outputs, expected_outputs, atol=1e-5)
-    np.testing.assert_allclose(np.asarray(weights).sum(-1), 1.0, atol=1e-5)
-    assert np.asarray(weights).dtype == np.float32
+    np.testing.assert_allclose(_numpy(weights).sum(-1), 1.0, atol=1e-5)
+    assert _numpy(weights).dtype == np.float32
 
 
 def test_padded_keys_get_zero_weight_and_their_values_do_not_matter():
@@ -59,7 +64,7 @@ def test_padded_keys_get_zero_weight_and_their_values_do_not_matter():
     padding = np.array([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 0]], bool)
     layer = ScaledDotProductAttention()
     outputs, weights = layer(q, v, k, padding_mask=padding, return_attention_scores=True)
-    weights = np.asarray(weights)
+    weights = _numpy(weights)
     assert np.all(weights[~np.broadcast_to(padding[:, None, :], weights.shape)] == 0.0)
     np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
     k2, v2 = k.copy(), v.copy()
@@ -73,14 +78,14 @@ def test_causal_mask_hides_the_future():
     x = normal(2, 6, 8)
     layer = ScaledDotProductAttention(causal=True)
     outputs, weights = layer(x, x, return_attention_scores=True)
-    weights = np.asarray(weights)
+    weights = _numpy(weights)
     assert np.all(weights[:, np.triu_indices(6, k=1)[0], np.triu_indices(6, k=1)[1]] == 0.0)
     np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
     changed = x.copy()
     changed[:, 4:] = 100.0  # the future of positions 0..3
-    np.testing.assert_array_equal(np.asarray(outputs)[:, :4],
-                                  np.asarray(layer(changed, changed))[:, :4])
-    assert not np.allclose(np.asarray(outputs)[:, 4:], np.asarray(layer(changed, changed))[:, 4:])
+    np.testing.assert_array_equal(_numpy(outputs)[:, :4],
+                                  _numpy(layer(changed, changed))[:, :4])
+    assert not np.allclose(_numpy(outputs)[:, 4:], _numpy(layer(changed, changed))[:, 4:])
 
 
 def test_masks_combine_and_a_query_that_sees_nothing_gets_zeros():
@@ -91,10 +96,10 @@ def test_masks_combine_and_a_query_that_sees_nothing_gets_zeros():
         q, v, padding_mask=padding, attention_mask=attention_mask, return_attention_scores=True
     )
     allowed = attention_mask & padding[:, None, :] & np.tril(np.ones((3, 3), bool))
-    weights = np.asarray(weights)
+    weights = _numpy(weights)
     assert np.all(weights[~allowed] == 0.0)
     np.testing.assert_array_equal(weights[0, 1], 0.0)  # row 1 sees nothing
-    np.testing.assert_array_equal(np.asarray(outputs)[0, 1], 0.0)
+    np.testing.assert_array_equal(_numpy(outputs)[0, 1], 0.0)
     np.testing.assert_allclose(weights[0, [0, 2]].sum(-1), 1.0, atol=1e-6)
 
 
@@ -102,7 +107,7 @@ def test_attention_dropout_only_in_training_and_rescales():
     layer = ScaledDotProductAttention(dropout=0.5, seed=3)
     q, v = normal(4, 10, 8), np.ones((4, 10, 1), "float32")
     np.testing.assert_allclose(layer(q, v, q), 1.0, atol=1e-5)  # inference: weights sum to 1
-    trained = np.asarray(layer(q, v, q, training=True))
+    trained = _numpy(layer(q, v, q, training=True))
     assert not np.allclose(trained, 1.0)
     assert abs(trained.mean() - 1.0) < 0.25  # inverted dropout keeps the mean
 
@@ -128,10 +133,11 @@ def test_multi_head_attention_computes_what_keras_multi_head_attention_computes(
         x, memory, attention_mask=np.repeat(padding[:, None, :], 5, axis=1),
         return_attention_scores=True,
     )
-    np.testing.assert_allclose(out, expected, atol=1e-5)
-    np.testing.assert_allclose(weights, expected_weights, atol=1e-6)
+    np.testing.assert_allclose(_numpy(out), _numpy(expected), atol=1e-5)
+    np.testing.assert_allclose(_numpy(weights), _numpy(expected_weights), atol=1e-6)
     causal, theirs = _copied_keras_mha(2, 8, x, x, causal=True)
-    np.testing.assert_allclose(causal(x), theirs(x, x, use_causal_mask=True), atol=1e-5)
+    np.testing.assert_allclose(_numpy(causal(x)), _numpy(theirs(x, x, use_causal_mask=True)),
+                               atol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -158,7 +164,7 @@ def test_multi_head_attention_parameter_count(heads, key_dim, value_dim, output_
 def test_sinusoidal_positions_follow_the_formula_at_any_length():
     layer = SinusoidalPositionalEmbedding()
     for length, depth in ((5, 6), (23, 7)):
-        encoded = np.asarray(layer(np.zeros((2, length, depth), "float32")))[0]
+        encoded = _numpy(layer(np.zeros((2, length, depth), "float32")))[0]
         pos = np.arange(length)[:, None]
         rates = 1.0 / 10000 ** ((2 * (np.arange(depth) // 2)) / depth)
         expected = np.where(np.arange(depth) % 2 == 0, np.sin(pos * rates), np.cos(pos * rates))
@@ -171,9 +177,9 @@ def test_sinusoidal_positions_follow_the_formula_at_any_length():
 def test_learned_positions_have_one_vector_per_position():
     layer = LearnedPositionalEmbedding(max_length=10)
     x = normal(2, 7, 4)
-    out = np.asarray(layer(x))
+    out = _numpy(layer(x))
     assert layer.count_params() == 10 * 4
-    np.testing.assert_allclose(out - x, np.broadcast_to(np.asarray(layer.embeddings)[:7],
+    np.testing.assert_allclose(out - x, np.broadcast_to(_numpy(layer.embeddings)[:7],
                                                         (2, 7, 4)), atol=1e-6)
     with pytest.raises(ValueError, match="longer than the table"):
         LearnedPositionalEmbedding(max_length=5)(normal(1, 6, 4))
@@ -190,18 +196,18 @@ def test_encoder_block_parameter_count_and_padding():
     padding = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]], bool)
     outputs, weights = block(x, padding_mask=padding, return_attention_scores=True)
     assert block.count_params() == encoder_block_params(d, f)
-    assert np.asarray(weights).shape == (2, 4, 6, 6)
-    assert np.all(np.asarray(weights)[0, :, :, 4:] == 0.0)
+    assert _numpy(weights).shape == (2, 4, 6, 6)
+    assert np.all(_numpy(weights)[0, :, :, 4:] == 0.0)
     changed = x.copy()
     changed[0, 4:] = 50.0
-    np.testing.assert_allclose(np.asarray(block(changed, padding_mask=padding))[0, :4],
-                               np.asarray(outputs)[0, :4], atol=1e-5)
+    np.testing.assert_allclose(_numpy(block(changed, padding_mask=padding))[0, :4],
+                               _numpy(outputs)[0, :4], atol=1e-5)
 
 
 def test_post_norm_ends_on_a_layer_norm_and_pre_norm_does_not():
     x = 3.0 * normal(2, 5, 16) + 1.0
-    post = np.asarray(TransformerEncoderBlock(2, 32, norm_first=False)(x))
-    pre = np.asarray(TransformerEncoderBlock(2, 32, norm_first=True)(x))
+    post = _numpy(TransformerEncoderBlock(2, 32, norm_first=False)(x))
+    pre = _numpy(TransformerEncoderBlock(2, 32, norm_first=True)(x))
     np.testing.assert_allclose(post.mean(-1), 0.0, atol=1e-4)  # LN(x + F(x)) with gamma 1
     np.testing.assert_allclose(post.std(-1), 1.0, atol=1e-2)
     assert np.abs(pre.mean(-1)).max() > 0.1  # x + F(LN(x)) keeps the residual's offset
@@ -215,15 +221,15 @@ def test_decoder_block_is_causal_masks_the_encoder_padding_and_counts_parameters
     outputs, weights = block(target, memory, encoder_padding_mask=padding,
                              return_attention_scores=True)
     assert block.count_params() == 8 * d * d + 8 * d + 2 * d * f + f + d + 6 * d
-    self_weights = np.asarray(weights["self_attention"])
+    self_weights = _numpy(weights["self_attention"])
     assert np.all(self_weights[..., np.triu_indices(5, 1)[0], np.triu_indices(5, 1)[1]] == 0)
-    assert np.all(np.asarray(weights["cross_attention"])[0, :, :, 5:] == 0.0)
+    assert np.all(_numpy(weights["cross_attention"])[0, :, :, 5:] == 0.0)
     future, padded = target.copy(), memory.copy()
     future[:, 3:] = -20.0
     padded[0, 5:] = 20.0
     np.testing.assert_allclose(
-        np.asarray(block(future, padded, encoder_padding_mask=padding))[:, :3],
-        np.asarray(outputs)[:, :3], atol=1e-5,
+        _numpy(block(future, padded, encoder_padding_mask=padding))[:, :3],
+        _numpy(outputs)[:, :3], atol=1e-5,
     )
     decoder_only = TransformerDecoderBlock(num_heads=2, feed_forward_dim=f)
     decoder_only(target)
@@ -233,12 +239,12 @@ def test_decoder_block_is_causal_masks_the_encoder_padding_and_counts_parameters
 
 
 def test_token_helpers():
-    mask = np.asarray(PaddingMask(pad_id=0)(np.array([[4, 7, 0, 0]])))
+    mask = _numpy(PaddingMask(pad_id=0)(np.array([[4, 7, 0, 0]])))
     np.testing.assert_array_equal(mask, [[True, True, False, False]])
     x = normal(2, 5, 3)
     np.testing.assert_array_equal(SelectToken(2)(x), x[:, 2])
     token = ClassToken(initializer="ones")
-    out = np.asarray(token(x))
+    out = _numpy(token(x))
     assert out.shape == (2, 6, 3) and token.count_params() == 3
     np.testing.assert_array_equal(out[:, 0], 1.0)
     np.testing.assert_array_equal(out[:, 1:], x)
@@ -294,15 +300,15 @@ def test_mixed_precision_softmax_is_float32_stable_and_still_masks(mixed_precisi
     v = normal(1, 3, 2).astype("float16")
     outputs, weights = layer(q, v, k, padding_mask=np.array([[1, 1, 0]], bool),
                              return_attention_scores=True)
-    weights = np.asarray(weights)
+    weights = _numpy(weights)
     assert weights.dtype == np.float32 and np.isfinite(weights).all()
     np.testing.assert_allclose(weights[0, :, 0], 1.0)  # the one large score wins
     assert np.all(weights[0, :, 2] == 0.0)  # -1e9 would not fit float16: masked anyway
-    assert np.isfinite(np.asarray(outputs, "float32")).all()
+    assert np.isfinite(_numpy(outputs, "float32")).all()
     block = TransformerEncoderBlock(2, 16)
     out = block(normal(2, 4, 8), padding_mask=np.ones((2, 4), bool))
     assert block.self_attention.query_dense.compute_dtype == "float16"
-    assert np.isfinite(np.asarray(out, "float32")).all()
+    assert np.isfinite(_numpy(out, "float32")).all()
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,11 @@ import recipes
 from callbacks import LRFinder
 from recipes.compiling import DEFAULT_STEPS_PER_EXECUTION, single_steps
 
+SEVERAL_STEPS = pytest.mark.skipif(
+    keras.backend.backend() == "torch",
+    reason="Keras' PyTorch trainer runs one step per call (steps_per_execution=1)",
+)
+
 
 def _digits_like(n=130, seed=0):
     rng = np.random.default_rng(seed)
@@ -16,11 +21,13 @@ def _digits_like(n=130, seed=0):
 
 def test_builders_compile_with_xla_auto_and_several_steps_per_call():
     model = recipes.build_mlp(input_shape=(8,), num_classes=3, hidden_units=(16,))
-    assert model.steps_per_execution == DEFAULT_STEPS_PER_EXECUTION
+    expected = 1 if keras.backend.backend() == "torch" else DEFAULT_STEPS_PER_EXECUTION
+    assert model.steps_per_execution == recipes.steps_per_execution() == expected
     # Keras' "auto": XLA on TF with a GPU, always on JAX, never on torch or TF's CPU.
     assert model.jit_compile == model._resolve_auto_jit_compile()
 
 
+@SEVERAL_STEPS
 def test_several_steps_per_call_still_runs_every_batch_of_a_partial_epoch():
     x, y = _digits_like()  # 130 examples, batch 16: 9 batches per epoch, 32 per call
     model = recipes.build_mlp(input_shape=(8,), num_classes=3, hidden_units=(16,),
@@ -39,7 +46,8 @@ def test_set_steps_per_execution_applies_to_models_built_afterwards(monkeypatch)
         assert explicit.steps_per_execution == 4
     finally:
         recipes.set_steps_per_execution(None)
-    assert previous == DEFAULT_STEPS_PER_EXECUTION
+    assert previous == (1 if keras.backend.backend() == "torch"
+                        else DEFAULT_STEPS_PER_EXECUTION)
     with pytest.raises(ValueError, match="`steps` must be an integer >= 1"):
         recipes.set_steps_per_execution(0)
     monkeypatch.setenv("RECIPES_STEPS_PER_EXECUTION", "8")
@@ -49,6 +57,7 @@ def test_set_steps_per_execution_applies_to_models_built_afterwards(monkeypatch)
         recipes.steps_per_execution()
 
 
+@SEVERAL_STEPS
 def test_single_steps_gives_per_batch_callbacks_every_step_then_restores():
     x, y = _digits_like(64)
     model = recipes.build_mlp(input_shape=(8,), num_classes=3, hidden_units=(16,))
@@ -63,6 +72,7 @@ def test_single_steps_gives_per_batch_callbacks_every_step_then_restores():
     assert model.steps_per_execution == DEFAULT_STEPS_PER_EXECUTION
 
 
+@SEVERAL_STEPS
 def test_lr_finder_find_works_on_a_default_recipe_and_the_callback_explains_why_not():
     x, y = _digits_like(256)
     model = recipes.build_mlp(input_shape=(8,), num_classes=3, hidden_units=(16,),
