@@ -73,6 +73,20 @@ def set_steps_per_execution(steps):
     return previous
 
 
+def steps_dividing(steps_per_epoch, limit=DEFAULT_STEPS_PER_EXECUTION):
+    """The largest number of steps per call, up to ``limit``, that divides an
+    epoch of ``steps_per_epoch`` steps: every call then runs the same number of
+    steps, so JAX compiles no shorter last call.
+
+    Example:
+
+    >>> steps_dividing(50)
+    25
+    """
+    return max(k for k in range(1, min(steps_per_epoch, limit) + 1)
+               if steps_per_epoch % k == 0)
+
+
 @contextlib.contextmanager
 def single_steps(model):
     """Runs the block with ``model`` doing one training step per call, so that

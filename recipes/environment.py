@@ -20,24 +20,17 @@ def _version(package):
 
 
 def _devices():
-    backend = keras.backend.backend()
+    """The devices Keras trains on: ``keras.distribution.list_devices()`` on the
+    backends that have it (TensorFlow, JAX); Keras' PyTorch backend has no
+    distribution API, so there the CPU and any CUDA devices torch sees."""
     try:
-        if backend == "tensorflow":
-            import tensorflow as tf
+        if keras.backend.backend() != "torch":
+            return list(keras.distribution.list_devices())
+        import torch  # the one backend without keras.distribution
 
-            return [d.name for d in tf.config.list_logical_devices()]
-        if backend == "jax":
-            import jax
-
-            return [str(d) for d in jax.devices()]
-        if backend == "torch":
-            import torch
-
-            gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-            return ["cpu", *gpus]
+        return ["cpu", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
     except Exception as error:  # a broken accelerator setup is itself worth reporting
         return [f"unknown ({error!r})"]
-    return ["unknown"]
 
 
 def info(print_=True):

@@ -47,7 +47,7 @@ import numpy as np
 from keras import ops
 
 from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
-from recipes.compiling import compile_recipe
+from recipes.compiling import compile_recipe, steps_dividing
 from recipes.layers.augmentation import RandomAffine, RandomFlip
 from recipes.precision import PRECISIONS, precision
 from recipes.registry import build, get_recipe, register_builder, register_recipe
@@ -690,9 +690,7 @@ def train_fast_cifar(
     batch_size = min(batch_size, len(x_train))
     steps_per_epoch = len(x_train) // batch_size
     # On an accelerator, several steps per compiled call (a divisor of the epoch).
-    steps_per_execution = max(
-        (k for k in range(1, 33) if steps_per_epoch % k == 0), default=1
-    ) if _accelerated() else 1
+    steps_per_execution = steps_dividing(steps_per_epoch) if _accelerated() else 1
     overrides = {"total_steps": epochs * steps_per_epoch, "num_classes": num_classes,
                  **overrides}
     if overrides.get("optimizer") is None:

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from recipes.compiling import steps_per_execution
+from recipes.compiling import steps_dividing, steps_per_execution
 
 ROUTES = ("model", "optimizer", "fit")
 # Above this many bytes of training data per fit, epochs are not laid out in
@@ -262,8 +262,7 @@ class KerasEstimator(BaseEstimator):
         if model.run_eagerly or self.callbacks or model.train_function is not None \
                 or model.steps_per_execution not in (1, steps_per_execution()):
             return  # the user's own setting
-        model.steps_per_execution = max(d for d in range(1, min(steps, 32) + 1)
-                                        if steps % d == 0)
+        model.steps_per_execution = steps_dividing(steps)
 
     # -- predicting -------------------------------------------------------------
     def _forward(self, x):
