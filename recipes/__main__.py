@@ -11,6 +11,7 @@ Examples:
 
 import argparse
 import ast
+import statistics
 import sys
 
 from recipes.precision import PRECISIONS
@@ -73,11 +74,13 @@ def _command_train(args):
     if recipes.get_recipe(args.name).builder is build_fast_cifar:
         result = train_fast_cifar(args.name, data_dir=args.data_dir,
                                   tta=2 if args.tta is None else args.tta,
-                                  precision_policy=args.precision, **options)
+                                  runs=args.runs or 1, precision_policy=args.precision,
+                                  **options)
     else:
-        if args.data_dir or args.tta is not None:
+        if args.data_dir or args.tta is not None or args.runs is not None:
             raise SystemExit(
-                "--data-dir and --tta train presets of build_fast_cifar (e.g. cifar10_fast); "
+                "--data-dir, --tta and --runs train presets of build_fast_cifar (e.g. "
+                "cifar10_fast); "
                 f"{args.name} trains on its dataset (choose another with --dataset)."
             )
         policy = recipes.precision(args.precision) if args.precision else contextlib.nullcontext()
@@ -89,6 +92,12 @@ def _command_train(args):
         parts = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
         print(f"  data: {result.source}\n  timed: {parts}; compile and warm-up, apart: "
               f"{result.compile_seconds:.1f} s")
+        if len(result.runs) > 1:
+            for key in result.test_metrics:
+                values = [run["test_metrics"][key] for run in result.runs]
+                print(f"  {key} over {len(values)} runs: mean {statistics.mean(values):.4f}, "
+                      f"std {statistics.stdev(values):.4f}, min {min(values):.4f}, "
+                      f"max {max(values):.4f}")
     for kind, path in result.paths.items():
         print(f"  {kind:<11} {path}")
     return result
@@ -137,11 +146,14 @@ def _parser():
     train.add_argument("--tta", type=int, choices=(0, 1, 2),
                        help="cifar10_fast: test-time augmentation, 0 none, 1 mirror, "
                             "2 mirror and shifts (default 2)")
+    train.add_argument("--runs", type=int,
+                       help="cifar10_fast: training runs from fresh weights, reported as "
+                            "mean and spread (default 1)")
     train.set_defaults(run=_command_train)
 
     demo = commands.add_parser("demo", help=f"train {DEMO_RECIPE} (offline, < 1 min)")
     add_training_options(demo)
-    demo.set_defaults(run=_command_demo, data_dir=None, tta=None)
+    demo.set_defaults(run=_command_demo, data_dir=None, tta=None, runs=None)
     return parser
 
 

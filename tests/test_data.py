@@ -182,3 +182,24 @@ def test_cifar10_jpeg_missing_names_the_remedy(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(data.DatasetNotAvailableError, match="RECIPES_CIFAR10_JPEG"):
         data.load("cifar10_jpeg", data_dir=str(tmp_path / "nowhere"))
+
+
+def test_array_batches_reshuffle_every_epoch_and_drop_the_remainder():
+    x = np.arange(10, dtype="float32")[:, None] * np.ones((1, 3), "float32")
+    y = np.arange(10)
+    batches = data.array_batches(x, y, batch_size=3, seed=1)
+    epochs = [[next(batches) for _ in range(3)] for _ in range(2)]
+    for epoch in epochs:
+        labels = np.concatenate([batch_y for _, batch_y in epoch])
+        assert all(len(batch_y) == 3 for _, batch_y in epoch)
+        assert len(set(labels)) == 9  # one example left out, none repeated
+        for batch_x, batch_y in epoch:
+            np.testing.assert_array_equal(batch_x[:, 0], batch_y)  # x and y stay paired
+    orders = [np.concatenate([batch_y for _, batch_y in epoch]) for epoch in epochs]
+    assert not np.array_equal(orders[0], orders[1])
+
+
+@pytest.mark.parametrize("batch_size", [0, 11])
+def test_array_batches_reject_a_batch_size_outside_the_data(batch_size):
+    with pytest.raises(ValueError, match="`batch_size` must be between 1 and the number"):
+        next(data.array_batches(np.zeros((10, 2)), np.zeros(10), batch_size))

@@ -1,4 +1,9 @@
+import importlib.util
 import json
+import os
+import subprocess
+import sys
+import textwrap
 
 import keras
 import numpy as np
@@ -12,6 +17,7 @@ from recipes.models.fast_cifar import (
     build_fast_cifar,
     fit_whitening,
     load_image_data,
+    train_fast_cifar,
     tta_logits,
 )
 
@@ -177,7 +183,7 @@ def test_cli_trains_on_an_image_folder_and_writes_everything(tmp_path, capsys):
 
 
 def test_cli_data_dir_is_only_for_the_fast_recipe(tmp_path):
-    with pytest.raises(SystemExit, match="--data-dir and --tta train presets of build_fast"):
+    with pytest.raises(SystemExit, match="--data-dir, --tta and --runs train presets of build_fast"):
         main(["train", "digits_mlp", "--data-dir", str(tmp_path)])
 
 
@@ -198,3 +204,58 @@ def test_cifar10_without_tfds_falls_back_to_the_jpeg_copy(tmp_path, monkeypatch,
         load_image_data("cifar10")
     with pytest.raises(recipes.data.DatasetNotAvailableError, match="No image class folders"):
         load_image_data(data_dir=str(tmp_path / "nowhere"))
+
+
+def _train_tiny(tree, **options):
+    return train_fast_cifar(data_dir=str(tree), epochs=2, batch_size=4, verbose=0, tta=1,
+                            widths=(8, 8, 8), **options)
+
+
+def test_runs_restart_from_fresh_weights_and_report_the_mean(tmp_path):
+    tree = _write_tree(tmp_path / "tree")
+    both = _train_tiny(tree, runs=2, seed=3)
+    assert [run["seed"] for run in both.runs] == [3, 4]
+    for run in both.runs:
+        alone = _train_tiny(tree, seed=run["seed"])
+        # Each run equals a run of its own: nothing carries over (weights,
+        # optimizer moments, the schedule's step count) from the run before.
+        assert run["test_metrics"] == pytest.approx(alone.test_metrics, abs=1e-6)
+        final = alone.history["loss"][-1]
+        assert alone.runs[0]["train_seconds"] == pytest.approx(alone.train_seconds)
+    assert both.history["loss"][-1] == pytest.approx(final, rel=1e-4)  # the last run's
+    expected = np.mean([run["test_metrics"]["tta_accuracy"] for run in both.runs])
+    assert both.test_metrics["tta_accuracy"] == pytest.approx(expected)
+    assert both.train_seconds == pytest.approx(
+        np.mean([run["train_seconds"] for run in both.runs]))
+    with pytest.raises(ValueError, match="`runs` must be an integer >= 1"):
+        _train_tiny(tree, runs=0)
+
+
+NO_TENSORFLOW_SCRIPT = textwrap.dedent(
+    """
+    import sys
+
+    class NoTensorFlow:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in ("tensorflow", "tensorflow_datasets"):
+                raise ImportError(f"{name} is blocked in this test")
+
+    sys.meta_path.insert(0, NoTensorFlow())
+    from recipes.models.fast_cifar import train_fast_cifar
+
+    result = train_fast_cifar(data_dir=sys.argv[1], epochs=1, batch_size=4, verbose=0,
+                              widths=(8, 8, 8))
+    assert "tensorflow" not in sys.modules
+    print("trained without tensorflow", result.test_metrics)
+    """
+)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed")
+def test_trains_on_jax_without_tensorflow_installed(tmp_path):
+    tree = _write_tree(tmp_path / "tree")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run([sys.executable, "-c", NO_TENSORFLOW_SCRIPT, str(tree)], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "trained without tensorflow" in result.stdout

@@ -35,6 +35,7 @@ from recipes.data.offline import (
 __all__ = [
     "DatasetSpec",
     "DatasetNotAvailableError",
+    "array_batches",
     "arrays",
     "get_spec",
     "list_datasets",
@@ -49,6 +50,11 @@ __all__ = [
     "SPLITS",
     "START",
 ]
+
+
+class DatasetNotAvailableError(RuntimeError):
+    """A dataset is not on disk and cannot be downloaded (tensorflow-datasets), or a
+    local copy (an image folder) is not where it was looked for."""
 
 
 @dataclass(frozen=True)
@@ -115,15 +121,6 @@ _OFFLINE_MAKERS = {
 }
 
 
-def __getattr__(name):
-    # The error class lives with the tfds code, which imports TensorFlow: load lazily.
-    if name == "DatasetNotAvailableError":
-        from recipes.data.tfds_sets import DatasetNotAvailableError
-
-        return DatasetNotAvailableError
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def list_datasets(offline_only=False):
     """Returns the sorted names ``load`` accepts (only offline ones if asked)."""
     return sorted(n for n, s in _SPECS.items() if s.offline or not offline_only)
@@ -188,6 +185,42 @@ def to_dataset(x, y, batch_size=32, shuffle=False, seed=0, cache=True, repeat=Fa
 
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     return _finish(dataset, batch_size, shuffle, seed, cache, repeat, len(y))
+
+
+def array_batches(x, y, batch_size, seed=0):
+    """Endless ``(x, y)`` batches of in-memory arrays, for ``fit(...,
+    steps_per_epoch=len(y) // batch_size)``: a new shuffle every epoch, the last
+    partial batch dropped (every batch has the compiled shape). Plain NumPy, so it
+    needs no TensorFlow and runs on every backend.
+
+    Args:
+        x: inputs, an array.
+        y: targets, an array as long as ``x``.
+        batch_size: examples per batch, at most ``len(y)``.
+        seed: seed of the shuffles.
+
+    Example:
+
+    >>> batches = array_batches(x_train, y_train, batch_size=256)
+    >>> model.fit(batches, epochs=5, steps_per_epoch=len(y_train) // 256)
+    """
+    import numpy as np
+
+    if not 1 <= batch_size <= len(y) or len(x) != len(y):
+        raise ValueError(
+            "`batch_size` must be between 1 and the number of examples, and `x` and "
+            f"`y` equally long. Received: batch_size={batch_size}, len(x)={len(x)}, "
+            f"len(y)={len(y)}"
+        )
+    random = np.random.default_rng(seed)
+    steps = len(y) // batch_size
+    while True:
+        order = random.permutation(len(y))
+        for step in range(steps):
+            # Sorted, each batch is gathered in memory order (the set is shuffled
+            # across batches; the order within a batch does not matter).
+            index = np.sort(order[step * batch_size : (step + 1) * batch_size])
+            yield x[index], y[index]
 
 
 def load(

@@ -16,9 +16,9 @@ import os
 import tarfile
 
 import numpy as np
-import tensorflow as tf
+from PIL import Image
 
-from recipes.data.tfds_sets import DatasetNotAvailableError
+from recipes.data import DatasetNotAvailableError
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
                    "horse", "ship", "truck")
@@ -144,6 +144,8 @@ def image_folder_dataset(root, split, class_names=CIFAR10_CLASSES, image_size=No
     Returns:
         ``(dataset, number of images)``.
     """
+    import tensorflow as tf
+
     paths, labels = list_split(root, split, class_names)
 
     def decode(path, label):
@@ -158,15 +160,16 @@ def image_folder_dataset(root, split, class_names=CIFAR10_CLASSES, image_size=No
     return dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE), len(paths)
 
 
-def image_folder_arrays(root, split, class_names, image_size, batch_size=1000):
-    """Decodes a split of an image-folder tree into NumPy arrays.
+def image_folder_arrays(root, split, class_names, image_size):
+    """Decodes a split of an image-folder tree into NumPy arrays (with Pillow; no
+    TensorFlow needed).
 
     Args:
         root: folder with ``train/`` and ``test/`` (see ``find_image_folder``).
         split: see ``list_split``; ``"train+validation"`` is every training image.
         class_names: class folder names in label order (see ``list_classes``).
-        image_size: ``(height, width)`` of the returned images.
-        batch_size: images decoded per step.
+        image_size: ``(height, width)`` of the returned images; others are resized
+            (bilinear).
 
     Returns:
         ``x`` float32 ``(n, height, width, 3)`` in ``[0, 1]`` and ``y`` int32 ``(n,)``.
@@ -176,12 +179,17 @@ def image_folder_arrays(root, split, class_names, image_size, batch_size=1000):
     >>> root = find_image_folder("path/to/tree")
     >>> x, y = image_folder_arrays(root, "test", list_classes(root), (32, 32))
     """
-    dataset, size = image_folder_dataset(root, split, class_names, tuple(image_size))
-    x = np.empty((size, *image_size, 3), np.float32)
-    y = np.empty((size,), np.int32)
-    start = 0
-    for images, labels in dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE):
-        x[start : start + len(labels)] = images.numpy()
-        y[start : start + len(labels)] = labels.numpy()
-        start += len(labels)
-    return x, y
+    paths, labels = list_split(root, split, class_names)
+    height, width = image_size
+    pixels = np.empty((len(paths), height, width, 3), np.uint8)
+
+    for index, path in enumerate(paths):
+        with Image.open(path) as image:
+            if image.mode != "RGB":
+                image = image.convert("RGB")
+            if image.size != (width, height):
+                image = image.resize((width, height), Image.Resampling.BILINEAR)
+            pixels[index] = np.asarray(image)
+    x = pixels.astype(np.float32)
+    x /= 255.0
+    return x, np.asarray(labels, np.int32)

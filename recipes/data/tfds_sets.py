@@ -11,11 +11,9 @@ import socket
 
 import tensorflow as tf
 
+from recipes.data import DatasetNotAvailableError
+
 _PROBE_HOST = ("storage.googleapis.com", 443)
-
-
-class DatasetNotAvailableError(RuntimeError):
-    """A tensorflow-datasets dataset is not on disk and cannot be downloaded."""
 
 
 def data_dir(explicit=None):

@@ -48,6 +48,7 @@ from keras import ops
 
 from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
 from recipes.compiling import compile_recipe, steps_dividing
+from recipes.data import array_batches
 from recipes.layers.augmentation import RandomAffine, RandomFlip
 from recipes.precision import PRECISIONS, precision
 from recipes.registry import build, get_recipe, register_builder, register_recipe
@@ -572,19 +573,25 @@ def _tfds_arrays(dataset):
 
 @dataclasses.dataclass
 class FastTrainResult(TrainResult):
-    """``TrainResult`` plus airbench's time split.
+    """``TrainResult`` plus airbench's time split and every run's scores.
+
+    ``test_metrics``, ``seconds`` and ``train_seconds`` are means over the runs;
+    ``model`` and ``history`` are the last run's.
 
     Attributes:
         compile_seconds: warming up (compiling) the training and prediction
-            functions, before the clock starts.
+            functions, once, before the clock starts.
         seconds: ``whitening``, ``fit`` and ``evaluation`` wall times; their sum
             is ``train_seconds`` (airbench's measure).
         source: where the data came from.
+        runs: one dict per run: ``seed``, ``test_metrics``, ``seconds``,
+            ``train_seconds``.
     """
 
     compile_seconds: float = 0.0
     seconds: dict = dataclasses.field(default_factory=dict)
     source: str = ""
+    runs: list = dataclasses.field(default_factory=list)
 
 
 def _accelerated():
@@ -597,12 +604,19 @@ def _accelerated():
 
 
 def _snapshot(model):
-    return model.get_weights(), [ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    """The values of the model's variables (weights, batch-norm statistics and the
+    augmentation layers' seeds) and of its optimizer's."""
+    return _values(model.variables), _values(model.optimizer.variables)
+
+
+def _values(variables):
+    return [ops.convert_to_numpy(v) for v in variables]
 
 
 def _restore(model, snapshot):
-    weights, optimizer_values = snapshot
-    model.set_weights(weights)
+    model_values, optimizer_values = snapshot
+    for variable, value in zip(model.variables, model_values):
+        variable.assign(value)
     for variable, value in zip(model.optimizer.variables, optimizer_values):
         variable.assign(value)
 
@@ -617,21 +631,26 @@ def train_fast_cifar(
     tta=2,
     precision_policy=None,
     whitening_images=5000,
+    runs=1,
     seed=0,
     verbose=2,
     callbacks=(),
     **overrides,
 ):
-    """Trains a ``build_fast_cifar`` preset the airbench way and tests it once.
+    """Trains a ``build_fast_cifar`` preset the airbench way and tests it, ``runs``
+    times from fresh weights, and reports the mean.
 
     All training images (no validation split, as airbench) are held in memory and
-    fed in shuffled batches of ``batch_size`` (the last partial batch of an epoch is
-    dropped). Before the clock starts, one step of training and one batch of
-    prediction compile the model's functions (``compile_seconds``); the weights
-    and optimizer are then put back. The clock (``train_seconds``) covers
-    ``fit_whitening`` on ``whitening_images`` training images, ``fit`` and the
-    test-time-augmented evaluation. With ``output_dir`` the model, ``curves.png``,
-    ``curves.csv`` (training loss and accuracy per epoch) and ``metrics.json`` are
+    fed in batches of ``batch_size`` by ``recipes.data.array_batches`` (NumPy: a new
+    shuffle each epoch, the last partial batch dropped; no TensorFlow needed, so
+    it runs on a JAX or PyTorch install too). Before the clock starts, one call of
+    training and one batch of prediction compile the model's functions
+    (``compile_seconds``, paid once for all runs); the weights and optimizer are
+    then put back. Each run starts from new weights (seed ``seed + run``, the same
+    compiled functions), and its clock covers ``fit_whitening`` on
+    ``whitening_images`` training images, ``fit`` and the test-time-augmented
+    evaluation. With ``output_dir`` the last model, ``curves.png``, ``curves.csv``
+    (its training loss and accuracy per epoch) and ``metrics.json`` (every run) are
     written there.
 
     Args:
@@ -647,7 +666,8 @@ def train_fast_cifar(
         precision_policy: one of ``recipes.precision.PRECISIONS``; default
             ``"mixed_bfloat16"`` on a GPU or TPU, ``"float32"`` on CPU.
         whitening_images: training images (a random sample) for ``fit_whitening``.
-        seed: seeds Keras, NumPy and Python.
+        runs: training runs to average (airbench reports means of many).
+        seed: seeds Keras, NumPy and Python; run ``i`` uses ``seed + i``.
         verbose: ``fit``'s verbosity.
         callbacks: more Keras callbacks.
         **overrides: builder arguments, e.g. ``widths=(32, 64, 64)``.
@@ -658,7 +678,7 @@ def train_fast_cifar(
 
     Example:
 
-    >>> result = train_fast_cifar(epochs=10)      # tfds cifar10, or the JPEG copy
+    >>> result = train_fast_cifar(epochs=10, runs=5)  # tfds cifar10, or the JPEG copy
     >>> result.test_metrics["tta_accuracy"], result.train_seconds
     """
     recipe = get_recipe(name)
@@ -676,6 +696,7 @@ def train_fast_cifar(
     batch_size = check_positive_int(
         "batch_size", batch_size or recipe.fit.get("batch_size", AIRBENCH_BATCH_SIZE))
     check_positive_int("whitening_images", whitening_images)
+    check_positive_int("runs", runs)
     keras.utils.set_random_seed(seed)
 
     input_shape = tuple({**recipe.kwargs, **overrides}.get("input_shape", (32, 32, 3)))
@@ -702,25 +723,69 @@ def train_fast_cifar(
         raise ValueError("train_fast_cifar trains a compiled model. Received: compile=False")
     model.steps_per_execution = steps_per_execution
 
-    from recipes import data
-
-    def batches(x, y):
-        return data.to_dataset(x, y, batch_size, shuffle=True, seed=seed, cache=False,
-                               repeat=True)
-
-    # Compile outside the clock: one prediction batch (one step per call, kept for
-    # evaluation) and one training call, then put the weights and optimizer back.
     start = time.perf_counter()
     model.optimizer.build(model.trainable_variables)
-    snapshot = _snapshot(model)
-    model.steps_per_execution = 1
-    model.predict(_pad_to(x_test[:batch_size], batch_size), batch_size=batch_size, verbose=0)
-    model.steps_per_execution = steps_per_execution
-    model.fit(batches(x_train[:batch_size], y_train[:batch_size]), epochs=1,
-              steps_per_epoch=steps_per_execution, shuffle=False, verbose=0)
-    _restore(model, snapshot)
+    initial_optimizer = _values(model.optimizer.variables)
+    _warm_up(model, x_train[:batch_size], y_train[:batch_size], x_test[:batch_size])
     compile_seconds = time.perf_counter() - start
 
+    done = []
+    for run in range(runs):
+        keras.utils.set_random_seed(seed + run)
+        with precision(precision_policy):
+            fresh = build(name, **{**overrides, "compile": False})
+        _restore(model, (_values(fresh.variables), initial_optimizer))
+        history, run_result = _timed_run(
+            model, (x_train, y_train, x_test, y_test), epochs, batch_size, tta,
+            whitening_images, seed + run, verbose, list(callbacks))
+        done.append(run_result)
+        if runs > 1 and verbose:
+            scores = ", ".join(f"{k}={v:.4f}" for k, v in run_result["test_metrics"].items())
+            print(f"run {run + 1}/{runs} (seed {seed + run}): {scores}, "
+                  f"{run_result['train_seconds']:.2f} s")
+
+    test_metrics = {key: float(np.mean([r["test_metrics"][key] for r in done]))
+                    for key in done[0]["test_metrics"]}
+    seconds = {key: float(np.mean([r["seconds"][key] for r in done])) for key in done[0]["seconds"]}
+    train_seconds = sum(seconds.values())
+    paths = {}
+    if output_dir:
+        paths = _write_outputs(output_dir, model, history, name)
+        paths["metrics"] = os.path.join(output_dir, "metrics.json")
+        with open(paths["metrics"], "w") as handle:
+            json.dump(
+                {"recipe": name, "source": source, "epochs": epochs, "batch_size": batch_size,
+                 "train_examples": len(x_train), "test_examples": len(x_test),
+                 "precision": precision_policy, "tta": tta, "train_seconds": train_seconds,
+                 "seconds": seconds, "compile_seconds": compile_seconds,
+                 "test": test_metrics, "runs": done, "backend": keras.backend.backend(),
+                 "devices": keras.distribution.list_devices()},
+                handle, indent=2,
+            )
+    return FastTrainResult(model, history, test_metrics, train_seconds, paths,
+                           compile_seconds, seconds, source, done)
+
+
+def _warm_up(model, x, y, x_test):
+    """Compiles the prediction function (one step per call, as evaluation uses it)
+    and the training function (``model.steps_per_execution`` steps) on one batch
+    of each, then puts the weights and optimizer back."""
+    snapshot = _snapshot(model)
+    steps_per_execution = model.steps_per_execution
+    model.steps_per_execution = 1
+    model.predict(_pad_to(x_test, len(x)), batch_size=len(x), verbose=0)
+    model.steps_per_execution = steps_per_execution
+    model.fit(array_batches(x, y, len(x)), epochs=1, steps_per_epoch=steps_per_execution,
+              shuffle=False, verbose=0)
+    _restore(model, snapshot)
+
+
+def _timed_run(model, arrays, epochs, batch_size, tta, whitening_images, seed, verbose,
+               callbacks):
+    """One airbench-timed run on ``model`` as it stands: whitening, ``fit`` and the
+    test-time-augmented evaluation. Returns ``(history dict, run summary)``."""
+    x_train, y_train, x_test, y_test = arrays
+    steps_per_execution = model.steps_per_execution
     # Image folders list their images class by class: whiten on a random sample.
     whitening_sample = np.sort(np.random.default_rng(seed).choice(
         len(x_train), min(whitening_images, len(x_train)), replace=False))
@@ -729,34 +794,20 @@ def train_fast_cifar(
     fit_whitening(model, x_train[whitening_sample])
     seconds["whitening"] = time.perf_counter() - start
     start = time.perf_counter()
-    history = model.fit(batches(x_train, y_train), epochs=epochs, shuffle=False,
-                        steps_per_epoch=steps_per_epoch, callbacks=list(callbacks),
-                        verbose=verbose)
+    history = model.fit(array_batches(x_train, y_train, batch_size, seed), epochs=epochs,
+                        steps_per_epoch=len(x_train) // batch_size, shuffle=False,
+                        callbacks=callbacks, verbose=verbose)
     seconds["fit"] = time.perf_counter() - start
     start = time.perf_counter()
     model.steps_per_execution = 1
     plain, augmented = tta_logits(model, _pad_to(x_test, batch_size), tta, batch_size)
+    model.steps_per_execution = steps_per_execution
     seconds["evaluation"] = time.perf_counter() - start
     test_metrics = {"accuracy": _accuracy(plain, y_test)}
     if tta:
         test_metrics["tta_accuracy"] = _accuracy(augmented, y_test)
-    train_seconds = sum(seconds.values())
-
-    paths = {}
-    if output_dir:
-        paths = _write_outputs(output_dir, model, history.history, name)
-        paths["metrics"] = os.path.join(output_dir, "metrics.json")
-        with open(paths["metrics"], "w") as handle:
-            json.dump(
-                {"recipe": name, "source": source, "epochs": epochs, "batch_size": batch_size,
-                 "train_examples": len(x_train), "test_examples": len(x_test),
-                 "precision": precision_policy, "tta": tta, "train_seconds": train_seconds,
-                 "seconds": seconds, "compile_seconds": compile_seconds,
-                 "test": test_metrics, "backend": keras.backend.backend()},
-                handle, indent=2,
-            )
-    return FastTrainResult(model, history.history, test_metrics, train_seconds, paths,
-                           compile_seconds, seconds, source)
+    return history.history, {"seed": seed, "test_metrics": test_metrics, "seconds": seconds,
+                             "train_seconds": sum(seconds.values())}
 
 
 def _write_outputs(output_dir, model, history, title):
