@@ -744,9 +744,8 @@ def train_fast_cifar(
             print(f"run {run + 1}/{runs} (seed {seed + run}): {scores}, "
                   f"{run_result['train_seconds']:.2f} s")
 
-    test_metrics = {key: float(np.mean([r["test_metrics"][key] for r in done]))
-                    for key in done[0]["test_metrics"]}
-    seconds = {key: float(np.mean([r["seconds"][key] for r in done])) for key in done[0]["seconds"]}
+    test_metrics = _mean_over(done, "test_metrics")
+    seconds = _mean_over(done, "seconds")
     train_seconds = sum(seconds.values())
     paths = {}
     if output_dir:
@@ -764,6 +763,11 @@ def train_fast_cifar(
             )
     return FastTrainResult(model, history, test_metrics, train_seconds, paths,
                            compile_seconds, seconds, source, done)
+
+
+def _mean_over(runs, field):
+    """The mean over ``runs`` of each entry of their dicts ``field``."""
+    return {key: float(np.mean([run[field][key] for run in runs])) for key in runs[0][field]}
 
 
 def _warm_up(model, x, y, x_test):
