@@ -40,6 +40,24 @@ def test_vae_reports_its_reconstruction_and_kl_terms():
     assert result["loss"] == pytest.approx(kl + bce, rel=1e-4)
 
 
+def test_a_training_step_encodes_the_batch_once():
+    x, _ = data.arrays("digits", "train")
+    model = recipes.build_vae(input_shape=(8, 8, 1), latent_dim=2, hidden_units=(16,), seed=0)
+    model.compile("adam", run_eagerly=True)  # Python runs at every step, not once
+    encode, calls = model.encoder.call, []
+
+    def counting_encode(*args, **kwargs):
+        calls.append(1)
+        return encode(*args, **kwargs)
+
+    model.encoder.call = counting_encode
+    model.fit(x[:16], batch_size=16, epochs=1, verbose=0)  # builds (JAX traces once more)
+    calls.clear()
+    model.fit(x[:32], batch_size=16, epochs=1, verbose=0)
+    assert len(calls) == 2  # two steps, one encoding each
+    assert "_posterior" not in model.__dict__  # compute_loss let go of the batch
+
+
 def test_vae_samples_in_training_only_and_the_elbo_improves(recipe_check):
     x, _ = data.arrays("digits", "train")
     x = x[:256]

@@ -457,13 +457,14 @@ def fit_whitening(model, images, epsilon=5e-4, layer_name=_STEM, batch_size=500)
     covariance = np.zeros((size, size))
     count = 0
     for start in range(0, len(images), batch_size):
-        x = ops.convert_to_numpy(normalise(images[start : start + batch_size], training=False))
-        x = x.astype("float64")
+        # On the model's device: float32 sums of one batch, added up in float64.
+        x = ops.cast(normalise(images[start : start + batch_size], training=False), "float32")
         rows, cols = x.shape[1] - height + 1, x.shape[2] - width + 1
-        patches = np.stack([x[:, i : i + rows, j : j + cols] for i in range(height)
-                            for j in range(width)], axis=3).reshape(-1, size)
-        covariance += patches.T @ patches
-        count += len(patches)
+        patches = ops.reshape(
+            ops.stack([x[:, i : i + rows, j : j + cols] for i in range(height)
+                       for j in range(width)], axis=3), (-1, size))
+        covariance += ops.convert_to_numpy(ops.matmul(ops.transpose(patches), patches))
+        count += patches.shape[0]
     eigenvalues, eigenvectors = np.linalg.eigh(covariance / count)
     eigenvalues, eigenvectors = eigenvalues[::-1], eigenvectors[:, ::-1]
     filters = (eigenvectors / np.sqrt(eigenvalues + epsilon)).reshape(height, width, channels,

@@ -13,6 +13,8 @@ metrics, ``reconstruction_loss`` and ``kl_loss``. New data comes from decoding
 
 The loss lives in ``compute_loss``, so the built-in ``train_step`` of every
 backend (TensorFlow, JAX, PyTorch) trains the model: no backend-specific code.
+``call`` keeps the batch's posterior for the ``compute_loss`` that follows it, so
+each training step encodes the batch once.
 """
 
 import math
@@ -146,6 +148,10 @@ class VAE(keras.Model):
 
     def call(self, inputs, training=False):
         z_mean, z_log_var = self.encoder(inputs, training=training)
+        # Kept for compute_loss, which fit/evaluate call next on the same batch in
+        # the same traced step: the batch is encoded once, not twice. Set with
+        # object.__setattr__ so that Keras does not track it as layer state.
+        object.__setattr__(self, "_posterior", (z_mean, z_log_var))
         z = self.reparameterize(z_mean, z_log_var) if training else z_mean
         return self.decoder(z, training=training)
 
@@ -171,7 +177,8 @@ class VAE(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         check_no_sample_weight(sample_weight, "VAE")
-        z_mean, z_log_var = self.encoder(x, training=training)
+        posterior = self.__dict__.pop("_posterior", None)
+        z_mean, z_log_var = posterior or self.encoder(x, training=training)
         reconstruction = ops.mean(self.reconstruction_nll(x, y_pred))
         kl = ops.mean(kl_divergence(z_mean, z_log_var))
         self.reconstruction_tracker.update_state(reconstruction)
