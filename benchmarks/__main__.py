@@ -121,26 +121,36 @@ def compile_notes(rows):
 
 
 def run_models(names, args, sizes, memory_label, use_torch):
-    """Runs the model benchmarks, printing each row as it finishes; returns the rows."""
+    """Runs the model benchmarks, printing each row as it finishes; returns the rows
+    and the names of the benchmarks that raised."""
     harness.prime_backend()
     print(harness.table_header(memory_label))
     rows = []
+    failed = []
     for name in names:
         benchmark = BENCHMARKS[name]
-        row = run_benchmark(benchmark, benchmark.quick if args.quick else {},
-                            sizes["batch_size"], sizes["steps"], args.repeats, args.precision,
-                            use_torch, REFERENCE_STEPS_PER_EXECUTION, sizes["min_window_s"])
-        print(harness.table_row(row), flush=True)
-        rows.append(row)
+        try:
+            row = run_benchmark(benchmark, benchmark.quick if args.quick else {},
+                                sizes["batch_size"], sizes["steps"], args.repeats,
+                                args.precision, use_torch, REFERENCE_STEPS_PER_EXECUTION,
+                                sizes["min_window_s"])
+        except Exception as error:  # one model's failure must not lose the others' rows
+            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            print(f"{name:<24} FAILED: {type(error).__name__}: {message}", flush=True)
+            failed.append(name)
+        else:
+            print(harness.table_row(row), flush=True)
+            rows.append(row)
         keras.backend.clear_session()
         gc.collect()
     for line in compile_notes(rows):
         print(line)
-    return rows
+    return rows, failed
 
 
 def main(argv=None):
-    """Runs the benchmarks; returns 1 when a reference's parameter count differs
+    """Runs the benchmarks; returns 1 when a benchmark failed (its error is printed
+    in its row and the others still run) or a reference's parameter count differs
     from its recipe's (the reference is then not the same architecture), else 0."""
     start = time.perf_counter()
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -161,7 +171,8 @@ def main(argv=None):
     memory_label, _ = harness.memory_probe()
     torch_reason = torch_status()
     print_header(argv, args, sizes, memory_label, torch_reason)
-    rows = run_models(models, args, sizes, memory_label, torch_reason is None) if models else []
+    rows, failed = (run_models(models, args, sizes, memory_label, torch_reason is None)
+                    if models else ([], []))
     if args.csv:
         harness.write_csv(rows, args.csv)
     if "sklearn_digits" in names:
@@ -170,7 +181,7 @@ def main(argv=None):
     mismatched = [row["name"] for row in rows
                   if row["recipe_params"] != row["reference_params"]
                   or row.get("torch_params") not in (None, row["recipe_trainable_params"])]
-    return 1 if mismatched else 0
+    return 1 if mismatched or failed else 0
 
 
 if __name__ == "__main__":

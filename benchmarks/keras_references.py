@@ -202,10 +202,16 @@ def seq2seq(vocab_size=13, embedding_dim=32, units=128, steps_per_execution=32):
     """
     encoder_inputs = keras.Input((None,), dtype="int32", name="encoder_inputs")
     decoder_inputs = keras.Input((None,), dtype="int32", name="decoder_inputs")
+    # JAX's cuDNN LSTM has no bfloat16 kernel: a user training under mixed_bfloat16
+    # on JAX must turn it off (the recipe does the same).
+    bfloat16_on_jax = (keras.backend.backend() == "jax"
+                       and keras.config.dtype_policy().compute_dtype == "bfloat16")
+    use_cudnn = False if bfloat16_on_jax else "auto"
     source = layers.Embedding(vocab_size, embedding_dim, mask_zero=True)(encoder_inputs)
-    _, *state = layers.LSTM(units, return_state=True)(source)
+    _, *state = layers.LSTM(units, return_state=True, use_cudnn=use_cudnn)(source)
     target = layers.Embedding(vocab_size, embedding_dim, mask_zero=True)(decoder_inputs)
-    hidden = layers.LSTM(units, return_sequences=True)(target, initial_state=state)
+    hidden = layers.LSTM(units, return_sequences=True, use_cudnn=use_cudnn)(
+        target, initial_state=state)
     outputs = _classifier_output(vocab_size)(hidden)
     model = keras.Model({"encoder_inputs": encoder_inputs, "decoder_inputs": decoder_inputs},
                         outputs)
@@ -252,7 +258,9 @@ def transformer_classifier(input_shape=(128,), vocab_size=20000, num_classes=2, 
 
 class PlainVAE(keras.Model):
     """A dense VAE as written by hand: the KL term is added in ``call``, the
-    Bernoulli reconstruction NLL in ``compute_loss``.
+    Bernoulli reconstruction NLL in ``compute_loss``, and both are reported as
+    metrics with ``keras.metrics.Mean`` trackers, as in the keras.io VAE example
+    (the recipe reports them too).
 
     Args:
         input_shape: shape of one sample.
@@ -280,6 +288,8 @@ class PlainVAE(keras.Model):
             layers.Reshape(input_shape),
         ])
         self.noise = keras.random.SeedGenerator(0)
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
 
     def call(self, x, training=False):
         hidden = self.encoder(x)
@@ -294,8 +304,11 @@ class PlainVAE(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         terms = ops.binary_crossentropy(ops.cast(x, y_pred.dtype), y_pred)
-        nll = ops.sum(ops.reshape(terms, (ops.shape(terms)[0], -1)), axis=-1)
-        return ops.mean(nll) + sum(self.losses)
+        nll = ops.mean(ops.sum(ops.reshape(terms, (ops.shape(terms)[0], -1)), axis=-1))
+        kl = sum(self.losses)  # the model's only added loss
+        self.reconstruction_tracker.update_state(nll)
+        self.kl_tracker.update_state(kl)
+        return nll + kl
 
 
 def vae(input_shape=(28, 28, 1), latent_dim=2, hidden_units=(256, 128), steps_per_execution=32):

@@ -100,3 +100,22 @@ def test_cli_prints_the_header_and_a_row_and_writes_the_csv(tmp_path, capsys):
     assert float(row["ratio"]) > 0 and float(row["recipe_examples_per_s"]) > 0
     assert row["recipe_params"] == row["reference_params"] == "52650"
     assert float(row["recipe_warmup_s"]) > 0 and float(row["reference_memory_mib"]) >= 0
+
+
+def test_a_failing_benchmark_is_reported_and_the_others_still_run(monkeypatch, capsys):
+    import benchmarks.__main__ as cli
+
+    measured = cli.run_benchmark
+
+    def run_or_fail(benchmark, *args, **kwargs):
+        if benchmark.name == "moons_realnvp":
+            raise ValueError("Unknown output type bfloat16\nmore detail")
+        return measured(benchmark, *args, **kwargs)
+
+    monkeypatch.setattr(cli, "run_benchmark", run_or_fail)
+    status = main(["--quick", "--only", "moons_realnvp", "mnist_mlp", "--batch-size", "8",
+                   "--steps", "2", "--repeats", "1", "--min-window", "0"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "moons_realnvp            FAILED: ValueError: Unknown output type bfloat16\n" in out
+    assert "\nmnist_mlp " in out  # measured after the failure

@@ -94,3 +94,14 @@ def test_multi_output_models_keep_metrics_per_output():
     logs = model.fit(x, {"a": np.zeros(32, "int32"), "b": np.zeros((32, 1))}, epochs=1,
                      verbose=0).history
     assert "a_accuracy" in logs
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax",
+                    reason="counts the instructions of JAX's compiled training step")
+@pytest.mark.parametrize("name", ["mnist_mlp", "mnist_vae"])
+def test_the_compiled_step_does_no_more_work_than_plain_keras(name):
+    from benchmarks.compiled_ops import compare
+
+    counts = compare(name, batch_size=8)
+    for kind in ("instructions", "fusions"):
+        assert counts["recipe"][kind] <= counts["reference"][kind], counts

@@ -7,7 +7,7 @@ import pytest
 
 import recipes
 from recipes.layers import MGUCell
-from recipes.models.rnn import CELLS, build_rnn, slow_recurrent_layers
+from recipes.models.rnn import CELLS, build_rnn, recurrent_layer, slow_recurrent_layers
 
 
 def cell_params(cell, m, n):
@@ -129,6 +129,18 @@ def test_default_lstm_and_gru_stay_on_the_fused_kernel_path():
     assert "MGUCell" in slow_recurrent_layers(build_rnn(cell="mgu", compile=False))["recurrent_1"]
     assert "SimpleRNN" in slow_recurrent_layers(build_rnn(cell="simple", compile=False))[
         "recurrent_1"]
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow", "torch"])
+def test_lstm_leaves_cudnn_only_where_cudnn_would_fail(backend, monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: backend)
+    with recipes.precision("mixed_bfloat16"):
+        lstm, gru = recurrent_layer("lstm", 4), recurrent_layer("gru", 4)
+    assert lstm.use_cudnn == ("auto" if backend != "jax" else False)
+    assert gru.use_cudnn == "auto"
+    with recipes.precision("mixed_float16"):
+        assert recurrent_layer("lstm", 4).use_cudnn == "auto"
+    assert recurrent_layer("lstm", 4).use_cudnn == "auto"
 
 
 def test_custom_cells_get_spatial_dropout_and_accept_a_class():

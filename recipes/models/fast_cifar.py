@@ -16,8 +16,9 @@ The network (``build_fast_cifar``, preset ``cifar10_fast``, 1.97M parameters):
 Training (``train_fast_cifar``, behind ``python -m recipes train cifar10_fast``):
 random flips and 2-pixel translations inside the model (jittable, identity at
 inference), label smoothing 0.2, Nesterov SGD (momentum 0.85, decoupled weight
-decay) with a one-cycle rate (23% warm-up) over batches of 1,024, bfloat16 on an
-accelerator, and test-time augmentation (mirror, then one-pixel translations).
+decay) with a one-cycle rate (23% warm-up) over batches of 1,024 for 16 epochs,
+bfloat16 on an accelerator, and test-time augmentation (mirror, then one-pixel
+translations). Data stays in memory as NumPy arrays (no TensorFlow needed).
 Timing follows airbench: whitening + training + evaluation, with compilation
 warmed up beforehand and reported apart.
 
@@ -32,7 +33,7 @@ Example:
 >>> model.count_params()
 1973944
 >>> from recipes.models.fast_cifar import train_fast_cifar
->>> result = train_fast_cifar("cifar10_fast", data_dir="path/to/tree", epochs=10)
+>>> result = train_fast_cifar("cifar10_fast", data_dir="path/to/tree", runs=5)
 """
 
 import csv
@@ -67,6 +68,7 @@ AIRBENCH_MOMENTUM = 0.85
 AIRBENCH_LEARNING_RATE = 1.5
 AIRBENCH_WEIGHT_DECAY = 0.0153 / (1 - AIRBENCH_MOMENTUM) / 11.5
 TTA_LEVELS = (0, 1, 2)
+FAST_CIFAR_EPOCHS = 16
 _BN_EPSILON = 1e-12
 _STEM = "whiten_conv"
 
@@ -293,7 +295,8 @@ def build_fast_cifar(
         learning_rate: peak rate of the one-cycle schedule; the default (1.5) is
             airbench94's for batches of 1,024 and scales with the batch size.
         total_steps: length of the one-cycle schedule in steps (10 epochs of 48
-            batches by default; ``train_fast_cifar`` sets it from the data).
+            batches by default, 16 in the ``cifar10_fast`` preset;
+            ``train_fast_cifar`` sets it from the data and the epochs).
         weight_decay: decoupled weight decay of the default optimizer.
         label_smoothing: label smoothing of the default loss, in [0, 1).
         loss: a Keras loss instead of ``SparseSmoothedCrossentropy``.
@@ -396,9 +399,12 @@ register_recipe(
     "airbench94-style fast CIFAR-10 net: frozen 2x2 whitening stem, conv-pool-BN-GELU "
     "blocks 64-256-256, 1.97M params; label smoothing 0.2, Nesterov SGD, one-cycle.",
     dataset="cifar10",
-    fit={"epochs": 10, "batch_size": AIRBENCH_BATCH_SIZE},
+    # 16 epochs: 90.9% (mean of 5 runs) on the CIFAR-10 JPEG copy, where airbench94
+    # reaches 90.6%; 10 epochs (airbench's ~10) gave 90.2% (README, one H200).
+    fit={"epochs": FAST_CIFAR_EPOCHS, "batch_size": AIRBENCH_BATCH_SIZE},
     input_shape=(32, 32, 3),
     num_classes=10,
+    total_steps=FAST_CIFAR_EPOCHS * (50_000 // AIRBENCH_BATCH_SIZE),
 )
 
 
@@ -657,7 +663,7 @@ def train_fast_cifar(
     Args:
         name: a preset whose builder is ``build_fast_cifar`` (``"cifar10_fast"``).
         output_dir: folder for the outputs, or ``None`` to write nothing.
-        epochs: default: the preset's (10).
+        epochs: default: the preset's (16).
         batch_size: default: the preset's (1,024); the default learning rate
             scales with it.
         dataset: default: the preset's (``"cifar10"``, see ``load_image_data``).
@@ -679,7 +685,7 @@ def train_fast_cifar(
 
     Example:
 
-    >>> result = train_fast_cifar(epochs=10, runs=5)  # tfds cifar10, or the JPEG copy
+    >>> result = train_fast_cifar(runs=5)  # tfds cifar10, or the JPEG copy
     >>> result.test_metrics["tta_accuracy"], result.train_seconds
     """
     recipe = get_recipe(name)

@@ -52,6 +52,17 @@ def num_states(cell):
     return 2 if cell == "lstm" else 1
 
 
+def cudnn_lstm_supported():
+    """False where Keras' fused cuDNN LSTM fails rather than falling back: on the
+    JAX backend under a bfloat16 policy (``mixed_bfloat16``), whose cuDNN RNN
+    kernel (``jax.experimental.rnn``) has no bfloat16 version; on a GPU it stops
+    compilation with "Unknown output type bfloat16" (JAX 0.11, Keras 3.15).
+    ``recurrent_layer`` then builds the LSTM with ``use_cudnn=False``.
+    """
+    return not (keras.backend.backend() == "jax"
+                and keras.config.dtype_policy().compute_dtype == "bfloat16")
+
+
 def recurrent_layer(
     cell,
     units,
@@ -90,6 +101,8 @@ def recurrent_layer(
     options = dict(return_sequences=return_sequences, return_state=return_state,
                    go_backwards=go_backwards, name=name)
     if isinstance(cell, str) and cell in _BUILT_IN_LAYERS:
+        if cell == "lstm" and not cudnn_lstm_supported():
+            options["use_cudnn"] = False
         return _BUILT_IN_LAYERS[cell](
             units, dropout=dropout, recurrent_dropout=recurrent_dropout, **options
         )
