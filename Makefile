@@ -33,13 +33,15 @@ test: $(STAMP)  ## run the test suite (offline, in parallel)
 demo: $(STAMP)  ## train the digits MLP offline; curves and model go to runs/demo
 	$(BIN)/python -m recipes demo
 
-# make train [RECIPE=cifar10_fast] [TASK=dataset] [EPOCHS=n] [DATA_DIR=image folder tree];
+# make train [RECIPE=cifar10_fast] [TASK=dataset] [EPOCHS=n] [DATA_DIR=image folder tree]
+#            [RUNS=n, cifar10_fast: runs from fresh weights, averaged];
 # TASK and EPOCHS are passed only when given (their defaults above are tune's).
 RECIPE ?= cifar10_fast
 given = $(filter command line environment,$(origin $(1)))
 train: $(STAMP)  ## train, time and test a preset: make train TASK=cifar10 RECIPE=cifar10_fast
 	$(BIN)/python -m recipes train $(RECIPE) $(if $(call given,TASK),--dataset $(TASK)) \
-		$(if $(call given,EPOCHS),--epochs $(EPOCHS)) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+		$(if $(call given,EPOCHS),--epochs $(EPOCHS)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) \
+		$(if $(RUNS),--runs $(RUNS))
 
 tune: $(STAMP)  ## hyper-parameter search: make tune TASK=digits TUNER=random TRIALS=6
 	$(BIN)/python -m tuning --task $(TASK) --tuner $(TUNER) --max-trials $(TRIALS) \
