@@ -110,9 +110,11 @@ def test_presets_are_the_documented_models():
 def test_shapes_unet_trains_round_trips_and_learns_far_above_all_background(recipe_check):
     x, y = data.arrays("shapes", "train", num_examples=96, image_size=32)
     x_test, y_test = data.arrays("shapes", "test", num_examples=64, image_size=32)
+    # At 3e-3, 18 epochs gave a test IoU of 0.90-0.94 for seeds 1234, 1 and 2 on both
+    # TensorFlow and JAX; 9 epochs at 1e-2 swung between 0.54 and 0.93.
     model = recipes.build("shapes_unet", input_shape=(32, 32, 3), depth=2, filters=12,
-                          learning_rate=1e-2)
-    loaded = recipe_check(model, x, y, steps=9, batch_size=12)  # 9 epochs of 8 steps
+                          learning_rate=3e-3)
+    loaded = recipe_check(model, x, y, steps=18, batch_size=12)  # 18 epochs of 8 steps
     learned = loaded.evaluate(x_test, y_test, verbose=0, return_dict=True)["mean_iou"]
     trivial = SegmentationMeanIoU(3)
     trivial.update_state(y_test, np.eye(3)[np.zeros(y_test.shape[:3], int)])
