@@ -64,24 +64,27 @@ def _command_train(args):
     import contextlib
 
     import recipes
-    from recipes.models.fast_cifar import FastTrainResult, build_fast_cifar, train_fast_cifar
+    from recipes.models.fast_cifar import FastTrainResult
     from recipes.training import train_recipe
 
     output_dir = args.output or f"runs/{args.name}"
     options = dict(output_dir=output_dir, epochs=args.epochs, batch_size=args.batch_size,
                    dataset=args.dataset, seed=args.seed, verbose=args.verbose,
                    **_parse_overrides(args.set))
-    if recipes.get_recipe(args.name).builder is build_fast_cifar:
-        result = train_fast_cifar(args.name, data_dir=args.data_dir,
-                                  tta=2 if args.tta is None else args.tta,
-                                  runs=args.runs or 1, precision_policy=args.precision,
-                                  **options)
+    own_options = {key: value for key, value in
+                   (("data_dir", args.data_dir), ("tta", args.tta), ("runs", args.runs))
+                   if value is not None}
+    if recipes.get_recipe(args.name).trainer is not None:
+        # The preset trains its own way (cifar10_fast: train_fast_cifar), which
+        # picks its precision itself unless told.
+        result = train_recipe(args.name, precision_policy=args.precision, **own_options,
+                              **options)
     else:
-        if args.data_dir or args.tta is not None or args.runs is not None:
+        if own_options:
             raise SystemExit(
-                "--data-dir, --tta and --runs train presets of build_fast_cifar (e.g. "
-                "cifar10_fast); "
-                f"{args.name} trains on its dataset (choose another with --dataset)."
+                "--data-dir, --tta and --runs train presets with their own trainer (e.g. "
+                f"cifar10_fast); {args.name} trains on its dataset (choose another with "
+                "--dataset)."
             )
         policy = recipes.precision(args.precision) if args.precision else contextlib.nullcontext()
         with policy:

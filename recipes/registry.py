@@ -36,6 +36,10 @@ class Recipe:
         dataset: the name ``recipes.data.load`` accepts for its training data,
             or ``None`` when the preset has no default dataset.
         fit: default ``fit`` arguments (``epochs``, ``batch_size``...).
+        trainer: ``None`` for ``recipes.training.train_recipe``'s standard loop, or
+            the function that trains this preset its own way (same arguments as
+            ``train_recipe``, more of its own; e.g. ``train_fast_cifar``, which
+            whitens, then trains and tests the airbench way).
     """
 
     name: str
@@ -44,6 +48,7 @@ class Recipe:
     summary: str
     dataset: str | None = None
     fit: dict[str, Any] = field(default_factory=dict)
+    trainer: Callable | None = None
 
 
 def register_builder(builder):
@@ -69,7 +74,7 @@ def register_builder(builder):
     return builder
 
 
-def register_recipe(name, builder, summary, dataset=None, fit=None, **kwargs):
+def register_recipe(name, builder, summary, dataset=None, fit=None, trainer=None, **kwargs):
     """Registers a preset: ``builder`` called with ``kwargs``.
 
     Args:
@@ -78,6 +83,8 @@ def register_recipe(name, builder, summary, dataset=None, fit=None, **kwargs):
         summary: one line saying what the preset is (shown by ``describe``).
         dataset: name of its default dataset in ``recipes.data``, if any.
         fit: default ``fit`` arguments, e.g. ``{"epochs": 12, "batch_size": 64}``.
+        trainer: a function that trains the preset its own way (see ``Recipe``);
+            ``train_recipe`` and ``python -m recipes train`` hand the preset to it.
         **kwargs: arguments for the builder; each must be one of its parameters.
 
     Returns:
@@ -91,7 +98,7 @@ def register_recipe(name, builder, summary, dataset=None, fit=None, **kwargs):
     if name in _RECIPES:
         raise ValueError(f"A recipe named {name!r} is already registered.")
     _check_arguments(builder, kwargs, context=f"recipe {name!r}")
-    recipe = Recipe(name, builder, dict(kwargs), summary, dataset, dict(fit or {}))
+    recipe = Recipe(name, builder, dict(kwargs), summary, dataset, dict(fit or {}), trainer)
     _RECIPES[name] = recipe
     return recipe
 

@@ -67,10 +67,17 @@ def train_recipe(
         callbacks: more Keras callbacks.
         **overrides: builder arguments, e.g. ``dropout=0.2``.
 
+    A preset registered with its own ``trainer`` (``cifar10_fast``) is trained by
+    it, with these arguments.
+
     Returns:
         A ``TrainResult``.
     """
     recipe = get_recipe(name)
+    if recipe.trainer is not None:
+        return recipe.trainer(name, output_dir=output_dir, epochs=epochs,
+                              batch_size=batch_size, dataset=dataset, seed=seed,
+                              verbose=verbose, callbacks=callbacks, **overrides)
     dataset = dataset or recipe.dataset
     if dataset is None:
         raise ValueError(f"Recipe {name!r} has no default dataset: pass dataset=...")

@@ -183,7 +183,7 @@ def test_cli_trains_on_an_image_folder_and_writes_everything(tmp_path, capsys):
 
 
 def test_cli_data_dir_is_only_for_the_fast_recipe(tmp_path):
-    with pytest.raises(SystemExit, match="--data-dir, --tta and --runs train presets of"):
+    with pytest.raises(SystemExit, match="--data-dir, --tta and --runs train presets with"):
         main(["train", "digits_mlp", "--data-dir", str(tmp_path)])
 
 
@@ -206,29 +206,33 @@ def test_cifar10_without_tfds_falls_back_to_the_jpeg_copy(tmp_path, monkeypatch,
         load_image_data(data_dir=str(tmp_path / "nowhere"))
 
 
-def _train_tiny(tree, **options):
-    return train_fast_cifar(data_dir=str(tree), epochs=2, batch_size=4, verbose=0, tta=1,
-                            widths=(8, 8, 8), **options)
+def _train_tiny(train, tree, **options):
+    return train("cifar10_fast", data_dir=str(tree), epochs=2, batch_size=4, verbose=0, tta=1,
+                 widths=(8, 8, 8), **options)
 
 
-def test_runs_restart_from_fresh_weights_and_report_the_mean(tmp_path):
+def test_runs_restart_from_fresh_weights_and_train_recipe_hands_over(tmp_path):
+    from recipes.models.fast_cifar import FastTrainResult
+    from recipes.training import train_recipe
+
     tree = _write_tree(tmp_path / "tree")
-    both = _train_tiny(tree, runs=2, seed=3)
-    assert [run["seed"] for run in both.runs] == [3, 4]
-    for run in both.runs:
-        alone = _train_tiny(tree, seed=run["seed"])
-        # Each run equals a run of its own: nothing carries over (weights,
-        # optimizer moments, the schedule's step count) from the run before.
-        assert run["test_metrics"] == pytest.approx(alone.test_metrics, abs=1e-6)
-        final = alone.history["loss"][-1]
-        assert alone.runs[0]["train_seconds"] == pytest.approx(alone.train_seconds)
-    assert both.history["loss"][-1] == pytest.approx(final, rel=1e-4)  # the last run's
+    # train_recipe hands the preset to its own trainer, which whitens first.
+    both = _train_tiny(train_recipe, tree, runs=2, seed=3)
+    assert isinstance(both, FastTrainResult) and [r["seed"] for r in both.runs] == [3, 4]
+    stem = keras.ops.convert_to_numpy(both.model.get_layer("whiten_conv").kernel)
+    np.testing.assert_allclose(stem[..., 12:], -stem[..., :12])  # fit_whitening's pairs
+
+    # The second run equals a run of its own: nothing carries over (weights,
+    # optimizer moments, the schedule's step count, augmentation seeds).
+    alone = _train_tiny(train_fast_cifar, tree, seed=4)
+    assert both.runs[1]["test_metrics"] == pytest.approx(alone.test_metrics, abs=1e-6)
+    assert both.history["loss"][-1] == pytest.approx(alone.history["loss"][-1], rel=1e-4)
     expected = np.mean([run["test_metrics"]["tta_accuracy"] for run in both.runs])
     assert both.test_metrics["tta_accuracy"] == pytest.approx(expected)
     assert both.train_seconds == pytest.approx(
         np.mean([run["train_seconds"] for run in both.runs]))
     with pytest.raises(ValueError, match="`runs` must be an integer >= 1"):
-        _train_tiny(tree, runs=0)
+        _train_tiny(train_fast_cifar, tree, runs=0)
 
 
 NO_TENSORFLOW_SCRIPT = textwrap.dedent(
