@@ -179,6 +179,14 @@ def test_random_state_makes_fits_repeatable_and_pickles_keep_predictions():
     assert not hasattr(clone(first), "model_")
 
 
+@pytest.mark.parametrize("run_eagerly", ["auto", True, False])
+def test_fit_trains_exactly_the_steps_asked_for(run_eagerly):
+    x, y = blobs(90)
+    clf = KerasClassifier(**{**FAST, "batch_size": 32}, run_eagerly=run_eagerly).fit(x, y)
+    assert int(clf.model_.optimizer.iterations) == 10 * 3  # 10 epochs of 3 batches
+    assert clf.model_.run_eagerly == (run_eagerly is not False)  # 30 steps: eager if auto
+
+
 def test_pipeline_cross_val_score_and_grid_search():
     x, y = make_blobs(n_samples=90, centers=3, random_state=0)
     pipeline = make_pipeline(StandardScaler(), KerasClassifier(**FAST))

@@ -259,7 +259,14 @@ class KerasEstimator(BaseEstimator):
             model.run_eagerly = self.run_eagerly
         elif not model.run_eagerly:
             model.run_eagerly = epochs * steps <= EAGER_MAX_STEPS
-        if model.run_eagerly or self.callbacks or model.train_function is not None \
+        if model.run_eagerly:
+            # Run eagerly with several steps per call, Keras 3.15's TensorFlow loop
+            # does not stop at steps_per_epoch when the arrays hold more batches (as
+            # the epoch plan's do): 10 one-step epochs trained 100 steps. One step
+            # per call is also faster eagerly.
+            model.steps_per_execution = 1
+            return
+        if self.callbacks or model.train_function is not None \
                 or model.steps_per_execution not in (1, steps_per_execution()):
             return  # the user's own setting
         model.steps_per_execution = steps_dividing(steps)
