@@ -176,6 +176,9 @@ def resample(images, rows, cols, interpolation="bilinear", fill_mode="reflect",
     Returns:
         A tensor shaped like ``images``.
     """
+    images = ops.convert_to_tensor(images)
+    rows = ops.convert_to_tensor(rows, dtype="float32")
+    cols = ops.convert_to_tensor(cols, dtype="float32")
     shape = ops.shape(images)
     batch, height, width, channels = shape[0], shape[1], shape[2], shape[3]
     flat = ops.reshape(images, (-1, channels))
