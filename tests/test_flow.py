@@ -89,7 +89,7 @@ def test_realnvp_is_exactly_invertible_with_the_exact_log_density(event_shape):
     flow = RealNVP(event_shape, num_couplings=2, hidden_units=8, dtype=DTYPE)
     flow.build((None, *event_shape))
     x = np.random.default_rng(2).normal(size=(2, *event_shape)).astype(DTYPE)
-    z, log_det = (_numpy(t) for t in flow.forward(ops.convert_to_tensor(x)))
+    z, log_det = (_numpy(t) for t in flow.to_latent(ops.convert_to_tensor(x)))
     # A fresh flow is the identity (up to the squeeze's reordering of image values).
     np.testing.assert_array_equal(np.sort(z.reshape(2, -1)), np.sort(x.reshape(2, -1)))
     np.testing.assert_allclose(log_det, 0.0)
@@ -97,13 +97,13 @@ def test_realnvp_is_exactly_invertible_with_the_exact_log_density(event_shape):
     # Weights of scale 0.2 move values by up to ~3 and keep every intermediate value
     # small; at 0.4 they reach thousands, past what float32 can invert to 1e-5.
     _randomize(flow, scale=0.2)
-    z, log_det = (_numpy(t) for t in flow.forward(ops.convert_to_tensor(x)))
+    z, log_det = (_numpy(t) for t in flow.to_latent(ops.convert_to_tensor(x)))
     assert z.shape == (2, *flow.latent_shape)
     assert np.abs(np.sort(z.reshape(2, -1)) - np.sort(x.reshape(2, -1))).max() > 0.1
     np.testing.assert_allclose(_numpy(flow.inverse(ops.convert_to_tensor(z))), x, atol=EXACT)
     for sample, value in zip(x, log_det):
         assert value == pytest.approx(
-            _autodiff_log_det(lambda t: flow.forward(t)[0], sample), abs=EXACT)
+            _autodiff_log_det(lambda t: flow.to_latent(t)[0], sample), abs=EXACT)
     expected = norm.logpdf(z.reshape(2, -1)).sum(axis=1) + log_det
     np.testing.assert_allclose(_numpy(flow(x)), expected, rtol=EXACT)
 

@@ -32,7 +32,7 @@ from recipes.registry import register_builder, register_recipe
 @keras.saving.register_keras_serializable(package="recipes")
 class RealNVP(keras.Model):
     """A RealNVP flow: ``log_prob(x)`` (what calling the model returns),
-    ``forward``, ``inverse`` and ``sample``.
+    ``to_latent``, ``inverse`` and ``sample``.
 
     Vectors ``(features,)`` go through ``num_couplings`` checkerboard couplings of
     alternating parity. Images ``(h, w, c)`` go through ``num_scales`` scales of
@@ -122,8 +122,12 @@ class RealNVP(keras.Model):
             if isinstance(layer, Squeeze):
                 shape = layer.compute_output_shape(shape)
 
-    def forward(self, x, training=False):
-        """The normalising direction: ``(z, log|det Jac_F(x)|)``."""
+    def to_latent(self, x, training=False):
+        """The normalising direction: ``(z, log|det Jac_F(x)|)``.
+
+        (Not named ``forward``: on the PyTorch backend a Keras layer is a
+        ``torch.nn.Module``, whose ``forward`` is what calling the layer runs.)
+        """
         log_det = ops.zeros((ops.shape(x)[0],), dtype=x.dtype)
         for layer in self.flow_layers:
             if isinstance(layer, Squeeze):
@@ -144,7 +148,7 @@ class RealNVP(keras.Model):
 
     def log_prob(self, x, training=False):
         """``log p(x)`` per sample in nats: ``log N(F(x); 0, I) + log|det J|``."""
-        z, log_det = self.forward(x, training=training)
+        z, log_det = self.to_latent(x, training=training)
         flat = ops.reshape(z, (ops.shape(z)[0], -1))
         log_normal = -0.5 * ops.sum(ops.square(flat), axis=-1)
         return log_normal - 0.5 * self.dimension * math.log(2 * math.pi) + log_det
