@@ -66,8 +66,11 @@ def input_gradient(fn, x):
 
         x = ops.convert_to_tensor(x).detach().requires_grad_(True)
         with torch.enable_grad():
-            (gradient,) = torch.autograd.grad(fn(x), x)
-        return gradient
+            value = fn(x)
+            if not value.requires_grad:  # fn does not depend on x: zero, as in JAX
+                return torch.zeros_like(x)
+            (gradient,) = torch.autograd.grad(value, x, allow_unused=True)
+        return torch.zeros_like(x) if gradient is None else gradient
     raise ValueError(
         f"Gradients need the tensorflow, jax or torch backend. Received: backend={backend!r}"
     )

@@ -24,7 +24,8 @@ def _input_gradient(layer, x, w, compiled=False):
     the way a training step runs it: ``tf.function`` or ``jax.jit``."""
 
     def gradient(t):
-        return input_gradient(lambda u: keras.ops.sum(layer(u) * w), t)
+        weights = keras.ops.convert_to_tensor(w)
+        return input_gradient(lambda u: keras.ops.sum(layer(u) * weights), t)
 
     if compiled:
         backend = keras.backend.backend()
