@@ -89,8 +89,10 @@ class RandomFlip(keras.layers.Layer):
         batch = ops.shape(images)[0]
         if training:
             draws = keras.random.uniform((batch, 2), seed=self.seed_generator)
+            # The dtype given: inferring it breaks torch.compile (PyTorch 2.13).
             allowed = ops.convert_to_tensor(
-                [[float(self.mode != "horizontal"), float(self.mode != "vertical")]]
+                [[float(self.mode != "horizontal"), float(self.mode != "vertical")]],
+                dtype="float32",
             )
             flips = ops.cast(draws < 0.5, "float32") * allowed
             images = apply_flips(images, flips)
@@ -216,8 +218,8 @@ def resample(images, rows, cols, interpolation="bilinear", fill_mode="reflect",
 def _pixel_grid(images):
     """Row and column coordinates ``(1, height, width)`` of every pixel (float32)."""
     shape = ops.shape(images)
-    rows = ops.cast(ops.arange(shape[1]), "float32")
-    cols = ops.cast(ops.arange(shape[2]), "float32")
+    rows = ops.arange(shape[1], dtype="float32")
+    cols = ops.arange(shape[2], dtype="float32")
     return (ops.reshape(rows, (1, -1, 1)) + ops.zeros((1, 1, shape[2])),
             ops.reshape(cols, (1, 1, -1)) + ops.zeros((1, shape[1], 1)))
 
