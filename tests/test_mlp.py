@@ -28,7 +28,7 @@ def test_mnist_mlp_trains_and_round_trips(recipe_check):
 
 def test_digits_mlp_learns_digits(recipe_check):
     x, y = data.arrays("digits", "train")
-    loaded = recipe_check(recipes.build("digits_mlp"), x[:128], y[:128], steps=30)
+    loaded = recipe_check(recipes.build("digits_mlp"), x[:128], y[:128], steps=45)
     assert loaded.evaluate(x[:128], y[:128], verbose=0, return_dict=True)["accuracy"] > 0.9
 
 
