@@ -10,9 +10,9 @@ network. The defence of the course is adversarial training: train on adversarial
 examples made on the fly from the current model, mixed with the clean ones,
 ``(1 - w) * L(x, y) + w * L(x_adv, y)``.
 
-Gradients with respect to the *inputs* have no backend-neutral Keras API, so
-``input_gradient`` uses each backend's own differentiation (``tf.GradientTape``,
-``jax.grad``, ``torch.autograd.grad``); everything else is ``keras.ops``.
+Gradients with respect to the *inputs* have no backend-neutral Keras API; they come
+from ``recipes.autodiff.input_gradient``, the one module that calls each backend's
+own differentiation. Everything here is ``keras`` and ``keras.ops``.
 
 Example:
 
@@ -26,54 +26,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from recipes.autodiff import input_gradient
 from recipes.checks import check_positive_int
 from recipes.compiling import compile_recipe
-
-
-def input_gradient(fn, x):
-    """The gradient of the scalar ``fn(x)`` with respect to the tensor ``x``.
-
-    Works eagerly and inside a compiled training step, on the TensorFlow, JAX and
-    PyTorch backends (NumPy has no differentiation and raises ``ValueError``).
-
-    Args:
-        fn: a function of one tensor returning a scalar tensor.
-        x: the point (an array or a backend tensor).
-
-    Returns:
-        A backend tensor shaped like ``x``.
-
-    Example:
-
-    >>> input_gradient(lambda t: keras.ops.sum(t ** 2), np.array([1.0, 2.0]))
-    [2.0, 4.0]
-    """
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        x = tf.convert_to_tensor(x)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            value = fn(x)
-        return tape.gradient(value, x)
-    if backend == "jax":
-        import jax
-
-        return jax.grad(fn)(ops.convert_to_tensor(x))
-    if backend == "torch":
-        import torch
-
-        x = ops.convert_to_tensor(x).detach().requires_grad_(True)
-        with torch.enable_grad():
-            value = fn(x)
-            if not value.requires_grad:  # fn does not depend on x: zero, as in JAX
-                return torch.zeros_like(x)
-            (gradient,) = torch.autograd.grad(value, x, allow_unused=True)
-        return torch.zeros_like(x) if gradient is None else gradient
-    raise ValueError(
-        f"Gradients need the tensorflow, jax or torch backend. Received: backend={backend!r}"
-    )
 
 
 def fgsm(model, x, y, epsilon, loss=None, clip_range=None, batch_size=256):

@@ -19,10 +19,11 @@ def _version(package):
         return "not installed"
 
 
-def _devices():
-    """The devices Keras trains on: ``keras.distribution.list_devices()`` on the
-    backends that have it (TensorFlow, JAX); Keras' PyTorch backend has no
-    distribution API, so there the CPU and any CUDA devices torch sees."""
+def devices():
+    """The devices Keras trains on, as names (``"cpu:0"``, ``"gpu:0"``...):
+    ``keras.distribution.list_devices()`` on the backends that have it (TensorFlow,
+    JAX); Keras' PyTorch backend has no distribution API, so there the CPU and any
+    CUDA devices torch sees."""
     try:
         if keras.backend.backend() != "torch":
             return list(keras.distribution.list_devices())
@@ -54,7 +55,7 @@ def info(print_=True):
     """
     report = {
         "backend": keras.backend.backend(),
-        "devices": _devices(),
+        "devices": devices(),
         "precision": keras.mixed_precision.global_policy().name,
         "steps_per_execution": steps_per_execution(),
         "python": sys.version.split()[0],

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import recipes
-from recipes.adversarial import input_gradient
+from recipes.autodiff import input_gradient
 from recipes.layers import GradientReversal
 from recipes.models.dann import (
     IgnoreClassAccuracy,

@@ -14,7 +14,7 @@ from sklearn.neighbors import KernelDensity
 
 import recipes
 from recipes import data
-from recipes.adversarial import input_gradient
+from recipes.autodiff import input_gradient
 from recipes.layers import AffineCoupling
 from recipes.layers.coupling import coupling_mask
 from recipes.models.flow import RealNVP

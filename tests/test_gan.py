@@ -8,7 +8,7 @@ from keras import ops
 import recipes
 from callbacks.samples import SampleGrid
 from recipes import data
-from recipes.adversarial import input_gradient
+from recipes.autodiff import input_gradient
 from recipes.models.gan import GAN
 from recipes.plots import plot_samples
 

@@ -50,6 +50,7 @@ from keras import ops
 from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
 from recipes.compiling import compile_recipe, steps_dividing
 from recipes.data import array_batches
+from recipes.environment import devices
 from recipes.layers.augmentation import RandomAffine, RandomFlip
 from recipes.precision import PRECISIONS, precision
 from recipes.registry import build, get_recipe, register_builder, register_recipe
@@ -590,11 +591,7 @@ class FastTrainResult(TrainResult):
 
 def _accelerated():
     """True when the backend computes on a GPU or TPU."""
-    if keras.backend.backend() == "torch":
-        import torch
-
-        return torch.cuda.is_available()
-    return any(not d.lower().startswith("cpu") for d in keras.distribution.list_devices())
+    return any(not d.lower().startswith("cpu") for d in devices())
 
 
 def _snapshot(model):
@@ -752,7 +749,7 @@ def train_fast_cifar(
                  "precision": precision_policy, "tta": tta, "train_seconds": train_seconds,
                  "seconds": seconds, "compile_seconds": compile_seconds,
                  "test": test_metrics, "runs": done, "backend": keras.backend.backend(),
-                 "devices": keras.distribution.list_devices()},
+                 "devices": devices()},
                 handle, indent=2,
             )
     return FastTrainResult(model, history, test_metrics, train_seconds, paths,
