@@ -1,5 +1,6 @@
-"""Dice and boundary-weighted losses against hand-computed values, the mean IoU
-metric, and models compiled with them saving and loading in safe mode."""
+"""Pixel cross-entropy, Dice and boundary-weighted losses against hand-computed
+values, the mean IoU metric, and models compiled with them saving and loading in
+safe mode."""
 
 import math
 
@@ -11,10 +12,13 @@ import recipes
 from recipes.losses import (
     BoundaryWeightedCrossentropy,
     DiceLoss,
+    PixelCrossentropy,
     SegmentationMeanIoU,
     boundary_weighted_crossentropy,
     dice_loss,
+    pixel_crossentropy,
 )
+from recipes.autodiff import input_gradient
 from recipes.losses.segmentation import boundary_weights
 
 
@@ -27,6 +31,52 @@ def numpy(x):
 LABELS = np.array([[[0, 1], [1, 1]]])
 P1 = np.array([[[0.2, 0.6], [0.9, 0.5]]], "float32")
 PROBABILITIES = np.stack([1 - P1, P1], axis=-1)
+
+
+def test_pixel_crossentropy_is_minus_log_of_each_true_class_probability():
+    loss = numpy(pixel_crossentropy(LABELS, PROBABILITIES))
+    np.testing.assert_allclose(loss, -np.log([[[0.8, 0.6], [0.9, 0.5]]]), rtol=1e-6)
+    np.testing.assert_allclose(numpy(pixel_crossentropy(LABELS[..., None], PROBABILITIES)),
+                               loss)
+
+
+def test_pixel_crossentropy_equals_keras_sparse_crossentropy_on_logits_too():
+    labels = np.random.default_rng(0).integers(0, 3, size=(2, 5, 6))
+    logits = np.random.default_rng(1).normal(size=(2, 5, 6, 3)).astype("float32")
+    probabilities = numpy(keras.ops.softmax(logits))
+    expected = numpy(keras.losses.sparse_categorical_crossentropy(labels, probabilities))
+    np.testing.assert_allclose(numpy(pixel_crossentropy(labels, probabilities)), expected,
+                               rtol=1e-5)
+    np.testing.assert_allclose(numpy(pixel_crossentropy(labels, logits, from_logits=True)),
+                               expected, rtol=1e-4)
+
+
+def test_pixel_crossentropy_takes_per_pixel_sample_weights():
+    weights = np.array([[[1.0, 0.0], [0.0, 0.0]]], "float32")
+    loss = PixelCrossentropy(reduction="sum")(LABELS, PROBABILITIES, sample_weight=weights)
+    assert float(loss) == pytest.approx(-math.log(0.8), rel=1e-6)
+
+
+def test_pixel_crossentropy_gradient_is_per_pixel_and_works_on_every_backend():
+    # d/dp_k of -log(p_y / sum(p)) is 1/sum(p) - [k == y]/p_y per pixel, over the pixel
+    # count with the default mean reduction; PyTorch's 4-D nll_loss backward, which
+    # sparse_categorical_crossentropy calls on these shapes, failed here
+    probabilities = numpy(keras.ops.softmax(
+        np.random.default_rng(2).normal(size=(1, 2, 2, 3)).astype("float32")))
+    labels = np.array([[[0, 2], [1, 1]]])
+    gradient = input_gradient(lambda p: PixelCrossentropy()(labels, p), probabilities)
+    one_hot = np.eye(3)[labels]
+    expected = (1.0 - one_hot / probabilities) / 4
+    np.testing.assert_allclose(numpy(gradient), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("y_true, y_pred, message", [
+    (np.zeros((1, 2, 2)), np.full((1, 2, 2, 1), 0.5), "at least 2 class"),
+    (np.zeros((1, 2, 2, 3)), np.full((1, 2, 2, 3), 1 / 3), "integer class ids"),
+])
+def test_pixel_crossentropy_rejects_one_channel_and_one_hot_masks(y_true, y_pred, message):
+    with pytest.raises(ValueError, match=message):
+        pixel_crossentropy(y_true, y_pred)
 
 
 def test_dice_loss_of_a_binary_mask_matches_the_seed_formula():
@@ -147,6 +197,8 @@ def test_loss_classes_match_functions_and_round_trip_their_config():
     boundary = BoundaryWeightedCrossentropy(width=2, boundary_weight=1.5)
     clone = BoundaryWeightedCrossentropy.from_config(boundary.get_config())
     assert (clone.width, clone.boundary_weight) == (2, 1.5)
+    pixel = PixelCrossentropy.from_config(PixelCrossentropy(from_logits=True).get_config())
+    assert pixel.from_logits and pixel.name == "pixel_crossentropy"
     metric = SegmentationMeanIoU.from_config(SegmentationMeanIoU(4, threshold=0.3).get_config())
     assert (metric.num_classes, metric.threshold) == (4, 0.3)
 
@@ -164,8 +216,10 @@ def test_binary_unet_trains_with_dice_loss_and_loads_in_safe_mode(recipe_check):
 
 
 @pytest.mark.parametrize(
-    "loss", [dice_loss, boundary_weighted_crossentropy, BoundaryWeightedCrossentropy(width=2)],
-    ids=["dice_loss", "boundary_weighted_crossentropy", "BoundaryWeightedCrossentropy"])
+    "loss", [dice_loss, boundary_weighted_crossentropy, BoundaryWeightedCrossentropy(width=2),
+             PixelCrossentropy()],
+    ids=["dice_loss", "boundary_weighted_crossentropy", "BoundaryWeightedCrossentropy",
+         "PixelCrossentropy"])
 def test_compiled_losses_and_metric_come_back_from_a_safe_mode_load(loss, tmp_path):
     model = keras.Sequential([keras.Input((8, 8, 3)),
                               keras.layers.Conv2D(3, 1, activation="softmax")])

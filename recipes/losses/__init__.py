@@ -18,9 +18,11 @@ from recipes.losses.classification import (
 from recipes.losses.segmentation import (
     BoundaryWeightedCrossentropy,
     DiceLoss,
+    PixelCrossentropy,
     SegmentationMeanIoU,
     boundary_weighted_crossentropy,
     dice_loss,
+    pixel_crossentropy,
 )
 
 __all__ = [
@@ -30,5 +32,6 @@ __all__ = [
     "multiclass_hinge",
     "sign_accuracy",
 ]
-__all__ += ["BoundaryWeightedCrossentropy", "DiceLoss", "SegmentationMeanIoU"]
-__all__ += ["boundary_weighted_crossentropy", "dice_loss"]
+__all__ += ["BoundaryWeightedCrossentropy", "DiceLoss", "PixelCrossentropy",
+            "SegmentationMeanIoU"]
+__all__ += ["boundary_weighted_crossentropy", "dice_loss", "pixel_crossentropy"]

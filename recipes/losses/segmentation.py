@@ -4,8 +4,10 @@ U-Net").
 The seed's three losses for a predicted mask ``p`` and a true mask ``y`` over the
 ``N`` pixels of an image and ``C`` classes:
 
-* cross-entropy ``-1/N sum_i sum_c y_ic log p_ic`` (Keras's
-  ``sparse_categorical_crossentropy`` for integer masks);
+* cross-entropy ``-1/N sum_i sum_c y_ic log p_ic`` (``pixel_crossentropy``:
+  Keras's ``sparse_categorical_crossentropy`` for integer masks, computed over
+  the flattened pixels so that it also trains on PyTorch, whose CPU backward of
+  the 4-D ``nll_loss`` Keras calls fails with "grad_input must be contiguous");
 * Dice ``1 - 2 sum_i y_i p_i / (sum_i y_i + sum_i p_i)``: here per class, with a
   ``smooth`` term added above and below, averaged over the classes
   (``dice_loss``);
@@ -31,10 +33,12 @@ from keras import ops
 __all__ = [
     "BoundaryWeightedCrossentropy",
     "DiceLoss",
+    "PixelCrossentropy",
     "SegmentationMeanIoU",
     "boundary_weighted_crossentropy",
     "boundary_weights",
     "dice_loss",
+    "pixel_crossentropy",
 ]
 
 
@@ -57,6 +61,50 @@ def _class_maps(y_true, y_pred):
         y_true = ops.squeeze(y_true, axis=-1)
     labels = ops.cast(y_true, "int32")
     return labels, ops.one_hot(labels, classes, dtype=y_pred.dtype)
+
+
+@keras.saving.register_keras_serializable(package="recipes")
+def pixel_crossentropy(y_true, y_pred, from_logits=False):
+    """Cross-entropy of each pixel's predicted class probabilities, one value per
+    pixel: what ``keras.losses.sparse_categorical_crossentropy`` gives for integer
+    masks.
+
+    The pixels are flattened to ``(pixels, classes)`` first. That reshape costs
+    nothing on XLA, and it keeps PyTorch off the 4-D ``nll_loss`` whose CPU
+    backward rejects the channels-moved tensor Keras hands it ("grad_input must
+    be contiguous", pytorch/pytorch#175084), so per-pixel training works on every
+    backend.
+
+    Args:
+        y_true: integer masks ``(batch, h, w)`` or ``(batch, h, w, 1)``.
+        y_pred: probabilities ``(batch, h, w, classes)``, classes >= 2 (logits
+            with ``from_logits=True``).
+        from_logits: ``y_pred`` holds logits.
+
+    Returns:
+        A tensor ``(batch, h, w)``, so that a per-pixel ``sample_weight`` applies.
+
+    Example:
+
+    >>> loss = pixel_crossentropy(np.array([[[0, 1]]]), np.full((1, 1, 2, 2), 0.5))
+    >>> keras.ops.convert_to_numpy(loss)  # log(2) for both pixels
+    array([[[0.6931472, 0.6931472]]], dtype=float32)
+    """
+    y_pred = ops.convert_to_tensor(y_pred)
+    y_true = ops.convert_to_tensor(y_true)
+    classes = y_pred.shape[-1]
+    if classes is None or classes < 2:
+        raise ValueError("`y_pred` must end in an axis of at least 2 class probabilities "
+                         f"(use binary_crossentropy for one). Received shape {y_pred.shape}")
+    if len(y_true.shape) == len(y_pred.shape):
+        if y_true.shape[-1] != 1:
+            raise ValueError("`y_true` must hold integer class ids, (batch, h, w) or "
+                             f"(batch, h, w, 1). Received shape {y_true.shape}")
+        y_true = ops.squeeze(y_true, axis=-1)
+    losses = keras.losses.sparse_categorical_crossentropy(
+        ops.reshape(y_true, (-1,)), ops.reshape(y_pred, (-1, classes)), from_logits=from_logits
+    )
+    return ops.reshape(losses, ops.shape(y_true))
 
 
 def _probabilities(y_pred, from_logits):
@@ -165,9 +213,7 @@ def boundary_weighted_crossentropy(y_true, y_pred, width=1, boundary_weight=5.0,
     if y_pred.shape[-1] == 1:
         pixel_loss = keras.losses.binary_crossentropy(targets, y_pred, from_logits=from_logits)
     else:
-        pixel_loss = keras.losses.sparse_categorical_crossentropy(
-            labels, y_pred, from_logits=from_logits
-        )
+        pixel_loss = pixel_crossentropy(labels, y_pred, from_logits=from_logits)
     weights = ops.cast(boundary_weights(labels, width, boundary_weight), pixel_loss.dtype)
     return ops.mean(weights * pixel_loss, axis=tuple(range(1, len(pixel_loss.shape))))
 
@@ -205,6 +251,35 @@ class DiceLoss(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "smooth": self.smooth, "from_logits": self.from_logits}
+
+
+@keras.saving.register_keras_serializable(package="recipes")
+class PixelCrossentropy(keras.losses.Loss):
+    """``pixel_crossentropy`` as a ``keras.losses.Loss``: the multi-class U-Net's
+    default loss, equal to ``sparse_categorical_crossentropy`` on every backend.
+
+    Args:
+        from_logits: the model outputs logits.
+        reduction: Keras reduction over the per-pixel losses (the default
+            averages every pixel of the batch).
+        name: the loss name.
+        dtype: the loss computation dtype.
+
+    Example:
+
+    >>> model.compile(optimizer="adam", loss=PixelCrossentropy())
+    """
+
+    def __init__(self, from_logits=False, reduction="sum_over_batch_size",
+                 name="pixel_crossentropy", dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred):
+        return pixel_crossentropy(y_true, y_pred, self.from_logits)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits}
 
 
 @keras.saving.register_keras_serializable(package="recipes")

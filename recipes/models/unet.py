@@ -15,7 +15,7 @@ import keras
 from recipes.checks import check_choice, check_positive_int, check_rate, check_shape
 from recipes.compiling import compile_recipe
 from recipes.layers.augmentation import ApplyFlips, RandomFlip
-from recipes.losses.segmentation import SegmentationMeanIoU
+from recipes.losses.segmentation import PixelCrossentropy, SegmentationMeanIoU
 from recipes.registry import register_builder, register_recipe
 
 UPSAMPLING = ("transpose", "bilinear")
@@ -143,8 +143,9 @@ def build_unet(
         compile: compile with the defaults below (False: return uncompiled).
         optimizer: optimizer name, config or instance.
         learning_rate: learning rate (or schedule) of the optimizer.
-        loss: default sparse categorical cross-entropy (binary cross-entropy for
-            ``num_classes=1``); ``recipes.losses.DiceLoss()`` or
+        loss: default ``recipes.losses.PixelCrossentropy()``, Keras' sparse
+            categorical cross-entropy that also trains on PyTorch (binary
+            cross-entropy for ``num_classes=1``); ``recipes.losses.DiceLoss()`` or
             ``BoundaryWeightedCrossentropy()`` work too.
         metrics: default pixel accuracy and ``SegmentationMeanIoU``.
 
@@ -198,7 +199,7 @@ def build_unet(
         outputs = ApplyFlips(name="augment_unflip")([outputs, flips])
     model = keras.Model(inputs, outputs, name=name)
 
-    default_loss = "sparse_categorical_crossentropy" if num_classes > 1 else "binary_crossentropy"
+    default_loss = PixelCrossentropy() if num_classes > 1 else "binary_crossentropy"
     default_metrics = ["accuracy", SegmentationMeanIoU(max(num_classes, 2))]
     return compile_recipe(
         model,
