@@ -1,11 +1,13 @@
-"""Timing helpers: warm-up, alternating best-of-N timing windows, peak memory, tables.
+"""Timing helpers: warm-up, alternating best-of-N timing windows and their spread,
+peak memory, tables.
 
 A *runner* has ``examples`` and ``run(epochs)``, which trains on those examples
 (the same batches in the same order every time) ``epochs`` times and returns the
 seconds that took. ``measure`` warms each runner up once (compilation included,
 timed separately), sizes the timing windows to last at least ``min_window_s``,
 then times ``repeats`` windows of each runner in alternating order and keeps each
-runner's best, so that load from other processes does not bias one side.
+runner's best, so that load from other processes does not bias one side, and how
+far its slowest window was from that best (the spread).
 """
 
 import csv
@@ -117,7 +119,10 @@ def measure(makers, repeats=3, min_window_s=0.5):
 
     Returns:
         A dict, name to ``{"runner", "warmup_s", "memory_mib", "epochs",
-        "best_s", "examples_per_s"}``.
+        "windows_s", "best_s", "examples_per_s", "spread"}``: ``windows_s`` are
+        the timed windows' seconds and ``spread`` is ``slowest / best - 1`` over
+        them, how much the same work's timing varied (a ratio between two models
+        that differ by less than their spreads is within the noise).
 
     Example:
 
@@ -138,12 +143,14 @@ def measure(makers, repeats=3, min_window_s=0.5):
     epochs = math.ceil(min_window_s / min(first.values()))
     for name in names:
         results[name]["epochs"] = max(epochs, 1)
-        results[name]["best_s"] = first[name] if epochs <= 1 else float("inf")
+        results[name]["windows_s"] = [first[name]] if epochs <= 1 else []
     for round_ in range(repeats - 1 if epochs <= 1 else repeats):
         for name in reversed(names) if round_ % 2 == 0 else names:
             result = results[name]
-            result["best_s"] = min(result["best_s"], result["runner"].run(result["epochs"]))
+            result["windows_s"].append(result["runner"].run(result["epochs"]))
     for result in results.values():
+        result["best_s"] = min(result["windows_s"])
+        result["spread"] = max(result["windows_s"]) / result["best_s"] - 1
         result["examples_per_s"] = result["epochs"] * result["runner"].examples / result["best_s"]
     return results
 
@@ -190,6 +197,7 @@ COLUMNS = (
     ("plain ex/s", "reference_examples_per_s", ">12", ",.0f"),
     ("ratio", "ratio", ">6", ".2f"),
     ("win steps", "window_steps", ">9", "d"),
+    ("spread % r/p", "spread", ">12", "s"),
     ("warm-up s r/p", "warmup", ">14", "s"),
     ("{memory} r/p", "memory", ">20", "s"),
     ("torch ex/s", "torch_examples_per_s", ">11", ",.0f"),
@@ -202,6 +210,8 @@ def _cell(row, key, align, spec):
         value = f"{row['recipe_warmup_s']:.1f}/{row['reference_warmup_s']:.1f}"
     elif key == "window_steps":
         value = row["steps"] * row["epochs_per_window"]
+    elif key == "spread":
+        value = f"{100 * row['recipe_spread']:.0f}/{100 * row['reference_spread']:.0f}"
     elif key == "memory":
         value = f"{row['recipe_memory_mib']:.0f}/{row['reference_memory_mib']:.0f}"
     else:

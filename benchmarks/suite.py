@@ -260,6 +260,7 @@ def _result_fields(results):
         fields[f"{side}_examples_per_s"] = results[side]["examples_per_s"]
         fields[f"{side}_warmup_s"] = results[side]["warmup_s"]
         fields[f"{side}_memory_mib"] = results[side]["memory_mib"]
+        fields[f"{side}_spread"] = results[side]["spread"]
     fields["ratio"] = fields["recipe_examples_per_s"] / fields["reference_examples_per_s"]
     if "torch" in results:
         from benchmarks.torch_references import count_parameters

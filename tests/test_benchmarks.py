@@ -38,6 +38,10 @@ def test_measure_warms_up_then_keeps_the_best_alternating_window():
     assert results["a"]["examples_per_s"] == 100.0  # best window: 1 s
     assert results["b"]["examples_per_s"] == 50.0
     assert results["a"]["memory_mib"] >= 0
+    # the timed windows (not the warm-up) and how far the slowest is from the best
+    assert results["a"]["windows_s"] == [2.0, 1.0, 4.0]
+    assert results["a"]["spread"] == pytest.approx(3.0)
+    assert results["b"]["spread"] == pytest.approx(1.5)
 
 
 def test_measure_repeats_epochs_until_windows_last_long_enough():
@@ -51,6 +55,9 @@ def test_measure_repeats_epochs_until_windows_last_long_enough():
     assert results["a"]["epochs"] == results["b"]["epochs"] == 5
     assert results["a"]["examples_per_s"] == pytest.approx(1000.0)  # 5 x 100 in 0.5 s
     assert results["b"]["examples_per_s"] == pytest.approx(625.0)
+    # the one-epoch sizing round is not a timed window
+    assert results["a"]["windows_s"] == [0.6, 0.5, 0.7]
+    assert results["a"]["spread"] == pytest.approx(0.4)
 
 
 def test_table_row_flags_a_parameter_mismatch():
@@ -58,9 +65,10 @@ def test_table_row_flags_a_parameter_mismatch():
            "recipe_trainable_params": 10,
            "reference_params": 12, "recipe_examples_per_s": 5.0,
            "reference_examples_per_s": 4.0, "ratio": 1.25, "recipe_warmup_s": 1.0,
-           "reference_warmup_s": 2.0, "recipe_memory_mib": 3.0, "reference_memory_mib": 4.0}
+           "reference_warmup_s": 2.0, "recipe_memory_mib": 3.0, "reference_memory_mib": 4.0,
+           "recipe_spread": 0.031, "reference_spread": 0.12}
     line = harness.table_row(row)
-    assert "1.25" in line and " 12 " in line and "1.0/2.0" in line
+    assert "1.25" in line and " 12 " in line and "1.0/2.0" in line and " 3/12 " in line
     assert "PARAMETER MISMATCH (plain)" in line
     assert len(harness.table_header("max RSS+ MiB").split()) > 10
 
@@ -100,6 +108,7 @@ def test_cli_prints_the_header_and_a_row_and_writes_the_csv(tmp_path, capsys):
     assert float(row["ratio"]) > 0 and float(row["recipe_examples_per_s"]) > 0
     assert row["recipe_params"] == row["reference_params"] == "52650"
     assert float(row["recipe_warmup_s"]) > 0 and float(row["reference_memory_mib"]) >= 0
+    assert float(row["recipe_spread"]) == 0.0  # one window
 
 
 def test_a_failing_benchmark_is_reported_and_the_others_still_run(monkeypatch, capsys):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import recipes
+from recipes.autodiff import input_gradient
 from recipes.losses import (
     BoundaryWeightedCrossentropy,
     DiceLoss,
@@ -18,7 +19,6 @@ from recipes.losses import (
     dice_loss,
     pixel_crossentropy,
 )
-from recipes.autodiff import input_gradient
 from recipes.losses.segmentation import boundary_weights
 
 
