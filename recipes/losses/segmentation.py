@@ -69,11 +69,11 @@ def pixel_crossentropy(y_true, y_pred, from_logits=False):
     pixel: what ``keras.losses.sparse_categorical_crossentropy`` gives for integer
     masks.
 
-    The pixels are flattened to ``(pixels, classes)`` first. That reshape costs
-    nothing on XLA, and it keeps PyTorch off the 4-D ``nll_loss`` whose CPU
-    backward rejects the channels-moved tensor Keras hands it ("grad_input must
-    be contiguous", pytorch/pytorch#175084), so per-pixel training works on every
-    backend.
+    The pixels are flattened to ``(pixels, classes)`` first. That keeps PyTorch
+    off the 4-D ``nll_loss`` whose CPU backward rejects the channels-moved tensor
+    Keras hands it ("grad_input must be contiguous", pytorch/pytorch#175084), so
+    per-pixel training works on every backend. On XLA it costs one fusion in a
+    U-Net's compiled step (507 against 506).
 
     Args:
         y_true: integer masks ``(batch, h, w)`` or ``(batch, h, w, 1)``.
