@@ -12,6 +12,7 @@ there even when a CPU cannot tell. Equal counts are what a recipe should show.
 Example:
 
     KERAS_BACKEND=jax python -m benchmarks.compiled_ops mnist_vae moons_realnvp
+    KERAS_BACKEND=jax python -m benchmarks.compiled_ops --precision mixed_bfloat16
 """
 
 import argparse
@@ -21,7 +22,9 @@ import sys
 import keras
 import numpy as np
 
+import recipes
 from benchmarks.suite import BENCHMARKS
+from recipes.precision import PRECISIONS
 
 
 def compiled_step_counts(model, x, y):
@@ -54,17 +57,29 @@ def compiled_step_counts(model, x, y):
             "fusions": len(re.findall(r"= \S+ fusion\(", entry))}
 
 
-def compare(name, batch_size=32):
+def compare(name, batch_size=32, precision="float32"):
     """The counts of benchmark ``name``'s recipe and reference at ``--quick`` sizes.
+
+    Args:
+        name: a benchmark name (see ``benchmarks.suite.BENCHMARKS``).
+        batch_size: examples in the compiled batch.
+        precision: the dtype policy both models are built under, as the benchmark
+            CLI's ``--precision`` builds them.
 
     Returns:
         ``{"recipe": counts, "reference": counts}``.
+
+    Example:
+
+    >>> compare("mnist_mlp", precision="mixed_bfloat16")["recipe"]
+    {'instructions': 71, 'fusions': 40}
     """
     benchmark = BENCHMARKS[name]
     arguments = benchmark.arguments(benchmark.quick)
     x, y = benchmark.data(arguments, batch_size, np.random.default_rng(0))
-    recipe = benchmark.build_recipe(benchmark.quick)
-    reference = benchmark.build_reference(arguments, 1)
+    with recipes.precision(precision):
+        recipe = benchmark.build_recipe(benchmark.quick)
+        reference = benchmark.build_reference(arguments, 1)
     return {"recipe": compiled_step_counts(recipe, x, y),
             "reference": compiled_step_counts(reference, x, y)}
 
@@ -74,13 +89,15 @@ def main(argv=None):
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"benchmarks (default all): {', '.join(BENCHMARKS)}")
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
+                        help="Keras dtype policy of both models (default float32)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmarks {unknown}; choose from {', '.join(BENCHMARKS)}")
     print(f"{'benchmark':<24} {'instructions r/p':>17} {'fusions r/p':>12}")
     for name in args.names or BENCHMARKS:
-        counts = compare(name)
+        counts = compare(name, precision=args.precision)
         recipe, reference = counts["recipe"], counts["reference"]
         print(f"{name:<24} {recipe['instructions']:>8}/{reference['instructions']:<8} "
               f"{recipe['fusions']:>5}/{reference['fusions']:<6}", flush=True)

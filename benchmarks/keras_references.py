@@ -285,7 +285,7 @@ class PlainVAE(keras.Model):
         self.decoder = keras.Sequential([
             *[layers.Dense(u, activation="relu") for u in reversed(hidden_units)],
             layers.Dense(math.prod(input_shape), activation="sigmoid", dtype="float32"),
-            layers.Reshape(input_shape),
+            layers.Reshape(input_shape, dtype="float32"),
         ])
         self.noise = keras.random.SeedGenerator(0)
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")

@@ -98,10 +98,13 @@ def test_multi_output_models_keep_metrics_per_output():
 
 @pytest.mark.skipif(keras.backend.backend() != "jax",
                     reason="counts the instructions of JAX's compiled training step")
-@pytest.mark.parametrize("name", ["mnist_mlp", "mnist_vae"])
-def test_the_compiled_step_does_no_more_work_than_plain_keras(name):
+@pytest.mark.parametrize(("name", "precision"), [
+    ("mnist_mlp", "float32"), ("mnist_vae", "float32"), ("mnist_vae", "mixed_bfloat16"),
+    ("moons_realnvp", "mixed_bfloat16"),
+])
+def test_the_compiled_step_does_no_more_work_than_plain_keras(name, precision):
     from benchmarks.compiled_ops import compare
 
-    counts = compare(name, batch_size=8)
+    counts = compare(name, batch_size=8, precision=precision)
     for kind in ("instructions", "fusions"):
         assert counts["recipe"][kind] <= counts["reference"][kind], counts

@@ -108,6 +108,26 @@ def test_realnvp_is_exactly_invertible_with_the_exact_log_density(event_shape):
     np.testing.assert_allclose(_numpy(flow(x)), expected, rtol=EXACT)
 
 
+@pytest.mark.parametrize("event_shape", [(4,), (4, 4, 2)])
+def test_under_mixed_precision_only_the_networks_leave_float32(event_shape):
+    # In bfloat16 (8 bits of mantissa) the flow would invert to about 1e-2 and sum
+    # its log-likelihood in bfloat16; the networks are all that runs in it.
+    with recipes.precision("mixed_bfloat16"):
+        flow = recipes.build_realnvp(input_shape=event_shape, num_couplings=2,
+                                     hidden_units=8, num_hidden=1)
+    _randomize(flow, scale=0.2)
+    x = np.random.default_rng(3).normal(size=(4, *event_shape)).astype("float32")
+    z, log_det = flow.to_latent(ops.convert_to_tensor(x))
+    log_prob = flow(x)
+    dtypes = [keras.backend.standardize_dtype(t.dtype) for t in (z, log_det, log_prob)]
+    assert dtypes == ["float32"] * 3
+    coupling = flow.flow_layers[0]
+    assert coupling.output_layer.compute_dtype == "bfloat16"
+    np.testing.assert_allclose(_numpy(flow.inverse(z)), x, atol=1e-5)
+    expected = norm.logpdf(_numpy(z).reshape(4, -1)).sum(axis=1) + _numpy(log_det)
+    np.testing.assert_allclose(_numpy(log_prob), expected, rtol=1e-5)
+
+
 def test_moons_nll_beats_a_gaussian_and_approaches_kernel_density(capsys):
     x, _ = data.arrays("moons", "train", num_examples=2000)
     x_test, _ = data.arrays("moons", "test", num_examples=2000)

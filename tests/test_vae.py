@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 from keras import ops
@@ -56,6 +57,22 @@ def test_a_training_step_encodes_the_batch_once():
     model.fit(x[:32], batch_size=16, epochs=1, verbose=0)
     assert len(calls) == 2  # two steps, one encoding each
     assert "_posterior" not in model.__dict__  # compute_loss let go of the batch
+
+
+def test_mixed_precision_vae_reconstructs_and_scores_in_float32():
+    # the reconstruction NLL sums 64 per-pixel terms: in bfloat16 (8-bit mantissa)
+    # that sum would be off by about 1%
+    x, _ = data.arrays("digits", "train")
+    with recipes.precision("mixed_bfloat16"):
+        model = recipes.build_vae(input_shape=(8, 8, 1), latent_dim=2, hidden_units=(16,),
+                                  seed=0)
+    assert model.encoder.get_layer("encoder_dense_1").compute_dtype == "bfloat16"
+    reconstructions = model(x[:4])
+    assert keras.backend.standardize_dtype(reconstructions.dtype) == "float32"
+    p = _numpy(reconstructions).astype("float64")
+    bce = -(x[:4] * np.log(p) + (1 - x[:4]) * np.log(1 - p)).reshape(4, -1).sum(axis=1)
+    nll = _numpy(model.reconstruction_nll(x[:4], reconstructions))
+    np.testing.assert_allclose(nll, bce, rtol=1e-4)
 
 
 def test_vae_samples_in_training_only_and_the_elbo_improves(recipe_check):

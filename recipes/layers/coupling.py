@@ -90,6 +90,12 @@ class AffineCoupling(keras.layers.Layer):
         activation: its hidden activation.
         **kwargs: ``Layer`` arguments (``name``, ``dtype``...).
 
+    Under a mixed-precision policy only the conditioning network runs in the
+    compute dtype (bfloat16 or float16). The coupling itself (inputs, outputs,
+    the scale and the log-determinant) stays in the variable dtype, float32, so
+    that ``inverse`` undoes the layer to float32 precision and log-likelihoods
+    sum exactly.
+
     Call arguments:
         inputs: a tensor ``(batch, features)`` or ``(batch, h, w, c)``.
         inverse: False (default) for the normalising direction ``x -> z``, True
@@ -122,6 +128,12 @@ class AffineCoupling(keras.layers.Layer):
             )
         keras.activations.get(activation)  # raises on unknown names
         self.activation = activation
+
+    @property
+    def input_dtype(self):
+        """float32 under mixed precision: Keras casts inputs to this, not to the
+        compute dtype."""
+        return self.variable_dtype
 
     def build(self, input_shape):
         shape = tuple(input_shape[1:])
@@ -163,7 +175,8 @@ class AffineCoupling(keras.layers.Layer):
         for layer in [*self.hidden_layers, self.output_layer]:
             layer.build(current)
             current = layer.compute_output_shape(current)
-        self.scale = self.add_weight(name="scale", shape=(features,), initializer="ones")
+        self.scale = self.add_weight(name="scale", shape=(features,), initializer="ones",
+                                     autocast=False)
 
     def log_scale_and_shift(self, conditioning):
         """``(s, t)`` for the masked input ``conditioning``, both zero where the
@@ -171,7 +184,8 @@ class AffineCoupling(keras.layers.Layer):
         h = conditioning
         for layer in self.hidden_layers:
             h = layer(h)
-        raw_log_scale, shift = ops.split(self.output_layer(h), 2, axis=-1)
+        raw_log_scale, shift = ops.split(ops.cast(self.output_layer(h), conditioning.dtype),
+                                         2, axis=-1)
         free = 1.0 - ops.cast(self.mask_values, conditioning.dtype)
         log_scale = ops.cast(self.scale, conditioning.dtype) * ops.tanh(raw_log_scale)
         return log_scale * free, shift * free

@@ -97,7 +97,8 @@ class Squeeze(keras.layers.Layer):
 
     Each ``f x f`` block of pixels becomes ``f**2`` groups of channels (see
     ``space_to_depth``). ``inverse`` undoes it exactly; the log-determinant of its
-    Jacobian is 0. Height and width must be divisible by ``factor``.
+    Jacobian is 0. Height and width must be divisible by ``factor``. Under mixed
+    precision it works in float32, as ``AffineCoupling`` does.
 
     Args:
         factor: the block size, >= 2.
@@ -118,6 +119,11 @@ class Squeeze(keras.layers.Layer):
     def __init__(self, factor=2, **kwargs):
         super().__init__(**kwargs)
         self.factor = check_positive_int("factor", factor, minimum=2)
+
+    @property
+    def input_dtype(self):
+        """float32 under mixed precision, as the flow around it."""
+        return self.variable_dtype
 
     def build(self, input_shape):
         _check_squeezable(self.factor, input_shape)
@@ -178,6 +184,11 @@ class Unsqueeze(keras.layers.Layer):
     def __init__(self, factor=2, **kwargs):
         super().__init__(**kwargs)
         self.factor = check_positive_int("factor", factor, minimum=2)
+
+    @property
+    def input_dtype(self):
+        """float32 under mixed precision, as the flow around it."""
+        return self.variable_dtype
 
     def build(self, input_shape):
         _check_unsqueezable(self.factor, input_shape)

@@ -51,6 +51,11 @@ class RealNVP(keras.Model):
         kernel_size: image flows: kernel size of the conditioning convolutions.
         **kwargs: ``Model`` arguments (``name``...).
 
+    Under a mixed-precision policy the conditioning networks run in the compute
+    dtype and everything else in float32: the data, the latent, the
+    log-determinants and ``log p(x)``. ``inverse(to_latent(x))`` then gives ``x``
+    back to float32 precision, as in a float32 flow.
+
     Example:
 
     >>> flow = RealNVP(event_shape=(2,), num_couplings=8)
@@ -153,8 +158,13 @@ class RealNVP(keras.Model):
         log_normal = -0.5 * ops.sum(ops.square(flat), axis=-1)
         return log_normal - 0.5 * self.dimension * math.log(2 * math.pi) + log_det
 
+    @property
+    def input_dtype(self):
+        """float32 under mixed precision: the flow's data path (see above)."""
+        return self.variable_dtype
+
     def call(self, inputs, training=False):
-        return self.log_prob(ops.convert_to_tensor(inputs, dtype=self.compute_dtype),
+        return self.log_prob(ops.convert_to_tensor(inputs, dtype=self.variable_dtype),
                              training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -168,7 +178,7 @@ class RealNVP(keras.Model):
         """``num_samples`` samples (NumPy) ``F^{-1}(z)`` with ``z ~ N(0, I)``."""
         check_positive_int("num_samples", num_samples)
         z = np.random.default_rng(seed).standard_normal((num_samples, *self.latent_shape))
-        z = z.astype(self.compute_dtype)
+        z = z.astype(self.variable_dtype)
         return np.concatenate([
             ops.convert_to_numpy(self.inverse(ops.convert_to_tensor(z[i : i + batch_size])))
             for i in range(0, num_samples, batch_size)

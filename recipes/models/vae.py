@@ -304,12 +304,14 @@ def build_vae(
     decoder.add(keras.Input(shape=(latent_dim,), name="codings"))
     for i, units in enumerate(reversed(hidden_units), start=1):
         decoder.add(keras.layers.Dense(units, activation=activation, name=f"decoder_dense_{i}"))
+    # float32 outputs keep the reconstruction NLL, a sum over every input feature,
+    # exact under a mixed-precision policy
     decoder.add(keras.layers.Dense(
         width, activation="sigmoid" if reconstruction == "bernoulli" else None,
-        name="reconstructions",
+        dtype="float32", name="reconstructions",
     ))
     if len(input_shape) > 1:
-        decoder.add(keras.layers.Reshape(input_shape, name="reshape"))
+        decoder.add(keras.layers.Reshape(input_shape, dtype="float32", name="reshape"))
 
     model = VAE(encoder, decoder, reconstruction=reconstruction,
                 observation_std=observation_std, beta=beta, seed=seed, name=name)
