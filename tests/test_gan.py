@@ -150,6 +150,25 @@ def test_pix2pix_uses_the_unet_learns_the_translation_and_round_trips(roundtrip)
         model.fit(sources, epochs=1, verbose=0)
 
 
+@pytest.mark.parametrize("build, arguments", [
+    (recipes.build_gan, {"input_shape": (4, 4, 1), "latent_dim": 2, "generator_units": (8,),
+                         "discriminator_units": (8,)}),
+    (recipes.build_dcgan, {"input_shape": (8, 8, 1), "latent_dim": 4, "filters": (4, 8)}),
+    (recipes.build_conditional_gan, {"input_shape": (4, 4, 1), "num_classes": 3,
+                                     "generator_units": (8,), "discriminator_units": (8,)}),
+    (recipes.build_pix2pix, {"input_shape": (8, 8, 1), "depth": 1, "filters": 4,
+                             "discriminator_filters": (4,)}),
+], ids=["gan", "dcgan", "conditional_gan", "pix2pix"])
+def test_mixed_precision_networks_end_in_float32(build, arguments):
+    # the losses (and pix2pix's L1 term) are computed on these outputs
+    with recipes.precision("mixed_bfloat16"):
+        model = build(**arguments, compile=False)
+    for network in (model.generator, model.discriminator):
+        assert "bfloat16" in {layer.compute_dtype for layer in network.layers}
+        assert [keras.backend.standardize_dtype(output.dtype)
+                for output in network.outputs] == ["float32"], network.name
+
+
 def test_discriminator_layers_must_be_named_for_their_optimizer():
     generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, name="dense")],
                                  name="generator")

@@ -195,14 +195,17 @@ def build_autoencoder(
         last = i == 0
         layer_activation = output_activation if last else activation
         layer_name = "reconstructions" if last else f"decoder_dense_{len(encoder_units) - i}"
+        # float32 reconstructions keep the loss exact under mixed precision
+        dtype = "float32" if last else None
         if tied_weights:
             decoder.add(DenseTranspose(widths[i], tied_to=dense_layers[i],
-                                       activation=layer_activation, name=layer_name))
+                                       activation=layer_activation, dtype=dtype,
+                                       name=layer_name))
         else:
             decoder.add(keras.layers.Dense(widths[i], activation=layer_activation,
-                                           name=layer_name))
+                                           dtype=dtype, name=layer_name))
     if len(input_shape) > 1:
-        decoder.add(keras.layers.Reshape(input_shape, name="reshape"))
+        decoder.add(keras.layers.Reshape(input_shape, dtype="float32", name="reshape"))
 
     model = Autoencoder(encoder, decoder, noise=noise, noise_level=noise_level, seed=seed,
                         name=name)
@@ -309,7 +312,7 @@ def build_conv_autoencoder(
                                                  name=f"decoder_conv_{i}"))
     decoder.add(keras.layers.Conv2DTranspose(input_shape[-1], kernel_size, strides=2,
                                              padding="same", activation=output_activation,
-                                             name="reconstructions"))
+                                             dtype="float32", name="reconstructions"))
 
     model = Autoencoder(encoder, decoder, noise=noise, noise_level=noise_level, seed=seed,
                         name=name)

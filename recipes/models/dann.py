@@ -106,13 +106,15 @@ def build_dann(
     label = shared
     for i, units in enumerate(label_units, start=1):
         label = keras.layers.Dense(units, activation=activation, name=f"label_dense_{i}")(label)
-    label = keras.layers.Dense(num_classes, activation="softmax", name="label")(label)
+    label = keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
+                               name="label")(label)
     domain = GradientReversal(lambda_=lambda_, name="gradient_reversal")(shared)
     for i, units in enumerate(domain_units, start=1):
         domain = keras.layers.Dense(
             units, activation=activation, name=f"domain_dense_{i}"
         )(domain)
-    domain = keras.layers.Dense(num_domains, activation="softmax", name="domain")(domain)
+    domain = keras.layers.Dense(num_domains, activation="softmax", dtype="float32",
+                                name="domain")(domain)
     model = keras.Model(inputs, {"label": label, "domain": domain}, name=name)
 
     return compile_recipe(

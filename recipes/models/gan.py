@@ -20,6 +20,11 @@ the variables whose path matches ``DISCRIMINATOR_PATTERN`` (every discriminator
 layer is named ``discriminator_...``) to the discriminator's optimizer, the rest
 to the generator's. The history reports ``d_loss`` and ``g_loss``; ``loss`` is
 their sum.
+
+Under a mixed-precision policy (``recipes.set_precision``) the networks compute in
+bfloat16 or float16, but each one's last layer is float32, as the Keras
+mixed-precision guide advises: the generator's samples, the discriminator's
+logits and so the losses (and pix2pix's L1 term) are float32.
 """
 
 import re
@@ -366,7 +371,8 @@ def apply_patchgan(source, target, filters=(64, 128, 256, 512), name="discrimina
         if i > 1:
             x = keras.layers.BatchNormalization(name=f"{name}_bn_{i}")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"{name}_leaky_relu_{i}")(x)
-    return keras.layers.Conv2D(1, 4, padding="same", name=f"{name}_patch_logits")(x)
+    return keras.layers.Conv2D(1, 4, padding="same", dtype="float32",
+                               name=f"{name}_patch_logits")(x)
 
 
 @register_builder
@@ -525,7 +531,7 @@ def build_dcgan(
         x = _normalize_activate(x, batch_norm, "relu", f"generator_upconv_{i}")
     outputs = keras.layers.Conv2DTranspose(input_shape[-1], kernel_size, strides=2,
                                            padding="same", activation=output_activation,
-                                           name="generator_outputs")(x)
+                                           dtype="float32", name="generator_outputs")(x)
     generator = keras.Model(z, outputs, name="generator")
 
     images = keras.Input(shape=input_shape, name="discriminator_inputs")
@@ -539,7 +545,7 @@ def build_dcgan(
     x = keras.layers.Flatten(name="discriminator_flatten")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="discriminator_dropout")(x)
-    logits = keras.layers.Dense(1, name="discriminator_logits")(x)
+    logits = keras.layers.Dense(1, dtype="float32", name="discriminator_logits")(x)
     discriminator = keras.Model(images, logits, name="discriminator")
 
     model = GAN(generator, discriminator, seed=seed, name=name)
@@ -702,7 +708,7 @@ def build_pix2pix(
                       dropout=dropout, compile=False, name="unet")
     features = unet.get_layer("predictions").input
     outputs = keras.layers.Conv2D(output_channels, 1, activation=output_activation,
-                                  name="generator_outputs")(features)
+                                  dtype="float32", name="generator_outputs")(features)
     generator = keras.Model(unet.inputs, outputs, name="generator")
 
     target_shape = (*input_shape[:2], output_channels)
@@ -723,20 +729,24 @@ def _mlp_discriminator(input_shape, units, activation, dropout, outputs):
         x = keras.layers.Flatten(name="discriminator_flatten")(x)
     x = apply_dense_stack(x, units, activation, dropout=dropout, name="discriminator_dense")
     if outputs == 1:
-        logits = keras.layers.Dense(1, name="discriminator_logits")(x)
+        logits = keras.layers.Dense(1, dtype="float32", name="discriminator_logits")(x)
     else:
-        unconditional = keras.layers.Dense(1, name="discriminator_unconditional")(x)
-        projection = keras.layers.Dense(outputs, use_bias=False,
+        unconditional = keras.layers.Dense(1, dtype="float32",
+                                           name="discriminator_unconditional")(x)
+        projection = keras.layers.Dense(outputs, use_bias=False, dtype="float32",
                                         name="discriminator_projection")(x)
-        logits = keras.layers.Add(name="discriminator_logits")([unconditional, projection])
+        logits = keras.layers.Add(dtype="float32", name="discriminator_logits")(
+            [unconditional, projection])
     return keras.Model(inputs, logits, name="discriminator")
 
 
 def _dense_output(x, input_shape, output_activation):
     width = int(np.prod(input_shape))
-    x = keras.layers.Dense(width, activation=output_activation, name="generator_outputs")(x)
+    x = keras.layers.Dense(width, activation=output_activation, dtype="float32",
+                           name="generator_outputs")(x)
     if len(input_shape) > 1:
-        x = keras.layers.Reshape(input_shape, name="generator_reshape_outputs")(x)
+        x = keras.layers.Reshape(input_shape, dtype="float32",
+                                 name="generator_reshape_outputs")(x)
     return x
 
 

@@ -86,8 +86,8 @@ def build_multitask(
         x = features
         for i, units in enumerate(spec["hidden_units"], start=1):
             x = keras.layers.Dense(units, activation=activation, name=f"{head}_dense_{i}")(x)
-        outputs[head] = keras.layers.Dense(
-            spec["units"], activation=spec["activation"], name=head
+        outputs[head] = keras.layers.Dense(  # float32: a stable loss in mixed precision
+            spec["units"], activation=spec["activation"], dtype="float32", name=head
         )(x)
     model = keras.Model(inputs, outputs, name=name)
 

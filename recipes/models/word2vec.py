@@ -198,7 +198,8 @@ class Word2Vec(keras.Model):
             word_vectors = keras.layers.GlobalAveragePooling1D(name="average")(word_vectors)
         candidate_vectors = keras.layers.Embedding(vocab_size, embedding_dim,
                                                    name="output_embedding")(candidates)
-        logits = keras.layers.Dot(axes=(1, 2), name="logits")([word_vectors, candidate_vectors])
+        logits = keras.layers.Dot(axes=(1, 2), dtype="float32",  # float32 logits, as the
+                                  name="logits")([word_vectors, candidate_vectors])  # loss
         super().__init__(inputs={"words": words, "candidates": candidates}, outputs=logits,
                          name=name, **kwargs)
         self.vocab_size = vocab_size
