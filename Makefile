@@ -28,7 +28,7 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)  ## make .venv and install the package with its test tools
 
 test: $(STAMP)  ## run the test suite (offline, in parallel)
-	$(BIN)/python -m pytest -n auto --durations=25 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist worksteal --durations=25 $(PYTEST_ARGS)
 
 demo: $(STAMP)  ## train the digits MLP offline; curves and model go to runs/demo
 	$(BIN)/python -m recipes demo
