@@ -75,13 +75,14 @@ class PrototypicalNetwork(keras.Model):
         return self.encoder(x)
 
     def prototypes(self, support):
-        """Class means ``(batch, N, dim)`` of the embedded support set, in float32."""
+        """Class means ``(batch, N, dim)`` of the embedded support set, in the variable
+        dtype (float32 under mixed precision)."""
         shape = ops.shape(support)
         batch, ways, shots = shape[0], shape[1], shape[2]
         flat = ops.reshape(support, (-1, *support.shape[3:]))
         embedded = self.encoder(flat)
         embedded = ops.reshape(embedded, (batch, ways, shots, embedded.shape[-1]))
-        return ops.mean(ops.cast(embedded, "float32"), axis=2)
+        return ops.mean(ops.cast(embedded, self.variable_dtype), axis=2)
 
     def call(self, inputs):
         support, query = inputs["support"], inputs["query"]
@@ -92,7 +93,7 @@ class PrototypicalNetwork(keras.Model):
         queries = ops.reshape(embedded, (shape[0], shape[1], embedded.shape[-1]))
         # Squared distances |q - p|^2 = |q|^2 - 2 q.p + |p|^2, shape (batch, Q, N), in
         # float32 (as the prototypes): in bfloat16 the expansion would cancel.
-        queries = ops.cast(queries, "float32")
+        queries = ops.cast(queries, self.variable_dtype)
         cross = ops.einsum("bqd,bnd->bqn", queries, prototypes)
         query_norms = ops.sum(ops.square(queries), axis=-1)[:, :, None]
         prototype_norms = ops.sum(ops.square(prototypes), axis=-1)[:, None, :]
