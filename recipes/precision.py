@@ -35,6 +35,28 @@ def set_precision(policy):
     return previous
 
 
+class VariableDtypeInputs:
+    """Mixin for a Keras layer or model whose inputs stay in its variable dtype
+    (float32 under a mixed policy) instead of being cast to its compute dtype.
+
+    Keras casts a layer's floating inputs to ``input_dtype``, which is the compute
+    dtype by default. Arithmetic that must not round, such as a normalizing flow's
+    data path and log-determinants, inherits this first. Its sub-layers still
+    compute in bfloat16 or float16.
+
+    Example:
+
+    >>> class Coupling(VariableDtypeInputs, keras.layers.Layer):
+    ...     def call(self, x):
+    ...         return x  # float32 under "mixed_bfloat16"
+    """
+
+    @property
+    def input_dtype(self):
+        """The variable dtype: float32 under a mixed policy."""
+        return self.variable_dtype
+
+
 @contextlib.contextmanager
 def precision(policy):
     """Context manager form of ``set_precision``; restores the previous policy.

@@ -21,6 +21,7 @@ import numpy as np
 from keras import ops
 
 from recipes.checks import check_choice, check_positive_int
+from recipes.precision import VariableDtypeInputs
 
 MASKS = ("checkerboard", "channel")
 
@@ -69,7 +70,7 @@ def coupling_mask(shape, mask="checkerboard", parity=0):
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class AffineCoupling(keras.layers.Layer):
+class AffineCoupling(VariableDtypeInputs, keras.layers.Layer):
     """RealNVP affine coupling: half the input, chosen by a mask, scales and
     shifts the other half (Dinh, Sohl-Dickstein and Bengio, "Density estimation
     using Real NVP", ICLR 2017).
@@ -128,12 +129,6 @@ class AffineCoupling(keras.layers.Layer):
             )
         keras.activations.get(activation)  # raises on unknown names
         self.activation = activation
-
-    @property
-    def input_dtype(self):
-        """float32 under mixed precision: Keras casts inputs to this, not to the
-        compute dtype."""
-        return self.variable_dtype
 
     def build(self, input_shape):
         shape = tuple(input_shape[1:])

@@ -20,6 +20,7 @@ import keras
 from keras import ops
 
 from recipes.checks import check_positive_int
+from recipes.precision import VariableDtypeInputs
 
 
 def space_to_depth(x, factor=2):
@@ -91,7 +92,7 @@ def _check_unsqueezable(factor, input_shape):
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class Squeeze(keras.layers.Layer):
+class Squeeze(VariableDtypeInputs, keras.layers.Layer):
     """Invertible pooling (squeeze, space-to-depth): ``(b, h, w, c)`` to
     ``(b, h / f, w / f, c * f**2)`` with no value lost (seed 004; Dinh et al. 2017).
 
@@ -119,11 +120,6 @@ class Squeeze(keras.layers.Layer):
     def __init__(self, factor=2, **kwargs):
         super().__init__(**kwargs)
         self.factor = check_positive_int("factor", factor, minimum=2)
-
-    @property
-    def input_dtype(self):
-        """float32 under mixed precision, as the flow around it."""
-        return self.variable_dtype
 
     def build(self, input_shape):
         _check_squeezable(self.factor, input_shape)
@@ -161,7 +157,7 @@ class Squeeze(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class Unsqueeze(keras.layers.Layer):
+class Unsqueeze(VariableDtypeInputs, keras.layers.Layer):
     """The inverse of ``Squeeze`` (depth-to-space): ``(b, h, w, c)`` to
     ``(b, h * f, w * f, c / f**2)``.
 
@@ -184,11 +180,6 @@ class Unsqueeze(keras.layers.Layer):
     def __init__(self, factor=2, **kwargs):
         super().__init__(**kwargs)
         self.factor = check_positive_int("factor", factor, minimum=2)
-
-    @property
-    def input_dtype(self):
-        """float32 under mixed precision, as the flow around it."""
-        return self.variable_dtype
 
     def build(self, input_shape):
         _check_unsqueezable(self.factor, input_shape)

@@ -26,11 +26,12 @@ from recipes.compiling import compile_recipe
 from recipes.layers.coupling import AffineCoupling
 from recipes.layers.flow import Squeeze
 from recipes.models.vae import check_builtin_loss, check_no_sample_weight
+from recipes.precision import VariableDtypeInputs
 from recipes.registry import register_builder, register_recipe
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class RealNVP(keras.Model):
+class RealNVP(VariableDtypeInputs, keras.Model):
     """A RealNVP flow: ``log_prob(x)`` (what calling the model returns),
     ``to_latent``, ``inverse`` and ``sample``.
 
@@ -157,11 +158,6 @@ class RealNVP(keras.Model):
         flat = ops.reshape(z, (ops.shape(z)[0], -1))
         log_normal = -0.5 * ops.sum(ops.square(flat), axis=-1)
         return log_normal - 0.5 * self.dimension * math.log(2 * math.pi) + log_det
-
-    @property
-    def input_dtype(self):
-        """float32 under mixed precision: the flow's data path (see above)."""
-        return self.variable_dtype
 
     def call(self, inputs, training=False):
         return self.log_prob(ops.convert_to_tensor(inputs, dtype=self.variable_dtype),
