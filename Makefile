@@ -83,8 +83,10 @@ test-torch: $(VENV)/.torch-stamp  ## the same on PyTorch (CPU; installs torch fi
 
 test-backends: test-jax test-torch  ## both
 
-lint: $(STAMP)  ## ruff
-	$(BIN)/ruff check recipes callbacks tuning tests benchmarks
+LINT_PATHS := recipes callbacks tuning tests benchmarks examples
+lint: $(STAMP)  ## ruff: the formatting (ruff format) and the lint rules
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/ruff check $(LINT_PATHS)
 
 BENCH_ARGS ?=
 .PHONY: bench-quick

@@ -51,28 +51,55 @@ def _positive_int(text):
 def parse_args(argv):
     """The command-line options (see ``--help``)."""
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks", description=__doc__.split("\n\n")[0],
+        prog="python -m benchmarks",
+        description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="small sizes and few steps, for a CPU (a few minutes on 2 cores)")
-    parser.add_argument("--only", nargs="+", choices=NAMES, metavar="NAME",
-                        help=f"run these benchmarks only: {', '.join(NAMES)} "
-                             "(sklearn_digits runs only when named)")
-    parser.add_argument("--batch-size", type=_positive_int,
-                        help=f"examples per step (default {FULL_SIZES['batch_size']}, "
-                             f"{QUICK_SIZES['batch_size']} with --quick)")
-    parser.add_argument("--steps", type=_positive_int,
-                        help=f"steps per epoch of synthetic data (default {FULL_SIZES['steps']}, "
-                             f"{QUICK_SIZES['steps']} with --quick)")
-    parser.add_argument("--repeats", type=_positive_int, default=3,
-                        help="timed windows per model; the best counts (default 3)")
-    parser.add_argument("--min-window", type=float, metavar="SECONDS",
-                        help="timing windows repeat whole epochs until they last this long "
-                             f"(default {FULL_SIZES['min_window_s']}, "
-                             f"{QUICK_SIZES['min_window_s']} with --quick)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
-                        help="Keras dtype policy of every model (default float32)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes and few steps, for a CPU (a few minutes on 2 cores)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=NAMES,
+        metavar="NAME",
+        help=f"run these benchmarks only: {', '.join(NAMES)} "
+        "(sklearn_digits runs only when named)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        help=f"examples per step (default {FULL_SIZES['batch_size']}, "
+        f"{QUICK_SIZES['batch_size']} with --quick)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=_positive_int,
+        help=f"steps per epoch of synthetic data (default {FULL_SIZES['steps']}, "
+        f"{QUICK_SIZES['steps']} with --quick)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=_positive_int,
+        default=3,
+        help="timed windows per model; the best counts (default 3)",
+    )
+    parser.add_argument(
+        "--min-window",
+        type=float,
+        metavar="SECONDS",
+        help="timing windows repeat whole epochs until they last this long "
+        f"(default {FULL_SIZES['min_window_s']}, "
+        f"{QUICK_SIZES['min_window_s']} with --quick)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="Keras dtype policy of every model (default float32)",
+    )
     parser.add_argument("--csv", metavar="PATH", help="also write the rows to this CSV file")
     return parser.parse_args(argv)
 
@@ -87,23 +114,31 @@ def print_header(argv, args, sizes, memory_label, torch_reason):
     print(f"command:   {prefix}python -m benchmarks {shlex.join(argv)}".rstrip())
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"machine:   {harness.machine_description()}; load average {load}")
-    print(f"backend:   {backend} {versions[_BACKEND_PACKAGES[backend]]}, keras "
-          f"{versions['keras']}, python {report['python']}, precision {args.precision}")
+    print(
+        f"backend:   {backend} {versions[_BACKEND_PACKAGES[backend]]}, keras "
+        f"{versions['keras']}, python {report['python']}, precision {args.precision}"
+    )
     print(f"devices:   {', '.join(report['devices'])}")
-    print(f"sizes:     {'quick' if args.quick else 'full'}: batch {sizes['batch_size']}, "
-          f"epochs of {sizes['steps']} steps; after one warm-up epoch, best of "
-          f"{args.repeats} timing windows per model of whole epochs lasting at least "
-          f"{sizes['min_window_s']} s (win steps); plain Keras compiled with "
-          f"jit_compile=True, steps_per_execution={REFERENCE_STEPS_PER_EXECUTION}")
-    print(f"memory:    {memory_label}: growth of the high-water mark while each model is "
-          "built and warmed up (r/p: recipe/plain)")
+    print(
+        f"sizes:     {'quick' if args.quick else 'full'}: batch {sizes['batch_size']}, "
+        f"epochs of {sizes['steps']} steps; after one warm-up epoch, best of "
+        f"{args.repeats} timing windows per model of whole epochs lasting at least "
+        f"{sizes['min_window_s']} s (win steps); plain Keras compiled with "
+        f"jit_compile=True, steps_per_execution={REFERENCE_STEPS_PER_EXECUTION}"
+    )
+    print(
+        f"memory:    {memory_label}: growth of the high-water mark while each model is "
+        "built and warmed up (r/p: recipe/plain)"
+    )
     if torch_reason is None:
         import torch
 
         from benchmarks.torch_references import device
 
-        print(f"torch:     {torch.__version__} on {device()}, eager, "
-              f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+        print(
+            f"torch:     {torch.__version__} on {device()}, eager, "
+            f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
+        )
     else:
         print(f"torch:     PyTorch references skipped: {torch_reason}")
 
@@ -130,10 +165,17 @@ def run_models(names, args, sizes, memory_label, use_torch):
     for name in names:
         benchmark = BENCHMARKS[name]
         try:
-            row = run_benchmark(benchmark, benchmark.quick if args.quick else {},
-                                sizes["batch_size"], sizes["steps"], args.repeats,
-                                args.precision, use_torch, REFERENCE_STEPS_PER_EXECUTION,
-                                sizes["min_window_s"])
+            row = run_benchmark(
+                benchmark,
+                benchmark.quick if args.quick else {},
+                sizes["batch_size"],
+                sizes["steps"],
+                args.repeats,
+                args.precision,
+                use_torch,
+                REFERENCE_STEPS_PER_EXECUTION,
+                sizes["min_window_s"],
+            )
         except Exception as error:  # one model's failure must not lose the others' rows
             message = str(error).strip().splitlines()[0] if str(error).strip() else ""
             print(f"{name:<24} FAILED: {type(error).__name__}: {message}", flush=True)
@@ -171,16 +213,20 @@ def main(argv=None):
     memory_label, _ = harness.memory_probe()
     torch_reason = torch_status()
     print_header(argv, args, sizes, memory_label, torch_reason)
-    rows, failed = (run_models(models, args, sizes, memory_label, torch_reason is None)
-                    if models else ([], []))
+    rows, failed = (
+        run_models(models, args, sizes, memory_label, torch_reason is None) if models else ([], [])
+    )
     if args.csv:
         harness.write_csv(rows, args.csv)
     if "sklearn_digits" in names:
         sklearn_digits.main([])
     print(f"total:     {time.perf_counter() - start:.0f} s")
-    mismatched = [row["name"] for row in rows
-                  if row["recipe_params"] != row["reference_params"]
-                  or row.get("torch_params") not in (None, row["recipe_trainable_params"])]
+    mismatched = [
+        row["name"]
+        for row in rows
+        if row["recipe_params"] != row["reference_params"]
+        or row.get("torch_params") not in (None, row["recipe_trainable_params"])
+    ]
     return 1 if mismatched or failed else 0
 
 

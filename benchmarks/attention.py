@@ -25,8 +25,12 @@ def attention_model(make_attention):
         x = make_attention()(x, x)
     outputs = keras.layers.Dense(10)(keras.layers.GlobalAveragePooling1D()(x))
     model = keras.Model(inputs, outputs)
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  jit_compile=True, steps_per_execution=8)
+    model.compile(
+        "adam",
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=True,
+        steps_per_execution=8,
+    )
     return model
 
 
@@ -47,11 +51,14 @@ def main():
     y = rng.integers(0, 10, len(x))
     ours = attention_model(lambda: MultiHeadAttention(num_heads=HEADS, key_dim=WIDTH // HEADS))
     theirs = attention_model(
-        lambda: keras.layers.MultiHeadAttention(num_heads=HEADS, key_dim=WIDTH // HEADS))
+        lambda: keras.layers.MultiHeadAttention(num_heads=HEADS, key_dim=WIDTH // HEADS)
+    )
     assert ours.count_params() == theirs.count_params()
     recipe, plain = throughput(ours, x, y), throughput(theirs, x, y)
-    print(f"backend {keras.backend.backend()}, {ours.count_params():,} parameters each: "
-          f"recipes {recipe:,.0f} ex/s, keras {plain:,.0f} ex/s, ratio {recipe / plain:.2f}")
+    print(
+        f"backend {keras.backend.backend()}, {ours.count_params():,} parameters each: "
+        f"recipes {recipe:,.0f} ex/s, keras {plain:,.0f} ex/s, ratio {recipe / plain:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -44,17 +44,27 @@ def compiled_step_counts(model, x, y):
     import jax
 
     if keras.backend.backend() != "jax":
-        raise RuntimeError("compiled_step_counts needs KERAS_BACKEND=jax. "
-                           f"Received: the {keras.backend.backend()} backend")
+        raise RuntimeError(
+            "compiled_step_counts needs KERAS_BACKEND=jax. "
+            f"Received: the {keras.backend.backend()} backend"
+        )
     model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)  # builds every variable
-    state = tuple([v.value for v in variables] for variables in (
-        model.trainable_variables, model.non_trainable_variables,
-        model.optimizer.variables, model.metrics_variables))
+    state = tuple(
+        [v.value for v in variables]
+        for variables in (
+            model.trainable_variables,
+            model.non_trainable_variables,
+            model.optimizer.variables,
+            model.metrics_variables,
+        )
+    )
     batch = (x,) if y is None else (x, y)
     text = jax.jit(model.train_step).lower(state, batch).compile().as_text()
-    entry = text[text.index("\nENTRY"):]
-    return {"instructions": len(re.findall(r"^\s+\S+ = ", entry, re.M)),
-            "fusions": len(re.findall(r"= \S+ fusion\(", entry))}
+    entry = text[text.index("\nENTRY") :]
+    return {
+        "instructions": len(re.findall(r"^\s+\S+ = ", entry, re.M)),
+        "fusions": len(re.findall(r"= \S+ fusion\(", entry)),
+    }
 
 
 def compare(name, batch_size=32, precision="float32"):
@@ -80,17 +90,28 @@ def compare(name, batch_size=32, precision="float32"):
     with recipes.precision(precision):
         recipe = benchmark.build_recipe(benchmark.quick)
         reference = benchmark.build_reference(arguments, 1)
-    return {"recipe": compiled_step_counts(recipe, x, y),
-            "reference": compiled_step_counts(reference, x, y)}
+    return {
+        "recipe": compiled_step_counts(recipe, x, y),
+        "reference": compiled_step_counts(reference, x, y),
+    }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.compiled_ops",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"benchmarks (default all): {', '.join(BENCHMARKS)}")
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
-                        help="Keras dtype policy of both models (default float32)")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.compiled_ops", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"benchmarks (default all): {', '.join(BENCHMARKS)}",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="Keras dtype policy of both models (default float32)",
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:
@@ -99,8 +120,11 @@ def main(argv=None):
     for name in args.names or BENCHMARKS:
         counts = compare(name, precision=args.precision)
         recipe, reference = counts["recipe"], counts["reference"]
-        print(f"{name:<24} {recipe['instructions']:>8}/{reference['instructions']:<8} "
-              f"{recipe['fusions']:>5}/{reference['fusions']:<6}", flush=True)
+        print(
+            f"{name:<24} {recipe['instructions']:>8}/{reference['instructions']:<8} "
+            f"{recipe['fusions']:>5}/{reference['fusions']:<6}",
+            flush=True,
+        )
         keras.backend.clear_session()
 
 

@@ -71,8 +71,15 @@ class KerasRunner:
         self.timer = EpochTimer()
 
     def run(self, epochs=1):
-        self.model.fit(self.x, self.y, batch_size=self.batch_size, epochs=epochs,
-                       shuffle=False, verbose=0, callbacks=[self.timer])
+        self.model.fit(
+            self.x,
+            self.y,
+            batch_size=self.batch_size,
+            epochs=epochs,
+            shuffle=False,
+            verbose=0,
+            callbacks=[self.timer],
+        )
         return self.timer.seconds
 
 
@@ -94,9 +101,9 @@ def memory_probe():
 
         stats = jax.local_devices()[0].memory_stats() or {}
         if "peak_bytes_in_use" in stats:
-            return "device peak+ MiB", lambda: (
-                jax.local_devices()[0].memory_stats()["peak_bytes_in_use"]
-            )
+            return "device peak+ MiB", lambda: jax.local_devices()[0].memory_stats()[
+                "peak_bytes_in_use"
+            ]
     return "max RSS+ MiB", lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
@@ -136,8 +143,11 @@ def measure(makers, repeats=3, min_window_s=0.5):
         runner = make()
         start = time.perf_counter()
         runner.run()
-        results[name] = {"runner": runner, "warmup_s": time.perf_counter() - start,
-                         "memory_mib": (read_memory() - before) / MIB}
+        results[name] = {
+            "runner": runner,
+            "warmup_s": time.perf_counter() - start,
+            "memory_mib": (read_memory() - before) / MIB,
+        }
     names = list(results)
     first = {name: results[name]["runner"].run() for name in names}
     epochs = math.ceil(min_window_s / min(first.values()))
@@ -180,8 +190,9 @@ def machine_description():
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            names = [line.split(":", 1)[1].strip() for line in cpuinfo
-                     if line.startswith("model name")]
+            names = [
+                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
+            ]
         cpu = names[0] if names else cpu
     except OSError:
         pass
@@ -224,8 +235,9 @@ def _cell(row, key, align, spec):
 def table_header(memory_label):
     """The header line of the results table; ``memory_label`` names the memory
     column (see ``memory_probe``)."""
-    return " ".join(format(title.format(memory=memory_label), align)
-                    for title, _, align, _ in COLUMNS)
+    return " ".join(
+        format(title.format(memory=memory_label), align) for title, _, align, _ in COLUMNS
+    )
 
 
 def table_row(row):

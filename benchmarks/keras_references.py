@@ -37,8 +37,13 @@ def compile_reference(model, optimizer, loss=None, metrics=(), steps_per_executi
     >>> model = compile_reference(keras.Sequential([keras.layers.Dense(1)]),
     ...                           keras.optimizers.SGD(0.1), "mse")
     """
-    model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics), jit_compile=True,
-                  steps_per_execution=steps_per_execution)
+    model.compile(
+        optimizer=optimizer,
+        loss=loss,
+        metrics=list(metrics),
+        jit_compile=True,
+        steps_per_execution=steps_per_execution,
+    )
     return model
 
 
@@ -47,8 +52,13 @@ def _classifier_output(num_classes, **kwargs):
     return layers.Dense(num_classes, activation="softmax", dtype="float32", **kwargs)
 
 
-def mlp(input_shape=(28, 28, 1), num_classes=10, hidden_units=(64, 32), learning_rate=0.01,
-        steps_per_execution=32):
+def mlp(
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    hidden_units=(64, 32),
+    learning_rate=0.01,
+    steps_per_execution=32,
+):
     """``mnist_mlp``: flatten, ReLU dense layers, softmax; SGD.
 
     Example:
@@ -56,19 +66,31 @@ def mlp(input_shape=(28, 28, 1), num_classes=10, hidden_units=(64, 32), learning
     >>> mlp().count_params()
     52650
     """
-    model = keras.Sequential([
-        keras.Input(input_shape),
-        layers.Flatten(),
-        *[layers.Dense(units, activation="relu") for units in hidden_units],
-        _classifier_output(num_classes),
-    ])
-    return compile_reference(model, keras.optimizers.SGD(learning_rate),
-                             "sparse_categorical_crossentropy", ["accuracy"],
-                             steps_per_execution)
+    model = keras.Sequential(
+        [
+            keras.Input(input_shape),
+            layers.Flatten(),
+            *[layers.Dense(units, activation="relu") for units in hidden_units],
+            _classifier_output(num_classes),
+        ]
+    )
+    return compile_reference(
+        model,
+        keras.optimizers.SGD(learning_rate),
+        "sparse_categorical_crossentropy",
+        ["accuracy"],
+        steps_per_execution,
+    )
 
 
-def vgg(input_shape=(32, 32, 3), num_classes=10, blocks=((32, 64), (128, 128), (256, 256)),
-        dense_units=(1024, 512), dropout=0.05, steps_per_execution=32):
+def vgg(
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    blocks=((32, 64), (128, 128), (256, 256)),
+    dense_units=(1024, 512),
+    dropout=0.05,
+    steps_per_execution=32,
+):
     """``cifar10_vgg``: blocks of 3x3 convolutions (batch norm after the first of
     each), max-pooling, dropout, dense layers; Adam.
 
@@ -88,21 +110,32 @@ def vgg(input_shape=(32, 32, 3), num_classes=10, blocks=((32, 64), (128, 128), (
     stack += [layers.Dropout(dropout), layers.Flatten()]
     stack += [layers.Dense(units, activation="relu") for units in dense_units]
     stack += [layers.Dropout(dropout), _classifier_output(num_classes)]
-    return compile_reference(keras.Sequential(stack), keras.optimizers.Adam(1e-3),
-                             "sparse_categorical_crossentropy", ["accuracy"],
-                             steps_per_execution)
+    return compile_reference(
+        keras.Sequential(stack),
+        keras.optimizers.Adam(1e-3),
+        "sparse_categorical_crossentropy",
+        ["accuracy"],
+        steps_per_execution,
+    )
 
 
 def _conv_bn(x, filters, kernel_size=3, strides=1, l2=0.0, relu=True):
-    x = layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False,
-                      kernel_initializer="he_normal",
-                      kernel_regularizer=keras.regularizers.L2(l2) if l2 else None)(x)
+    x = layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
+    )(x)
     x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)
     return layers.ReLU()(x) if relu else x
 
 
-def resnet(input_shape=(32, 32, 3), num_classes=10, depth=20, filters=16, l2=1e-4,
-           steps_per_execution=32):
+def resnet(
+    input_shape=(32, 32, 3), num_classes=10, depth=20, filters=16, l2=1e-4, steps_per_execution=32
+):
     """``cifar10_resnet20``: He et al.'s CIFAR ResNet with basic blocks and 1x1
     projection shortcuts; Adam, L2 on every kernel.
 
@@ -125,13 +158,16 @@ def resnet(input_shape=(32, 32, 3), num_classes=10, depth=20, filters=16, l2=1e-
             x = layers.ReLU()(layers.Add()([shortcut, y]))
     x = layers.GlobalAveragePooling2D()(x)
     outputs = _classifier_output(num_classes, kernel_regularizer=keras.regularizers.L2(l2))(x)
-    return compile_reference(keras.Model(inputs, outputs), keras.optimizers.Adam(1e-3),
-                             "sparse_categorical_crossentropy", ["accuracy"],
-                             steps_per_execution)
+    return compile_reference(
+        keras.Model(inputs, outputs),
+        keras.optimizers.Adam(1e-3),
+        "sparse_categorical_crossentropy",
+        ["accuracy"],
+        steps_per_execution,
+    )
 
 
-def resnet9(input_shape=(32, 32, 3), num_classes=10, filters=64, l2=5e-4,
-            steps_per_execution=32):
+def resnet9(input_shape=(32, 32, 3), num_classes=10, filters=64, l2=5e-4, steps_per_execution=32):
     """``cifar10_resnet9``: Page's DAWNBench ResNet-9 (prep, three pooled layers,
     two residuals, global max-pooling); Adam, L2 on every kernel.
 
@@ -140,6 +176,7 @@ def resnet9(input_shape=(32, 32, 3), num_classes=10, filters=64, l2=5e-4,
     >>> resnet9().count_params()
     6577610
     """
+
     def unit(x, width, pool=False):
         x = _conv_bn(x, width, l2=l2)
         return layers.MaxPooling2D(2)(x) if pool else x
@@ -154,9 +191,13 @@ def resnet9(input_shape=(32, 32, 3), num_classes=10, filters=64, l2=5e-4,
     x = residual(unit(x, 8 * filters, pool=True), 8 * filters)
     x = layers.GlobalMaxPooling2D()(x)
     outputs = _classifier_output(num_classes, kernel_regularizer=keras.regularizers.L2(l2))(x)
-    return compile_reference(keras.Model(inputs, outputs), keras.optimizers.Adam(1e-3),
-                             "sparse_categorical_crossentropy", ["accuracy"],
-                             steps_per_execution)
+    return compile_reference(
+        keras.Model(inputs, outputs),
+        keras.optimizers.Adam(1e-3),
+        "sparse_categorical_crossentropy",
+        ["accuracy"],
+        steps_per_execution,
+    )
 
 
 def unet(input_shape=(64, 64, 3), num_classes=3, depth=3, filters=16, steps_per_execution=32):
@@ -168,10 +209,12 @@ def unet(input_shape=(64, 64, 3), num_classes=3, depth=3, filters=16, steps_per_
     >>> unet().output_shape
     (None, 64, 64, 3)
     """
+
     def conv_block(x, width):
         for _ in range(2):
-            x = layers.Conv2D(width, 3, padding="same", use_bias=False,
-                              kernel_initializer="he_normal")(x)
+            x = layers.Conv2D(
+                width, 3, padding="same", use_bias=False, kernel_initializer="he_normal"
+            )(x)
             x = layers.ReLU()(layers.BatchNormalization(momentum=0.9)(x))
         return x
 
@@ -182,13 +225,19 @@ def unet(input_shape=(64, 64, 3), num_classes=3, depth=3, filters=16, steps_per_
         x = layers.MaxPooling2D(2)(skips[-1])
     x = conv_block(x, filters * 2**depth)
     for level in reversed(range(depth)):
-        x = layers.Conv2DTranspose(filters * 2**level, 2, strides=2,
-                                   kernel_initializer="he_normal")(x)
+        x = layers.Conv2DTranspose(
+            filters * 2**level, 2, strides=2, kernel_initializer="he_normal"
+        )(x)
         x = conv_block(layers.Concatenate()([x, skips[level]]), filters * 2**level)
     outputs = layers.Conv2D(num_classes, 1, activation="softmax", dtype="float32")(x)
     metrics = ["accuracy", keras.metrics.MeanIoU(num_classes, sparse_y_pred=False)]
-    return compile_reference(keras.Model(inputs, outputs), keras.optimizers.Adam(1e-3),
-                             "sparse_categorical_crossentropy", metrics, steps_per_execution)
+    return compile_reference(
+        keras.Model(inputs, outputs),
+        keras.optimizers.Adam(1e-3),
+        "sparse_categorical_crossentropy",
+        metrics,
+        steps_per_execution,
+    )
 
 
 def seq2seq(vocab_size=13, embedding_dim=32, units=128, steps_per_execution=32):
@@ -204,25 +253,41 @@ def seq2seq(vocab_size=13, embedding_dim=32, units=128, steps_per_execution=32):
     decoder_inputs = keras.Input((None,), dtype="int32", name="decoder_inputs")
     # JAX's cuDNN LSTM has no bfloat16 kernel: a user training under mixed_bfloat16
     # on JAX must turn it off (the recipe does the same).
-    bfloat16_on_jax = (keras.backend.backend() == "jax"
-                       and keras.config.dtype_policy().compute_dtype == "bfloat16")
+    bfloat16_on_jax = (
+        keras.backend.backend() == "jax"
+        and keras.config.dtype_policy().compute_dtype == "bfloat16"
+    )
     use_cudnn = False if bfloat16_on_jax else "auto"
     source = layers.Embedding(vocab_size, embedding_dim, mask_zero=True)(encoder_inputs)
     _, *state = layers.LSTM(units, return_state=True, use_cudnn=use_cudnn)(source)
     target = layers.Embedding(vocab_size, embedding_dim, mask_zero=True)(decoder_inputs)
     hidden = layers.LSTM(units, return_sequences=True, use_cudnn=use_cudnn)(
-        target, initial_state=state)
+        target, initial_state=state
+    )
     outputs = _classifier_output(vocab_size)(hidden)
-    model = keras.Model({"encoder_inputs": encoder_inputs, "decoder_inputs": decoder_inputs},
-                        outputs)
-    return compile_reference(model, keras.optimizers.Adam(3e-3, clipnorm=1.0),
-                             keras.losses.SparseCategoricalCrossentropy(ignore_class=0),
-                             ["accuracy"], steps_per_execution)
+    model = keras.Model(
+        {"encoder_inputs": encoder_inputs, "decoder_inputs": decoder_inputs}, outputs
+    )
+    return compile_reference(
+        model,
+        keras.optimizers.Adam(3e-3, clipnorm=1.0),
+        keras.losses.SparseCategoricalCrossentropy(ignore_class=0),
+        ["accuracy"],
+        steps_per_execution,
+    )
 
 
-def transformer_classifier(input_shape=(128,), vocab_size=20000, num_classes=2, embed_dim=64,
-                           num_heads=4, feed_forward_dim=128, num_layers=2, dropout=0.1,
-                           steps_per_execution=32):
+def transformer_classifier(
+    input_shape=(128,),
+    vocab_size=20000,
+    num_classes=2,
+    embed_dim=64,
+    num_heads=4,
+    feed_forward_dim=128,
+    num_layers=2,
+    dropout=0.1,
+    steps_per_execution=32,
+):
     """``build_transformer_classifier``: token and learned position embeddings,
     post-norm encoder blocks of ``keras.layers.MultiHeadAttention`` with the
     padding masked, masked mean pooling; Adam.
@@ -251,9 +316,13 @@ def transformer_classifier(input_shape=(128,), vocab_size=20000, num_classes=2, 
         )
     x = layers.Dropout(dropout)(layers.GlobalAveragePooling1D()(x, mask=mask))
     outputs = _classifier_output(num_classes)(x)
-    return compile_reference(keras.Model(tokens, outputs), keras.optimizers.Adam(1e-3),
-                             "sparse_categorical_crossentropy", ["accuracy"],
-                             steps_per_execution)
+    return compile_reference(
+        keras.Model(tokens, outputs),
+        keras.optimizers.Adam(1e-3),
+        "sparse_categorical_crossentropy",
+        ["accuracy"],
+        steps_per_execution,
+    )
 
 
 class PlainVAE(keras.Model):
@@ -282,11 +351,13 @@ class PlainVAE(keras.Model):
         )
         self.z_mean = layers.Dense(latent_dim)
         self.z_log_var = layers.Dense(latent_dim)
-        self.decoder = keras.Sequential([
-            *[layers.Dense(u, activation="relu") for u in reversed(hidden_units)],
-            layers.Dense(math.prod(input_shape), activation="sigmoid", dtype="float32"),
-            layers.Reshape(input_shape, dtype="float32"),
-        ])
+        self.decoder = keras.Sequential(
+            [
+                *[layers.Dense(u, activation="relu") for u in reversed(hidden_units)],
+                layers.Dense(math.prod(input_shape), activation="sigmoid", dtype="float32"),
+                layers.Reshape(input_shape, dtype="float32"),
+            ]
+        )
         self.noise = keras.random.SeedGenerator(0)
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction_loss")
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
@@ -321,8 +392,9 @@ def vae(input_shape=(28, 28, 1), latent_dim=2, hidden_units=(256, 128), steps_pe
     """
     model = PlainVAE(input_shape, latent_dim, hidden_units)
     model(np.zeros((1, *input_shape), "float32"))  # builds every layer
-    return compile_reference(model, keras.optimizers.Adam(1e-3),
-                             steps_per_execution=steps_per_execution)
+    return compile_reference(
+        model, keras.optimizers.Adam(1e-3), steps_per_execution=steps_per_execution
+    )
 
 
 class PlainRealNVP(keras.Model):
@@ -347,17 +419,22 @@ class PlainRealNVP(keras.Model):
     def __init__(self, features, num_couplings, hidden_units, num_hidden, **kwargs):
         super().__init__(**kwargs)
         self.features = features
-        self.masks = [(np.arange(features) % 2 == i % 2).astype("float32")
-                      for i in range(num_couplings)]
+        self.masks = [
+            (np.arange(features) % 2 == i % 2).astype("float32") for i in range(num_couplings)
+        ]
         self.networks = [
-            keras.Sequential([
-                *[layers.Dense(hidden_units, activation="relu") for _ in range(num_hidden)],
-                layers.Dense(2 * features, kernel_initializer="zeros"),
-            ])
+            keras.Sequential(
+                [
+                    *[layers.Dense(hidden_units, activation="relu") for _ in range(num_hidden)],
+                    layers.Dense(2 * features, kernel_initializer="zeros"),
+                ]
+            )
             for _ in range(num_couplings)
         ]
-        self.scales = [self.add_weight(shape=(features,), initializer="ones", name=f"scale_{i}")
-                       for i in range(num_couplings)]
+        self.scales = [
+            self.add_weight(shape=(features,), initializer="ones", name=f"scale_{i}")
+            for i in range(num_couplings)
+        ]
 
     def call(self, x):
         log_det = 0.0
@@ -374,8 +451,9 @@ class PlainRealNVP(keras.Model):
         return -ops.mean(y_pred)
 
 
-def realnvp(input_shape=(2,), num_couplings=8, hidden_units=64, num_hidden=2,
-            steps_per_execution=32):
+def realnvp(
+    input_shape=(2,), num_couplings=8, hidden_units=64, num_hidden=2, steps_per_execution=32
+):
     """``moons_realnvp``: ``PlainRealNVP``, built and compiled with Adam (2e-3).
 
     Example:
@@ -385,5 +463,6 @@ def realnvp(input_shape=(2,), num_couplings=8, hidden_units=64, num_hidden=2,
     """
     model = PlainRealNVP(input_shape[0], num_couplings, hidden_units, num_hidden)
     model(np.zeros((1, *input_shape), "float32"))  # builds every layer
-    return compile_reference(model, keras.optimizers.Adam(2e-3),
-                             steps_per_execution=steps_per_execution)
+    return compile_reference(
+        model, keras.optimizers.Adam(2e-3), steps_per_execution=steps_per_execution
+    )

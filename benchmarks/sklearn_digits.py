@@ -28,17 +28,29 @@ def digits():
     """Train and test splits, flattened to 64 columns in [0, 1]."""
     x_train, y_train = data.arrays("digits", "train")
     x_test, y_test = data.arrays("digits", "test")
-    return (x_train.reshape(len(x_train), -1), y_train,
-            x_test.reshape(len(x_test), -1), y_test)
+    return (x_train.reshape(len(x_train), -1), y_train, x_test.reshape(len(x_test), -1), y_test)
 
 
 def estimators(seed, epochs, batch_size, learning_rate):
-    keras_clf = KerasClassifier("digits_mlp", epochs=epochs, batch_size=batch_size,
-                                optimizer__learning_rate=learning_rate, random_state=seed)
-    sklearn_clf = MLPClassifier(hidden_layer_sizes=(64, 32), activation="relu", solver="adam",
-                                alpha=0.0, batch_size=batch_size,
-                                learning_rate_init=learning_rate, max_iter=epochs,
-                                n_iter_no_change=epochs + 1, tol=0.0, random_state=seed)
+    keras_clf = KerasClassifier(
+        "digits_mlp",
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer__learning_rate=learning_rate,
+        random_state=seed,
+    )
+    sklearn_clf = MLPClassifier(
+        hidden_layer_sizes=(64, 32),
+        activation="relu",
+        solver="adam",
+        alpha=0.0,
+        batch_size=batch_size,
+        learning_rate_init=learning_rate,
+        max_iter=epochs,
+        n_iter_no_change=epochs + 1,
+        tol=0.0,
+        random_state=seed,
+    )
     return {"KerasClassifier": keras_clf, "MLPClassifier": sklearn_clf}
 
 
@@ -59,24 +71,32 @@ def run(repeats=3):
             results.setdefault(name, {"accuracy": [], "seconds": []})
             results[name]["accuracy"].append(accuracy)
             results[name]["seconds"].append(seconds)
-    return {"train": len(y_train), "test": len(y_test), "epochs": epochs,
-            "batch_size": batch_size, "results": results}
+    return {
+        "train": len(y_train),
+        "test": len(y_test),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "results": results,
+    }
 
 
 def print_report(report):
     results = report["results"]
-    print(f"backend: {keras.backend.backend()}; digits: {report['train']} train, "
-          f"{report['test']} test; 64-64-32-10, Adam, batch {report['batch_size']}, "
-          f"{report['epochs']} epochs; {len(results['MLPClassifier']['seconds'])} seeds")
+    print(
+        f"backend: {keras.backend.backend()}; digits: {report['train']} train, "
+        f"{report['test']} test; 64-64-32-10, Adam, batch {report['batch_size']}, "
+        f"{report['epochs']} epochs; {len(results['MLPClassifier']['seconds'])} seeds"
+    )
     print(f"{'estimator':<16} {'accuracy':>9} {'fit seconds':>12}")
     summary = {}
     for name, values in results.items():
-        summary[name] = (statistics.mean(values["accuracy"]),
-                         statistics.median(values["seconds"]))
+        summary[name] = (statistics.mean(values["accuracy"]), statistics.median(values["seconds"]))
         print(f"{name:<16} {summary[name][0]:>9.4f} {summary[name][1]:>12.2f}")
     keras_row, sklearn_row = summary["KerasClassifier"], summary["MLPClassifier"]
-    print(f"{'ratio Keras/sklearn':<16} {keras_row[0] / sklearn_row[0]:>9.3f} "
-          f"{keras_row[1] / sklearn_row[1]:>12.2f}")
+    print(
+        f"{'ratio Keras/sklearn':<16} {keras_row[0] / sklearn_row[0]:>9.3f} "
+        f"{keras_row[1] / sklearn_row[1]:>12.2f}"
+    )
 
 
 def main(argv=None):

@@ -101,8 +101,9 @@ class Benchmark:
 
     def build_reference(self, arguments, steps_per_execution):
         """The hand-written Keras model with the same architecture arguments."""
-        return self.reference(steps_per_execution=steps_per_execution,
-                              **_accepted(self.reference, arguments))
+        return self.reference(
+            steps_per_execution=steps_per_execution, **_accepted(self.reference, arguments)
+        )
 
     def build_torch(self, arguments):
         """``(model, optimizer)`` of the PyTorch reference."""
@@ -116,32 +117,69 @@ def _accepted(function, arguments):
     # A builder argument left None (e.g. build_resnet's `filters`) means the
     # builder's own default, which the reference writes out as its default.
     names = inspect.signature(function).parameters
-    return {key: value for key, value in arguments.items()
-            if key in names and value is not None}
+    return {key: value for key, value in arguments.items() if key in names and value is not None}
 
 
 BENCHMARKS = {
     benchmark.name: benchmark
     for benchmark in (
-        Benchmark("mnist_mlp", keras_references.mlp, image_labels, preset="mnist_mlp",
-                  torch="mlp"),
-        Benchmark("cifar10_vgg", keras_references.vgg, image_labels, preset="cifar10_vgg",
-                  quick={"input_shape": (16, 16, 3), "blocks": ((8, 16), (16, 16), (32, 32)),
-                         "dense_units": (64, 32)},
-                  torch="vgg"),
-        Benchmark("cifar10_resnet20", keras_references.resnet, image_labels,
-                  preset="cifar10_resnet20", quick={"input_shape": (16, 16, 3), "filters": 8},
-                  torch="resnet"),
-        Benchmark("cifar10_resnet9", keras_references.resnet9, image_labels,
-                  preset="cifar10_resnet9", quick={"input_shape": (16, 16, 3), "filters": 8}),
-        Benchmark("shapes_unet", keras_references.unet, image_masks, preset="shapes_unet",
-                  quick={"input_shape": (16, 16, 3), "filters": 4}),
-        Benchmark("reverse_seq2seq", keras_references.seq2seq, reversed_digits,
-                  preset="reverse_seq2seq", quick={"units": 16, "embedding_dim": 8}),
-        Benchmark("transformer_classifier", keras_references.transformer_classifier,
-                  padded_tokens, builder=recipes.build_transformer_classifier,
-                  quick={"input_shape": (32,), "vocab_size": 1000, "embed_dim": 16,
-                         "num_heads": 2, "feed_forward_dim": 32}),
+        Benchmark(
+            "mnist_mlp", keras_references.mlp, image_labels, preset="mnist_mlp", torch="mlp"
+        ),
+        Benchmark(
+            "cifar10_vgg",
+            keras_references.vgg,
+            image_labels,
+            preset="cifar10_vgg",
+            quick={
+                "input_shape": (16, 16, 3),
+                "blocks": ((8, 16), (16, 16), (32, 32)),
+                "dense_units": (64, 32),
+            },
+            torch="vgg",
+        ),
+        Benchmark(
+            "cifar10_resnet20",
+            keras_references.resnet,
+            image_labels,
+            preset="cifar10_resnet20",
+            quick={"input_shape": (16, 16, 3), "filters": 8},
+            torch="resnet",
+        ),
+        Benchmark(
+            "cifar10_resnet9",
+            keras_references.resnet9,
+            image_labels,
+            preset="cifar10_resnet9",
+            quick={"input_shape": (16, 16, 3), "filters": 8},
+        ),
+        Benchmark(
+            "shapes_unet",
+            keras_references.unet,
+            image_masks,
+            preset="shapes_unet",
+            quick={"input_shape": (16, 16, 3), "filters": 4},
+        ),
+        Benchmark(
+            "reverse_seq2seq",
+            keras_references.seq2seq,
+            reversed_digits,
+            preset="reverse_seq2seq",
+            quick={"units": 16, "embedding_dim": 8},
+        ),
+        Benchmark(
+            "transformer_classifier",
+            keras_references.transformer_classifier,
+            padded_tokens,
+            builder=recipes.build_transformer_classifier,
+            quick={
+                "input_shape": (32,),
+                "vocab_size": 1000,
+                "embed_dim": 16,
+                "num_heads": 2,
+                "feed_forward_dim": 32,
+            },
+        ),
         Benchmark("mnist_vae", keras_references.vae, images_only, preset="mnist_vae"),
         Benchmark("moons_realnvp", keras_references.realnvp, points, preset="moons_realnvp"),
     )
@@ -192,8 +230,17 @@ def parameter_counts(benchmark, overrides, use_torch=False):
     return counts
 
 
-def run_benchmark(benchmark, overrides, batch_size, steps, repeats=3, precision="float32",
-                  use_torch=False, steps_per_execution=32, min_window_s=0.5):
+def run_benchmark(
+    benchmark,
+    overrides,
+    batch_size,
+    steps,
+    repeats=3,
+    precision="float32",
+    use_torch=False,
+    steps_per_execution=32,
+    min_window_s=0.5,
+):
     """Measures the recipe against its references on the same synthetic data.
 
     Args:
@@ -237,11 +284,17 @@ def run_benchmark(benchmark, overrides, batch_size, steps, repeats=3, precision=
     if use_torch and benchmark.torch is not None:
         from benchmarks.torch_references import TorchRunner
 
-        makers["torch"] = lambda: TorchRunner(*benchmark.build_torch(arguments), x, y,
-                                              batch_size, precision)
+        makers["torch"] = lambda: TorchRunner(
+            *benchmark.build_torch(arguments), x, y, batch_size, precision
+        )
     results = measure(makers, repeats, min_window_s)
-    row = {"name": benchmark.name, "batch_size": batch_size, "steps": steps,
-           "epochs_per_window": results["recipe"]["epochs"], "precision": precision}
+    row = {
+        "name": benchmark.name,
+        "batch_size": batch_size,
+        "steps": steps,
+        "epochs_per_window": results["recipe"]["epochs"],
+        "precision": precision,
+    }
     return {**row, **_result_fields(results)}
 
 

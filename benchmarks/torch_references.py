@@ -45,8 +45,13 @@ def mlp(input_shape=(28, 28, 1), num_classes=10, hidden_units=(64, 32)):
     return model, torch.optim.SGD(model.parameters(), lr=0.01)
 
 
-def vgg(input_shape=(32, 32, 3), num_classes=10, blocks=((32, 64), (128, 128), (256, 256)),
-        dense_units=(1024, 512), dropout=0.05):
+def vgg(
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    blocks=((32, 64), (128, 128), (256, 256)),
+    dense_units=(1024, 512),
+    dropout=0.05,
+):
     """``cifar10_vgg``: 3x3 convolutions (batch norm after each block's first),
     max-pooling, dropout, linear layers; Adam(1e-3).
 
@@ -173,8 +178,9 @@ class TorchRunner:
         self.batch_size = batch_size
         self.examples = len(y)
         self.autocast = _AUTOCAST[precision]
-        self.scaler = torch.amp.GradScaler(self.device.type,
-                                           enabled=self.autocast is torch.float16)
+        self.scaler = torch.amp.GradScaler(
+            self.device.type, enabled=self.autocast is torch.float16
+        )
         self.loss = nn.CrossEntropyLoss()
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes: cuDNN picks its fastest
@@ -188,8 +194,9 @@ class TorchRunner:
         correct = torch.zeros((), device=self.device)
         for first in list(range(0, self.examples, self.batch_size)) * epochs:
             x, y = self._batch(self.x, first), self._batch(self.y, first)
-            with torch.autocast(self.device.type, dtype=self.autocast,
-                                enabled=self.autocast is not None):
+            with torch.autocast(
+                self.device.type, dtype=self.autocast, enabled=self.autocast is not None
+            ):
                 logits = self.model(x)
             loss = self.loss(logits.float(), y)
             self.optimizer.zero_grad(set_to_none=True)

@@ -6,10 +6,31 @@ import keras
 
 # Substrings that tell whether a logged quantity should go down or up. Checked in
 # this order, so "val_accuracy_loss" would count as a loss.
-_LOWER_IS_BETTER = ("loss", "error", "nll", "mse", "mae", "kl", "divergence", "perplexity",
-                    "distance", "bits_per")
-_HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "iou", "f1", "psnr", "ssim",
-                     "dice", "r2", "score")
+_LOWER_IS_BETTER = (
+    "loss",
+    "error",
+    "nll",
+    "mse",
+    "mae",
+    "kl",
+    "divergence",
+    "perplexity",
+    "distance",
+    "bits_per",
+)
+_HIGHER_IS_BETTER = (
+    "acc",
+    "auc",
+    "precision",
+    "recall",
+    "iou",
+    "f1",
+    "psnr",
+    "ssim",
+    "dice",
+    "r2",
+    "score",
+)
 
 
 def metric_direction(name):
@@ -60,14 +81,29 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
     >>> gan.fit(x, epochs=50, callbacks=[EarlyStopping(monitor="g_loss", patience=3)])
     """
 
-    def __init__(self, monitor="auto", min_delta=0, patience=5, verbose=0, mode="auto",
-                 baseline=None, restore_best_weights=True, start_from_epoch=0):
+    def __init__(
+        self,
+        monitor="auto",
+        min_delta=0,
+        patience=5,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=True,
+        start_from_epoch=0,
+    ):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"`mode` must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
-        super().__init__(monitor=monitor, min_delta=min_delta, patience=patience,
-                         verbose=verbose, mode=mode, baseline=baseline,
-                         restore_best_weights=restore_best_weights,
-                         start_from_epoch=start_from_epoch)
+        super().__init__(
+            monitor=monitor,
+            min_delta=min_delta,
+            patience=patience,
+            verbose=verbose,
+            mode=mode,
+            baseline=baseline,
+            restore_best_weights=restore_best_weights,
+            start_from_epoch=start_from_epoch,
+        )
         self._requested_monitor = monitor
         self._requested_min_delta = min_delta
 

@@ -58,8 +58,15 @@ class LRFinder(keras.callbacks.Callback):
     >>> finder.suggestion
     """
 
-    def __init__(self, start_learning_rate=1e-7, end_learning_rate=10.0, num_steps=200,
-                 smoothing=0.9, divergence_factor=4.0, monitor="loss"):
+    def __init__(
+        self,
+        start_learning_rate=1e-7,
+        end_learning_rate=10.0,
+        num_steps=200,
+        smoothing=0.9,
+        divergence_factor=4.0,
+        monitor="loss",
+    ):
         super().__init__()
         if not 0 < start_learning_rate < end_learning_rate:
             raise ValueError(
@@ -72,9 +79,7 @@ class LRFinder(keras.callbacks.Callback):
         if not 0 <= smoothing < 1:
             raise ValueError(f"`smoothing` must be in [0, 1). Received: smoothing={smoothing}")
         if divergence_factor <= 1:
-            raise ValueError(
-                f"`divergence_factor` must be > 1. Received: {divergence_factor}"
-            )
+            raise ValueError(f"`divergence_factor` must be > 1. Received: {divergence_factor}")
         self.start_learning_rate = float(start_learning_rate)
         self.end_learning_rate = float(end_learning_rate)
         self.num_steps = num_steps
@@ -112,8 +117,15 @@ class LRFinder(keras.callbacks.Callback):
         else:
             epochs = finder.num_steps
         with single_steps(model):  # the sweep needs the loss of every step
-            model.fit(x, y, batch_size=batch_size, sample_weight=sample_weight,
-                      epochs=epochs, callbacks=[finder], verbose=0)
+            model.fit(
+                x,
+                y,
+                batch_size=batch_size,
+                sample_weight=sample_weight,
+                epochs=epochs,
+                callbacks=[finder],
+                verbose=0,
+            )
         return finder
 
     def rate_at(self, step):
@@ -159,11 +171,12 @@ class LRFinder(keras.callbacks.Callback):
         self.losses.append(loss)
         step = len(self.losses)
         self._average = self.smoothing * self._average + (1 - self.smoothing) * loss
-        smoothed = self._average / (1 - self.smoothing ** step)
+        smoothed = self._average / (1 - self.smoothing**step)
         self.smoothed_losses.append(smoothed)
         best = min(self.smoothed_losses)
         diverged = not math.isfinite(smoothed) or (
-            step > 1 and smoothed > self.divergence_factor * best)
+            step > 1 and smoothed > self.divergence_factor * best
+        )
         if diverged or step >= self.num_steps:
             self.model.stop_training = True
 
@@ -191,8 +204,8 @@ class LRFinder(keras.callbacks.Callback):
         Returns:
             The suggested rate, or ``None`` when the sweep is too short.
         """
-        rates = np.log(np.asarray(self.learning_rates[skip_start:len(self.losses) - skip_end]))
-        losses = np.asarray(self.smoothed_losses[skip_start:len(self.losses) - skip_end])
+        rates = np.log(np.asarray(self.learning_rates[skip_start : len(self.losses) - skip_end]))
+        losses = np.asarray(self.smoothed_losses[skip_start : len(self.losses) - skip_end])
         width = max(1, round(window * len(self.losses)))
         if len(losses) <= width:
             return None
@@ -212,8 +225,12 @@ class LRFinder(keras.callbacks.Callback):
         axis.plot(self.learning_rates, self.losses, alpha=0.3, label="loss")
         axis.plot(self.learning_rates, self.smoothed_losses, label="smoothed loss")
         if self.suggestion is not None:
-            axis.axvline(self.suggestion, color="tab:red", linestyle="--",
-                         label=f"suggestion {self.suggestion:.2g}")
+            axis.axvline(
+                self.suggestion,
+                color="tab:red",
+                linestyle="--",
+                label=f"suggestion {self.suggestion:.2g}",
+            )
         finite = [v for v in self.smoothed_losses if math.isfinite(v)]
         if finite:  # from the lowest loss to a bit above the first: the blow-up is cut
             low, high = min(finite), finite[0] + 0.5 * abs(finite[0]) + 1e-12

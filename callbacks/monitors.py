@@ -67,7 +67,7 @@ class GradientNormMonitor(keras.callbacks.Callback):
         norms = history[np.arange(count - new, count) % clip.history_size]
         values = {"grad_norm": float(norms.mean()), "grad_norm_max": float(norms.max())}
         if clip.percentile is not None:
-            recorded = history[:min(count, clip.history_size)]
+            recorded = history[: min(count, clip.history_size)]
             values["clip_threshold"] = float(np.percentile(recorded, clip.percentile))
         for key, value in values.items():
             self.history.setdefault(key, []).append(value)

@@ -88,7 +88,8 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
         inner = [scope.get_current_value(v) for v in self.inner_optimizer.variables]
         with _overridden(self.inner_optimizer, overrides):
             trainable_variables, inner = self.inner_optimizer.stateless_apply(
-                inner, grads, trainable_variables)
+                inner, grads, trainable_variables
+            )
         return trainable_variables, own + list(inner)
 
     @property
@@ -119,7 +120,8 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         inner = keras.saving.deserialize_keras_object(
-            config.pop("inner_optimizer"), custom_objects=custom_objects)
+            config.pop("inner_optimizer"), custom_objects=custom_objects
+        )
         return cls(inner, **config)
 
 
@@ -185,14 +187,14 @@ class AutoClip(OptimizerWrapper):
 
     def __init__(self, inner_optimizer, percentile=10.0, history_size=1000, name=None):
         if percentile is not None and (
-            isinstance(percentile, bool) or not isinstance(percentile, (int, float))
+            isinstance(percentile, bool)
+            or not isinstance(percentile, (int, float))
             or not 0 < percentile <= 100
         ):
             raise ValueError(
                 f"`percentile` must be in (0, 100] or None. Received: percentile={percentile!r}"
             )
-        if isinstance(history_size, bool) or not isinstance(history_size, int) \
-                or history_size < 1:
+        if isinstance(history_size, bool) or not isinstance(history_size, int) or history_size < 1:
             raise ValueError(
                 f"`history_size` must be an integer >= 1. Received: history_size={history_size!r}"
             )
@@ -202,11 +204,15 @@ class AutoClip(OptimizerWrapper):
 
     def build_own(self, var_list):
         self.norm_history = self.add_variable(
-            shape=(self.history_size,), dtype="float32", initializer="zeros",
-            aggregation="none", name="norm_history")
+            shape=(self.history_size,),
+            dtype="float32",
+            initializer="zeros",
+            aggregation="none",
+            name="norm_history",
+        )
         self.norm_count = self.add_variable(
-            shape=(), dtype="int32", initializer="zeros", aggregation="none",
-            name="norm_count")
+            shape=(), dtype="int32", initializer="zeros", aggregation="none", name="norm_count"
+        )
 
     def prepare(self, grads):
         norm = global_norm(grads)
@@ -226,8 +232,11 @@ class AutoClip(OptimizerWrapper):
         return [None if g is None else g * ops.cast(scale, g.dtype) for g in grads], {}
 
     def get_config(self):
-        return {**super().get_config(), "percentile": self.percentile,
-                "history_size": self.history_size}
+        return {
+            **super().get_config(),
+            "percentile": self.percentile,
+            "history_size": self.history_size,
+        }
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -298,12 +307,15 @@ class ScheduledMomentum(OptimizerWrapper):
         return grads, {"beta_1": momentum}
 
     def get_config(self):
-        return {**super().get_config(),
-                "schedule": keras.saving.serialize_keras_object(self.schedule)}
+        return {
+            **super().get_config(),
+            "schedule": keras.saving.serialize_keras_object(self.schedule),
+        }
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         config["schedule"] = keras.saving.deserialize_keras_object(
-            config["schedule"], custom_objects=custom_objects)
+            config["schedule"], custom_objects=custom_objects
+        )
         return super().from_config(config, custom_objects)

@@ -32,8 +32,17 @@ class SampleGrid(keras.callbacks.Callback):
     >>> gan.fit(x, epochs=20, callbacks=[SampleGrid("runs/gan", num_samples=36, every=5)])
     """
 
-    def __init__(self, directory, num_samples=16, inputs=None, every=1, seed=0,
-                 name="samples", columns=None, reference=None):
+    def __init__(
+        self,
+        directory,
+        num_samples=16,
+        inputs=None,
+        every=1,
+        seed=0,
+        name="samples",
+        columns=None,
+        reference=None,
+    ):
         super().__init__()
         for argument, value in (("num_samples", num_samples), ("every", every)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -72,7 +81,12 @@ class SampleGrid(keras.callbacks.Callback):
         else:
             samples = self.model.sample(self.num_samples, seed=self.seed)
         path = os.path.join(self.directory, f"{self.name}_epoch_{epoch:03d}.png")
-        plot_samples(samples, path, title=f"{self.name}, epoch {epoch}",
-                     columns=self.columns, reference=self.reference)
+        plot_samples(
+            samples,
+            path,
+            title=f"{self.name}, epoch {epoch}",
+            columns=self.columns,
+            reference=self.reference,
+        )
         self.paths.append(path)
         return path

@@ -64,13 +64,15 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
     [0.1, 0.1, 0.05, 0.025]
     """
 
-    def __init__(self, learning_rate, drop_every, factor=0.5, min_learning_rate=0.0,
-                 name="step_decay"):
+    def __init__(
+        self, learning_rate, drop_every, factor=0.5, min_learning_rate=0.0, name="step_decay"
+    ):
         self.learning_rate = _check_positive("learning_rate", learning_rate)
         self.drop_every = _check_positive("drop_every", drop_every)
         self.factor = _check_fraction("factor", factor)
-        self.min_learning_rate = _check_fraction("min_learning_rate", min_learning_rate,
-                                                 high=learning_rate)
+        self.min_learning_rate = _check_fraction(
+            "min_learning_rate", min_learning_rate, high=learning_rate
+        )
         self.name = name
 
     def __call__(self, step):
@@ -79,9 +81,13 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
         return ops.maximum(rate, self.min_learning_rate)
 
     def get_config(self):
-        return {"learning_rate": self.learning_rate, "drop_every": self.drop_every,
-                "factor": self.factor, "min_learning_rate": self.min_learning_rate,
-                "name": self.name}
+        return {
+            "learning_rate": self.learning_rate,
+            "drop_every": self.drop_every,
+            "factor": self.factor,
+            "min_learning_rate": self.min_learning_rate,
+            "name": self.name,
+        }
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -108,14 +114,22 @@ class ExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
     [1.0, 0.7071, 0.5, 0.25]
     """
 
-    def __init__(self, learning_rate, decay_steps, decay_rate=0.5, staircase=False,
-                 min_learning_rate=0.0, name="exponential_decay"):
+    def __init__(
+        self,
+        learning_rate,
+        decay_steps,
+        decay_rate=0.5,
+        staircase=False,
+        min_learning_rate=0.0,
+        name="exponential_decay",
+    ):
         self.learning_rate = _check_positive("learning_rate", learning_rate)
         self.decay_steps = _check_positive("decay_steps", decay_steps)
         self.decay_rate = _check_fraction("decay_rate", decay_rate)
         self.staircase = bool(staircase)
-        self.min_learning_rate = _check_fraction("min_learning_rate", min_learning_rate,
-                                                 high=learning_rate)
+        self.min_learning_rate = _check_fraction(
+            "min_learning_rate", min_learning_rate, high=learning_rate
+        )
         self.name = name
 
     def __call__(self, step):
@@ -126,9 +140,14 @@ class ExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
         return ops.maximum(rate, self.min_learning_rate)
 
     def get_config(self):
-        return {"learning_rate": self.learning_rate, "decay_steps": self.decay_steps,
-                "decay_rate": self.decay_rate, "staircase": self.staircase,
-                "min_learning_rate": self.min_learning_rate, "name": self.name}
+        return {
+            "learning_rate": self.learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "min_learning_rate": self.min_learning_rate,
+            "name": self.name,
+        }
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -155,32 +174,48 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
     [0.0, 0.5, 1.0, 0.5, 0.0, 0.0]
     """
 
-    def __init__(self, learning_rate, total_steps, warmup_steps=0, initial_learning_rate=0.0,
-                 final_learning_rate=0.0, name="warmup_cosine_decay"):
+    def __init__(
+        self,
+        learning_rate,
+        total_steps,
+        warmup_steps=0,
+        initial_learning_rate=0.0,
+        final_learning_rate=0.0,
+        name="warmup_cosine_decay",
+    ):
         self.learning_rate = _check_positive("learning_rate", learning_rate)
         self.total_steps = _check_positive("total_steps", total_steps)
         self.warmup_steps = _check_fraction("warmup_steps", warmup_steps, high=total_steps - 1)
         self.initial_learning_rate = _check_fraction(
-            "initial_learning_rate", initial_learning_rate, high=learning_rate)
+            "initial_learning_rate", initial_learning_rate, high=learning_rate
+        )
         self.final_learning_rate = _check_fraction(
-            "final_learning_rate", final_learning_rate, high=learning_rate)
+            "final_learning_rate", final_learning_rate, high=learning_rate
+        )
         self.name = name
 
     def __call__(self, step):
         step = _step(step)
         warmup = max(self.warmup_steps, 1e-12)
-        rising = self.initial_learning_rate + (
-            self.learning_rate - self.initial_learning_rate) * step / warmup
-        fraction = ops.clip((step - self.warmup_steps)
-                            / (self.total_steps - self.warmup_steps), 0.0, 1.0)
+        rising = (
+            self.initial_learning_rate
+            + (self.learning_rate - self.initial_learning_rate) * step / warmup
+        )
+        fraction = ops.clip(
+            (step - self.warmup_steps) / (self.total_steps - self.warmup_steps), 0.0, 1.0
+        )
         decaying = _cosine(self.learning_rate, self.final_learning_rate, fraction)
         return ops.where(step < self.warmup_steps, rising, decaying)
 
     def get_config(self):
-        return {"learning_rate": self.learning_rate, "total_steps": self.total_steps,
-                "warmup_steps": self.warmup_steps,
-                "initial_learning_rate": self.initial_learning_rate,
-                "final_learning_rate": self.final_learning_rate, "name": self.name}
+        return {
+            "learning_rate": self.learning_rate,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+            "initial_learning_rate": self.initial_learning_rate,
+            "final_learning_rate": self.final_learning_rate,
+            "name": self.name,
+        }
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -219,9 +254,17 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     [0.95, 0.85, 0.95]
     """
 
-    def __init__(self, max_learning_rate, total_steps, warmup_fraction=0.3, div_factor=25.0,
-                 final_div_factor=1e4, base_momentum=0.85, max_momentum=0.95,
-                 name="one_cycle"):
+    def __init__(
+        self,
+        max_learning_rate,
+        total_steps,
+        warmup_fraction=0.3,
+        div_factor=25.0,
+        final_div_factor=1e4,
+        base_momentum=0.85,
+        max_momentum=0.95,
+        name="one_cycle",
+    ):
         self.max_learning_rate = _check_positive("max_learning_rate", max_learning_rate)
         self.total_steps = _check_positive("total_steps", total_steps)
         self.warmup_fraction = _check_fraction("warmup_fraction", warmup_fraction)
@@ -247,24 +290,31 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         step = _step(step)
         warmup = self.warmup_fraction * self.total_steps
         rising = _cosine(first, peak, ops.clip(step / warmup, 0.0, 1.0))
-        falling = _cosine(peak, last, ops.clip(
-            (step - warmup) / (self.total_steps - warmup), 0.0, 1.0))
+        falling = _cosine(
+            peak, last, ops.clip((step - warmup) / (self.total_steps - warmup), 0.0, 1.0)
+        )
         return ops.where(step < warmup, rising, falling)
 
     def __call__(self, step):
-        return self._phases(step, self.initial_learning_rate, self.max_learning_rate,
-                            self.final_learning_rate)
+        return self._phases(
+            step, self.initial_learning_rate, self.max_learning_rate, self.final_learning_rate
+        )
 
     def momentum(self, step):
         """The momentum (or Adam's ``beta_1``) at ``step``."""
         return self._phases(step, self.max_momentum, self.base_momentum, self.max_momentum)
 
     def get_config(self):
-        return {"max_learning_rate": self.max_learning_rate, "total_steps": self.total_steps,
-                "warmup_fraction": self.warmup_fraction, "div_factor": self.div_factor,
-                "final_div_factor": self.final_div_factor,
-                "base_momentum": self.base_momentum, "max_momentum": self.max_momentum,
-                "name": self.name}
+        return {
+            "max_learning_rate": self.max_learning_rate,
+            "total_steps": self.total_steps,
+            "warmup_fraction": self.warmup_fraction,
+            "div_factor": self.div_factor,
+            "final_div_factor": self.final_div_factor,
+            "base_momentum": self.base_momentum,
+            "max_momentum": self.max_momentum,
+            "name": self.name,
+        }
 
 
 SCHEDULES = {

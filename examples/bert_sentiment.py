@@ -56,12 +56,19 @@ def masked_token_accuracy(model, ids, seed=0):
 
 def fine_tune(args, x, y, x_test, y_test, pretrained=None):
     keras.utils.set_random_seed(args.seed)
-    architecture = {} if pretrained is not None else dict(
-        embed_dim=args.embed_dim, num_heads=args.num_heads,
-        feed_forward_dim=2 * args.embed_dim, num_layers=args.num_layers,
+    architecture = (
+        {}
+        if pretrained is not None
+        else dict(
+            embed_dim=args.embed_dim,
+            num_heads=args.num_heads,
+            feed_forward_dim=2 * args.embed_dim,
+            num_layers=args.num_layers,
+        )
     )
-    classifier = recipes.build_bert_classifier(pretrained_encoder=pretrained, num_classes=1,
-                                               **architecture)
+    classifier = recipes.build_bert_classifier(
+        pretrained_encoder=pretrained, num_classes=1, **architecture
+    )
     classifier.fit(x, y, epochs=args.finetune_epochs, batch_size=16, verbose=0)
     accuracy = classifier.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"]
     return classifier, accuracy
@@ -88,11 +95,15 @@ def main(argv=None):
     print("Example reviews:", *texts[:3], sep="\n  ")
 
     # 1. Pre-training: masked language modelling on unlabelled reviews.
-    bert = recipes.build_bert(embed_dim=args.embed_dim, num_heads=args.num_heads,
-                              feed_forward_dim=2 * args.embed_dim,
-                              num_layers=args.num_layers)
-    batches = MaskedLanguageModelBatches(encode_reviews(texts), REVIEW_VOCAB_SIZE,
-                                         batch_size=64, seed=args.seed)
+    bert = recipes.build_bert(
+        embed_dim=args.embed_dim,
+        num_heads=args.num_heads,
+        feed_forward_dim=2 * args.embed_dim,
+        num_layers=args.num_layers,
+    )
+    batches = MaskedLanguageModelBatches(
+        encode_reviews(texts), REVIEW_VOCAB_SIZE, batch_size=64, seed=args.seed
+    )
     bert.fit(batches, epochs=args.pretrain_epochs, verbose=2)
     accuracy, unigram = masked_token_accuracy(bert, test_ids)
     print(f"Masked-token accuracy {accuracy:.3f} (most frequent token: {unigram:.3f})")
@@ -103,8 +114,10 @@ def main(argv=None):
     x = encode_reviews(labelled_texts)
     classifier, tuned = fine_tune(args, x, labels, test_ids, test_labels, pretrained=bert)
     _, scratch = fine_tune(args, x, labels, test_ids, test_labels)
-    print(f"Sentiment accuracy with {args.labelled} labels: pre-trained {tuned:.3f}, "
-          f"from scratch {scratch:.3f}")
+    print(
+        f"Sentiment accuracy with {args.labelled} labels: pre-trained {tuned:.3f}, "
+        f"from scratch {scratch:.3f}"
+    )
     classifier.save(os.path.join(args.output_dir, "classifier.keras"))
 
     # 3. Predict the sentiment of a sentence (seed 004's examples).

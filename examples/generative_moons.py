@@ -62,8 +62,12 @@ def train(name, model, x, epochs, batch_size):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--output-dir", default="runs/generative")
-    parser.add_argument("--epochs-scale", type=float, default=1.0,
-                        help="multiply every model's epochs (0.2 for a smoke run)")
+    parser.add_argument(
+        "--epochs-scale",
+        type=float,
+        default=1.0,
+        help="multiply every model's epochs (0.2 for a smoke run)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     os.makedirs(args.output_dir, exist_ok=True)
@@ -99,9 +103,11 @@ def main():
     gauss_nll = gaussian_nll(x_train, x_test)
     kde, bandwidth = kde_nll(z_train, z_test)
     kde += log_jacobian
-    print(f"held-out NLL (nats per point): RealNVP {flow_nll:.3f}, single Gaussian "
-          f"{gauss_nll:.3f}, KernelDensity {kde:.3f} (bandwidth {bandwidth:.3f} in "
-          "standardised units)")
+    print(
+        f"held-out NLL (nats per point): RealNVP {flow_nll:.3f}, single Gaussian "
+        f"{gauss_nll:.3f}, KernelDensity {kde:.3f} (bandwidth {bandwidth:.3f} in "
+        "standardised units)"
+    )
 
     # Samples, back in data units.
     samples = {
@@ -110,16 +116,21 @@ def main():
         "GAN": gan.sample(1000, seed=args.seed) * std + mean,
         "RealNVP": flow.sample(1000, seed=args.seed) * std + mean,
     }
-    path = plot_samples(samples, os.path.join(args.output_dir, "moons_samples.png"),
-                        title=f"1000 samples each; grey: training data "
-                              f"(backend {keras.backend.backend()})",
-                        reference=x_train)
+    path = plot_samples(
+        samples,
+        os.path.join(args.output_dir, "moons_samples.png"),
+        title=f"1000 samples each; grey: training data (backend {keras.backend.backend()})",
+        reference=x_train,
+    )
     metrics = {
         "backend": keras.backend.backend(),
         "num_train": NUM_TRAIN,
         "num_test": NUM_TEST,
-        "heldout_nll_nats": {"realnvp": flow_nll, "single_gaussian": gauss_nll,
-                             "kernel_density": kde},
+        "heldout_nll_nats": {
+            "realnvp": flow_nll,
+            "single_gaussian": gauss_nll,
+            "kernel_density": kde,
+        },
         "kde_bandwidth_standardised": bandwidth,
         "train_seconds": seconds,
     }

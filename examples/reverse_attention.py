@@ -37,8 +37,7 @@ def token_names(ids):
 
 def train(attention, x, y, args):
     keras.utils.set_random_seed(args.seed)
-    model = build_seq2seq(attention=attention, embedding_dim=args.embedding_dim,
-                          units=args.units)
+    model = build_seq2seq(attention=attention, embedding_dim=args.embedding_dim, units=args.units)
     start = time.perf_counter()
     model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, verbose=2)
     return model, time.perf_counter() - start
@@ -54,8 +53,9 @@ def main(argv=None):
     parser.add_argument("--min-length", type=int, default=10)
     parser.add_argument("--max-length", type=int, default=20)
     parser.add_argument("--attention", choices=("bahdanau", "luong"), default="bahdanau")
-    parser.add_argument("--baseline", action="store_true",
-                        help="also train the model without attention")
+    parser.add_argument(
+        "--baseline", action="store_true", help="also train the model without attention"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output-dir", default="runs/reverse_attention")
     args = parser.parse_args(argv)
@@ -70,8 +70,10 @@ def main(argv=None):
         model, seconds = train(attention, x, y, args)
         predicted = model.generate(x_test["encoder_inputs"])
         scores[attention] = exact_match(predicted, y_test)
-        print(f"attention={attention}: exact match {scores[attention]:.3f} on 500 test "
-              f"strings ({seconds:.0f} s of training)")
+        print(
+            f"attention={attention}: exact match {scores[attention]:.3f} on 500 test "
+            f"strings ({seconds:.0f} s of training)"
+        )
         if attention == args.attention:
             attention_model = model
 
@@ -81,8 +83,10 @@ def main(argv=None):
     tokens, weights = attention_model.generate(source, return_attention=True)
     length = int((source[0] != data.PAD).sum())
     path = plot_attention(
-        weights[0][:, :length], os.path.join(args.output_dir, "attention.png"),
-        source_tokens=token_names(source[0][:length]), target_tokens=token_names(tokens[0]),
+        weights[0][:, :length],
+        os.path.join(args.output_dir, "attention.png"),
+        source_tokens=token_names(source[0][:length]),
+        target_tokens=token_names(tokens[0]),
         title=f"{args.attention} attention, reverse task",
     )
     print("input:  ", " ".join(token_names(source[0][:length])))

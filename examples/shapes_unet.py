@@ -38,10 +38,17 @@ model.fit(train, validation_data=validation, epochs=EPOCHS, verbose=2)
 # Evaluate once on the test split, then look at the result.
 scores = model.evaluate(x_test, y_test, verbose=0, return_dict=True)
 all_background = np.mean(y_test == 0) / 3  # mean IoU of predicting background everywhere
-print(f"test: pixel accuracy {scores['accuracy']:.3f}, mean IoU {scores['mean_iou']:.3f} "
-      f"(all background: {all_background:.3f})")
+print(
+    f"test: pixel accuracy {scores['accuracy']:.3f}, mean IoU {scores['mean_iou']:.3f} "
+    f"(all background: {all_background:.3f})"
+)
 os.makedirs(OUTPUT_DIR, exist_ok=True)
-path = plot_segmentation(x_test[:6], y_test[:6], model.predict(x_test[:6], verbose=0),
-                         os.path.join(OUTPUT_DIR, "overlay.png"),
-                         class_names=data.SHAPE_CLASSES, title="shapes_unet")
+path = plot_segmentation(
+    x_test[:6],
+    y_test[:6],
+    model.predict(x_test[:6], verbose=0),
+    os.path.join(OUTPUT_DIR, "overlay.png"),
+    class_names=data.SHAPE_CLASSES,
+    title="shapes_unet",
+)
 print(f"wrote {path}")

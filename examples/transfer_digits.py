@@ -54,8 +54,11 @@ def train_source(epochs=15, seed=0):
     x, y = data.arrays("digits", "train")
     keep = np.isin(y, SOURCE_CLASSES)
     model = small_cnn()
-    model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(x[keep], y[keep], epochs=epochs, batch_size=64, verbose=0)
     return model
 
@@ -79,10 +82,17 @@ def target_test():
 def fit_and_test(model, x, y, learning_rate=1e-2, steps=40):
     """``steps`` full-batch updates on the few samples (one pass over ``steps``
     copies of them), then accuracy on the 5-9 test set."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
-                  loss="sparse_categorical_crossentropy")
-    model.fit(np.tile(x, (steps, 1, 1, 1)), np.tile(y, steps), batch_size=len(x),
-              epochs=1, shuffle=False, verbose=0)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy"
+    )
+    model.fit(
+        np.tile(x, (steps, 1, 1, 1)),
+        np.tile(y, steps),
+        batch_size=len(x),
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+    )
     x_test, y_test = target_test()
     predictions = keras.ops.convert_to_numpy(model(x_test, training=False))
     return float(np.mean(predictions.argmax(axis=-1) == y_test))
@@ -109,8 +119,10 @@ def compare(source, shots=1, seeds=(0, 1, 2, 3), fine_tune=False, verbose=True):
         scratch_accuracy = fit_and_test(small_cnn(name="scratch"), x, y)
         results.append((transfer_accuracy, scratch_accuracy))
         if verbose:
-            print(f"draw {seed}: {shots} samples per digit -> transfer "
-                  f"{transfer_accuracy:.3f}, scratch {scratch_accuracy:.3f}")
+            print(
+                f"draw {seed}: {shots} samples per digit -> transfer "
+                f"{transfer_accuracy:.3f}, scratch {scratch_accuracy:.3f}"
+            )
     return results
 
 
@@ -119,8 +131,9 @@ def main():
     parser.add_argument("--shots", type=int, default=1, help="samples per new digit")
     parser.add_argument("--draws", type=int, default=6, help="draws of the few samples")
     parser.add_argument("--source-epochs", type=int, default=15)
-    parser.add_argument("--fine-tune", action="store_true",
-                        help="also unfreeze the top reused convolution")
+    parser.add_argument(
+        "--fine-tune", action="store_true", help="also unfreeze the top reused convolution"
+    )
     args = parser.parse_args()
 
     source = train_source(epochs=args.source_epochs)
@@ -129,8 +142,10 @@ def main():
     source_accuracy = source.evaluate(x_test[keep], y_test[keep], verbose=0)[1]
     print(f"source model, digits 0-4 test accuracy: {source_accuracy:.3f}")
     results = np.array(compare(source, args.shots, range(args.draws), args.fine_tune))
-    print(f"mean test accuracy on digits 5-9 from {args.shots} samples per digit: "
-          f"transfer {results[:, 0].mean():.3f}, scratch {results[:, 1].mean():.3f}")
+    print(
+        f"mean test accuracy on digits 5-9 from {args.shots} samples per digit: "
+        f"transfer {results[:, 0].mean():.3f}, scratch {results[:, 1].mean():.3f}"
+    )
 
 
 if __name__ == "__main__":

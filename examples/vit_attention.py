@@ -30,8 +30,9 @@ CLASS_NAMES = ("circle", "square")
 def one_shape_images(split, num_examples, image_size):
     """Images holding one shape each, labelled 0 (circle) or 1 (square), and
     the shape's pixels."""
-    images, masks = data.arrays("shapes", split, num_examples=num_examples,
-                                image_size=image_size, max_shapes=1)
+    images, masks = data.arrays(
+        "shapes", split, num_examples=num_examples, image_size=image_size, max_shapes=1
+    )
     labels = masks.reshape(len(masks), -1).max(axis=1) - 1
     return images, labels.astype("int32"), masks[..., 0] > 0
 
@@ -52,8 +53,14 @@ def main(argv=None):
     x, y, _ = one_shape_images("train", args.examples, args.image_size)
     x_test, y_test, shape_pixels = one_shape_images("test", 256, args.image_size)
     model = recipes.build_vit(
-        input_shape=x.shape[1:], num_classes=len(CLASS_NAMES), patch_size=args.patch_size,
-        embed_dim=48, num_heads=4, feed_forward_dim=96, num_layers=3, dropout=0.1,
+        input_shape=x.shape[1:],
+        num_classes=len(CLASS_NAMES),
+        patch_size=args.patch_size,
+        embed_dim=48,
+        num_heads=4,
+        feed_forward_dim=96,
+        num_layers=3,
+        dropout=0.1,
     )
     model.fit(x, y, validation_split=0.1, epochs=args.epochs, batch_size=64, verbose=2)
     accuracy = model.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"]
@@ -63,14 +70,19 @@ def main(argv=None):
     predicted = model.predict(x_test[:8], verbose=0).argmax(axis=-1)
     titles = [f"{CLASS_NAMES[p]} ({CLASS_NAMES[t]})" for p, t in zip(predicted, y_test[:8])]
     path = plot_attention_overlay(
-        x_test[:8], maps[:8], os.path.join(args.output_dir, "attention.png"), titles=titles,
+        x_test[:8],
+        maps[:8],
+        os.path.join(args.output_dir, "attention.png"),
+        titles=titles,
         title=f"ViT class-token attention ({args.method}); predicted (true)",
     )
     grid, patch = maps.shape[1], args.patch_size
     on_shape = shape_pixels.reshape(-1, grid, patch, grid, patch).any(axis=(2, 4))
     share = float(np.mean([m[s].sum() for m, s in zip(maps, on_shape)]))
-    print(f"Attention on the patches that touch the shape: {share:.2f} "
-          f"(those patches cover {on_shape.mean():.2f} of the image)")
+    print(
+        f"Attention on the patches that touch the shape: {share:.2f} "
+        f"(those patches cover {on_shape.mean():.2f} of the image)"
+    )
     print(f"Saved {path}")
     model.save(os.path.join(args.output_dir, "model.keras"))
 

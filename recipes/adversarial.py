@@ -67,9 +67,7 @@ def fgsm(model, x, y, epsilon, loss=None, clip_range=None, batch_size=256):
     for start in range(0, len(x), batch_size):
         xb = x[start : start + batch_size]
         yb = ops.convert_to_tensor(y[start : start + batch_size])
-        out.append(
-            ops.convert_to_numpy(_perturb(model, loss_fn, xb, yb, epsilon, clip_range))
-        )
+        out.append(ops.convert_to_numpy(_perturb(model, loss_fn, xb, yb, epsilon, clip_range)))
     return np.concatenate(out) if out else x.copy()
 
 
@@ -261,7 +259,5 @@ def _check_clip_range(clip_range):
             f"`clip_range` must be None or a (low, high) pair. Received: clip_range={clip_range!r}"
         ) from None
     if not low < high:
-        raise ValueError(
-            f"`clip_range` must have low < high. Received: clip_range={clip_range!r}"
-        )
+        raise ValueError(f"`clip_range` must have low < high. Received: clip_range={clip_range!r}")
     return (low, high)

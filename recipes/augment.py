@@ -82,9 +82,14 @@ def build_augmentation(
         layers.append(RandomFlip(flip, seed=layer_seed(len(layers)), name="random_flip"))
     if rotation or zoom or translation:
         layers.append(
-            RandomAffine(rotation=rotation, zoom=zoom, translation=translation,
-                         fill_mode=fill_mode, seed=layer_seed(len(layers)),
-                         name="random_affine")
+            RandomAffine(
+                rotation=rotation,
+                zoom=zoom,
+                translation=translation,
+                fill_mode=fill_mode,
+                seed=layer_seed(len(layers)),
+                name="random_affine",
+            )
         )
     if crop:
         layers.append(RandomPadCrop(crop, seed=layer_seed(len(layers)), name="random_pad_crop"))

@@ -11,8 +11,7 @@ def check_choice(name, value, allowed):
     """
     if value not in allowed:
         raise ValueError(
-            f"`{name}` must be one of {', '.join(map(repr, allowed))}. Received: "
-            f"{name}={value!r}"
+            f"`{name}` must be one of {', '.join(map(repr, allowed))}. Received: {name}={value!r}"
         )
     return value
 
@@ -20,9 +19,7 @@ def check_choice(name, value, allowed):
 def check_positive_int(name, value, minimum=1):
     """Raises ``ValueError`` unless ``value`` is an int >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
     return value
 
 
@@ -52,8 +49,7 @@ def check_shape(name, value, ndim=None):
         ) from None
     if not shape or any(d is not None and (not isinstance(d, int) or d < 1) for d in shape):
         raise ValueError(
-            f"`{name}` must be a non-empty tuple of positive integers. "
-            f"Received: {name}={value!r}"
+            f"`{name}` must be a non-empty tuple of positive integers. Received: {name}={value!r}"
         )
     ranks = (ndim,) if isinstance(ndim, int) else ndim
     if ranks is not None and len(shape) not in ranks:

@@ -83,8 +83,7 @@ def steps_dividing(steps_per_epoch, limit=DEFAULT_STEPS_PER_EXECUTION):
     >>> steps_dividing(50)
     25
     """
-    return max(k for k in range(1, min(steps_per_epoch, limit) + 1)
-               if steps_per_epoch % k == 0)
+    return max(k for k in range(1, min(steps_per_epoch, limit) + 1) if steps_per_epoch % k == 0)
 
 
 @contextlib.contextmanager

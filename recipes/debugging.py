@@ -80,9 +80,7 @@ def overfit_check(model, dataset, n=50, epochs=300, target=0.99, batch_size=None
     x, y = _take(dataset, n, seed)
     batch_size = batch_size or min(len(x), 32)
     tracker = _AccuracyTracker(x, y, target)
-    history = model.fit(
-        x, y, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[tracker]
-    )
+    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[tracker])
     losses = [float(v) for v in history.history.get("loss", [])]
     accuracy = tracker.curve[-1] if tracker.curve else 0.0
     passed = accuracy >= target

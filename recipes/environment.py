@@ -8,8 +8,16 @@ import keras
 
 from recipes.compiling import steps_per_execution
 
-_PACKAGES = ("keras", "tensorflow", "jax", "torch", "tensorflow-datasets",
-             "keras-tuner", "scikit-learn", "numpy")
+_PACKAGES = (
+    "keras",
+    "tensorflow",
+    "jax",
+    "torch",
+    "tensorflow-datasets",
+    "keras-tuner",
+    "scikit-learn",
+    "numpy",
+)
 
 
 def _version(package):

@@ -61,8 +61,9 @@ def _class_map(masks):
     return masks.astype("int64")
 
 
-def plot_segmentation(images, true_masks, pred_masks, path, class_names=None,
-                      max_images=8, alpha=0.7, title=None):
+def plot_segmentation(
+    images, true_masks, pred_masks, path, class_names=None, max_images=8, alpha=0.7, title=None
+):
     """Saves a PNG grid: one row per image with the image, its true mask and the
     predicted mask, each mask drawn in colour over the image in grey.
 
@@ -109,9 +110,9 @@ def plot_segmentation(images, true_masks, pred_masks, path, class_names=None,
     names = list(class_names or []) + [
         f"class {i}" for i in range(len(class_names or []), num_classes)
     ]
-    colours = plt.get_cmap("tab10" if num_classes <= 10 else "tab20")(
-        np.arange(num_classes)
-    )[:, :3]
+    colours = plt.get_cmap("tab10" if num_classes <= 10 else "tab20")(np.arange(num_classes))[
+        :, :3
+    ]
     rows = min(len(images), max_images)
     figure, axes = plt.subplots(rows, 3, figsize=(7.5, 2.6 * rows), squeeze=False)
     for row in range(rows):
@@ -132,7 +133,9 @@ def plot_segmentation(images, true_masks, pred_masks, path, class_names=None,
                 axis.set_title(label)
     figure.legend(
         handles=[Patch(color=colours[i], label=names[i]) for i in range(num_classes)],
-        loc="lower center", ncol=min(num_classes, 5), frameon=False,
+        loc="lower center",
+        ncol=min(num_classes, 5),
+        frameon=False,
     )
     if title:
         figure.suptitle(title)
@@ -142,8 +145,9 @@ def plot_segmentation(images, true_masks, pred_masks, path, class_names=None,
     return path
 
 
-def plot_attention_overlay(images, attention_maps, path, titles=None, max_images=8,
-                           alpha=0.5, cmap="jet", title=None):
+def plot_attention_overlay(
+    images, attention_maps, path, titles=None, max_images=8, alpha=0.5, cmap="jet", title=None
+):
     """Saves a PNG with each image above its attention map drawn over it (the
     map, e.g. ``recipes.models.vit.vit_attention_maps``, is stretched to the
     image's size with bilinear smoothing and scaled to its own maximum).
@@ -192,8 +196,15 @@ def plot_attention_overlay(images, attention_maps, path, titles=None, max_images
         weights = maps[column] / max(float(maps[column].max()), 1e-12)
         axes[0, column].imshow(image, interpolation="nearest")
         axes[1, column].imshow(image, interpolation="nearest")
-        axes[1, column].imshow(weights, cmap=cmap, alpha=alpha, interpolation="bilinear",
-                               extent=(-0.5, width - 0.5, height - 0.5, -0.5), vmin=0, vmax=1)
+        axes[1, column].imshow(
+            weights,
+            cmap=cmap,
+            alpha=alpha,
+            interpolation="bilinear",
+            extent=(-0.5, width - 0.5, height - 0.5, -0.5),
+            vmin=0,
+            vmax=1,
+        )
         for axis in axes[:, column]:
             axis.set_xticks([])
             axis.set_yticks([])
@@ -248,8 +259,7 @@ def plot_samples(samples, path, title=None, columns=None, reference=None):
                 "Samples must be 2-D points (n, 2) or images (n, h, w[, 1 or 3]). "
                 f"Received shape {values.shape} for panel {name!r}"
             )
-    figure, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.5),
-                                squeeze=False)
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4.5), squeeze=False)
     all_points = [v for v in panels.values() if v.ndim == 2]
     if reference is not None:
         all_points.append(np.asarray(reference, dtype="float32"))
@@ -267,8 +277,9 @@ def plot_samples(samples, path, title=None, columns=None, reference=None):
             axis.set_ylim(low[1], high[1])
             axis.set_aspect("equal")
         else:
-            axis.imshow(_image_grid(values, columns), cmap="gray", vmin=0, vmax=1,
-                        interpolation="nearest")
+            axis.imshow(
+                _image_grid(values, columns), cmap="gray", vmin=0, vmax=1, interpolation="nearest"
+            )
             axis.set_xticks([])
             axis.set_yticks([])
         if name is not None:
@@ -300,8 +311,9 @@ def _image_grid(images, columns=None):
     return grid[..., 0] if channels == 1 else grid
 
 
-def plot_attention(weights, path, source_tokens=None, target_tokens=None, title=None,
-                   cmap="viridis"):
+def plot_attention(
+    weights, path, source_tokens=None, target_tokens=None, title=None, cmap="viridis"
+):
     """Saves an encoder-decoder attention matrix as a heatmap PNG: one row per
     output token, one column per input token, brighter where the decoder looked.
 
@@ -331,20 +343,31 @@ def plot_attention(weights, path, source_tokens=None, target_tokens=None, title=
             "`weights` must be a non-empty (output_steps, input_steps) matrix. "
             f"Received shape: {weights.shape}"
         )
-    for name, labels, size in (("source_tokens", source_tokens, weights.shape[1]),
-                               ("target_tokens", target_tokens, weights.shape[0])):
+    for name, labels, size in (
+        ("source_tokens", source_tokens, weights.shape[1]),
+        ("target_tokens", target_tokens, weights.shape[0]),
+    ):
         if labels is not None and len(labels) != size:
             raise ValueError(f"`{name}` needs {size} labels. Received {len(labels)}.")
     rows, columns = weights.shape
     figure, axis = plt.subplots(figsize=(1.0 + 0.35 * columns, 1.0 + 0.35 * rows))
-    image = axis.imshow(weights, cmap=cmap, vmin=0.0, vmax=max(float(weights.max()), 1e-12),
-                        interpolation="nearest", aspect="equal")
+    image = axis.imshow(
+        weights,
+        cmap=cmap,
+        vmin=0.0,
+        vmax=max(float(weights.max()), 1e-12),
+        interpolation="nearest",
+        aspect="equal",
+    )
     axis.set_xticks(range(columns))
     axis.set_yticks(range(rows))
-    axis.set_xticklabels([str(t) for t in source_tokens] if source_tokens is not None
-                         else range(columns), fontsize=8)
-    axis.set_yticklabels([str(t) for t in target_tokens] if target_tokens is not None
-                         else range(rows), fontsize=8)
+    axis.set_xticklabels(
+        [str(t) for t in source_tokens] if source_tokens is not None else range(columns),
+        fontsize=8,
+    )
+    axis.set_yticklabels(
+        [str(t) for t in target_tokens] if target_tokens is not None else range(rows), fontsize=8
+    )
     axis.set_xlabel("input")
     axis.set_ylabel("output")
     figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)

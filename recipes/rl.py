@@ -311,8 +311,10 @@ def train_dqn(
         history["epsilon"].append(epsilon.epsilon)
         epsilon.decay()
         if verbose:
-            print(f"episode {episode + 1}/{episodes}: return {total:.2f}, "
-                  f"epsilon {history['epsilon'][-1]:.3f}")
+            print(
+                f"episode {episode + 1}/{episodes}: return {total:.2f}, "
+                f"epsilon {history['epsilon'][-1]:.3f}"
+            )
     return history
 
 

@@ -31,8 +31,7 @@ def assert_loss_decreases(model, x, y, steps=20, factor=0.9, batch_size=None):
     before, after = fit_steps(model, x, y, steps, batch_size)
     assert np.isfinite(after), f"loss is not finite after training: {after}"
     assert after < factor * before, (
-        f"loss did not go down enough: {before:.4f} -> {after:.4f} "
-        f"(wanted below {factor} x start)"
+        f"loss did not go down enough: {before:.4f} -> {after:.4f} (wanted below {factor} x start)"
     )
     return before, after
 

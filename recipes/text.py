@@ -117,7 +117,9 @@ def toy_reviews(split="train", num_examples=None, negation=0.5):
         adjective = (POSITIVE if positive else NEGATIVE)[rng.integers(len(POSITIVE))]
         words = [
             _OPENERS[rng.integers(len(_OPENERS))],
-            "the", SUBJECTS[rng.integers(len(SUBJECTS))], "was",
+            "the",
+            SUBJECTS[rng.integers(len(SUBJECTS))],
+            "was",
             _ADVERBS[rng.integers(len(_ADVERBS))] if not negated else "",
             "not" if negated else "",
             adjective,
@@ -128,8 +130,7 @@ def toy_reviews(split="train", num_examples=None, negation=0.5):
     return np.array(texts), np.array(labels, "int32")
 
 
-def make_vectorizer(texts, max_tokens=None, sequence_length=None, output_mode="int",
-                    ngrams=None):
+def make_vectorizer(texts, max_tokens=None, sequence_length=None, output_mode="int", ngrams=None):
     """A ``keras.layers.TextVectorization`` adapted to ``texts``.
 
     Text is lower-cased, stripped of punctuation and split on whitespace. In
@@ -159,7 +160,9 @@ def make_vectorizer(texts, max_tokens=None, sequence_length=None, output_mode="i
     if sequence_length is not None:
         check_positive_int("sequence_length", sequence_length)
     vectorizer = keras.layers.TextVectorization(
-        max_tokens=max_tokens, output_mode=output_mode, ngrams=ngrams,
+        max_tokens=max_tokens,
+        output_mode=output_mode,
+        ngrams=ngrams,
         output_sequence_length=sequence_length if output_mode == "int" else None,
     )
     if isinstance(texts, (list, tuple, np.ndarray)):
@@ -224,8 +227,10 @@ class HashedNGrams(keras.layers.Layer):
                 f"`num_buckets` must be at most 2**20. Received: num_buckets={num_buckets}"
             )
         if vocab_size + num_buckets >= 2**31:
-            raise ValueError("`vocab_size + num_buckets` must fit in int32. Received: "
-                             f"vocab_size={vocab_size}, num_buckets={num_buckets}")
+            raise ValueError(
+                "`vocab_size + num_buckets` must fit in int32. Received: "
+                f"vocab_size={vocab_size}, num_buckets={num_buckets}"
+            )
 
     def call(self, inputs):
         tokens = ops.cast(inputs, "int32")
@@ -241,8 +246,10 @@ class HashedNGrams(keras.layers.Layer):
             for k in range(1, n):
                 following = tokens[:, k : length + k]
                 valid = ops.logical_and(valid, following > 0)
-                code = ops.mod(code * self._MULTIPLIER + ops.mod(following, self.num_buckets),
-                               self.num_buckets)
+                code = ops.mod(
+                    code * self._MULTIPLIER + ops.mod(following, self.num_buckets),
+                    self.num_buckets,
+                )
             code = ops.mod(code + n, self.num_buckets)  # n-grams of different n differ
             pieces.append(ops.where(valid, code + self.vocab_size, ops.zeros_like(code)))
         return ops.concatenate(pieces, axis=1)

@@ -75,9 +75,17 @@ def train_recipe(
     """
     recipe = get_recipe(name)
     if recipe.trainer is not None:
-        return recipe.trainer(name, output_dir=output_dir, epochs=epochs,
-                              batch_size=batch_size, dataset=dataset, seed=seed,
-                              verbose=verbose, callbacks=callbacks, **overrides)
+        return recipe.trainer(
+            name,
+            output_dir=output_dir,
+            epochs=epochs,
+            batch_size=batch_size,
+            dataset=dataset,
+            seed=seed,
+            verbose=verbose,
+            callbacks=callbacks,
+            **overrides,
+        )
     dataset = dataset or recipe.dataset
     if dataset is None:
         raise ValueError(f"Recipe {name!r} has no default dataset: pass dataset=...")
@@ -105,7 +113,10 @@ def train_recipe(
 
     start = time.perf_counter()
     history = model.fit(
-        train, validation_data=validation, epochs=epochs, callbacks=callbacks,
+        train,
+        validation_data=validation,
+        epochs=epochs,
+        callbacks=callbacks,
         verbose=verbose,
     )
     train_seconds = time.perf_counter() - start
@@ -117,9 +128,16 @@ def train_recipe(
         paths["metrics"] = os.path.join(output_dir, "metrics.json")
         with open(paths["metrics"], "w") as handle:
             json.dump(
-                {"recipe": name, "dataset": dataset, "epochs": epochs,
-                 "batch_size": batch_size, "train_seconds": train_seconds,
-                 "test": test_metrics, "backend": keras.backend.backend()},
-                handle, indent=2,
+                {
+                    "recipe": name,
+                    "dataset": dataset,
+                    "epochs": epochs,
+                    "batch_size": batch_size,
+                    "train_seconds": train_seconds,
+                    "test": test_metrics,
+                    "backend": keras.backend.backend(),
+                },
+                handle,
+                indent=2,
             )
     return TrainResult(model, history.history, test_metrics, train_seconds, paths)

@@ -148,8 +148,7 @@ def unfreeze_top(model, k, batch_norm=False):
     candidates = [
         layer
         for layer in leaves
-        if layer.weights
-        and (batch_norm or not isinstance(layer, keras.layers.BatchNormalization))
+        if layer.weights and (batch_norm or not isinstance(layer, keras.layers.BatchNormalization))
     ]
     top = candidates[len(candidates) - k :] if k else []
     wanted = {id(layer): layer.trainable or any(layer is t for t in top) for layer in leaves}
@@ -186,9 +185,7 @@ def _find_layer(model, up_to):
             )
         return model.get_layer(up_to)
     if isinstance(up_to, bool) or not isinstance(up_to, int):
-        raise ValueError(
-            f"`up_to` must be a layer name or an index. Received: up_to={up_to!r}"
-        )
+        raise ValueError(f"`up_to` must be a layer name or an index. Received: up_to={up_to!r}")
     count = len(model.layers)
     if not -count <= up_to < count:
         raise ValueError(

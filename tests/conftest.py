@@ -40,4 +40,3 @@ def roundtrip(tmp_path):
         return testing.assert_save_load_roundtrip(model, x, tmp_path, atol)
 
     return check
-

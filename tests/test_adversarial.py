@@ -41,8 +41,7 @@ def test_fgsm_steps_epsilon_along_the_sign_of_the_loss_gradient():
     gradient = keras.ops.convert_to_numpy(input_gradient(lambda t: loss(y, model(t)), x))
     np.testing.assert_allclose(x_adv, x + 0.05 * np.sign(gradient), atol=1e-6)
     per_sample = keras.losses.sparse_categorical_crossentropy
-    assert keras.ops.convert_to_numpy(
-        per_sample(y, model(x_adv)) > per_sample(y, model(x))).all()
+    assert keras.ops.convert_to_numpy(per_sample(y, model(x_adv)) > per_sample(y, model(x))).all()
     clipped = fgsm(model, x, y, epsilon=0.5, clip_range=(0.0, 1.0), batch_size=3)
     assert clipped.min() >= 0.0 and clipped.max() <= 1.0
 
@@ -74,11 +73,13 @@ def test_fgsm_fools_a_trained_model_and_adversarial_training_recovers_part(digit
     plain.fit(x, y, epochs=5, batch_size=64, verbose=0)
     control = _accuracy(plain, fgsm(plain, x_test, y_test, EPSILON, clip_range=(0, 1)), y_test)
     defended = _trained_mlp(x, y)
-    trainer = build_adversarial_trainer(defended, epsilon=EPSILON, clip_range=(0.0, 1.0),
-                                        learning_rate=3e-3)
+    trainer = build_adversarial_trainer(
+        defended, epsilon=EPSILON, clip_range=(0.0, 1.0), learning_rate=3e-3
+    )
     trainer.fit(x, y, epochs=5, batch_size=64, verbose=0)
-    robust = _accuracy(defended,
-                       fgsm(defended, x_test, y_test, EPSILON, clip_range=(0, 1)), y_test)
+    robust = _accuracy(
+        defended, fgsm(defended, x_test, y_test, EPSILON, clip_range=(0, 1)), y_test
+    )
     assert robust > control + 0.1, (robust, control)
     assert _accuracy(defended, x_test, y_test) > 0.9  # still good on clean inputs
 
@@ -86,15 +87,19 @@ def test_fgsm_fools_a_trained_model_and_adversarial_training_recovers_part(digit
 def test_adversarial_trainer_round_trips_and_evaluates_clean(roundtrip):
     keras.utils.set_random_seed(0)
     model = recipes.build_mlp(input_shape=(8, 8, 1), hidden_units=(8,), compile=False)
-    trainer = build_adversarial_trainer(model, epsilon=0.05, adversarial_weight=0.3,
-                                        clip_range=(0, 1))
+    trainer = build_adversarial_trainer(
+        model, epsilon=0.05, adversarial_weight=0.3, clip_range=(0, 1)
+    )
     x, y = data.arrays("digits", "test")
     history = trainer.fit(x[:64], y[:64], epochs=2, batch_size=32, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     # evaluate reports the clean loss (no attack at test time)
     clean = keras.losses.sparse_categorical_crossentropy(y[:64], model(x[:64]))
-    np.testing.assert_allclose(trainer.evaluate(x[:64], y[:64], verbose=0)[0],
-                               np.mean(keras.ops.convert_to_numpy(clean)), rtol=1e-5)
+    np.testing.assert_allclose(
+        trainer.evaluate(x[:64], y[:64], verbose=0)[0],
+        np.mean(keras.ops.convert_to_numpy(clean)),
+        rtol=1e-5,
+    )
     loaded = roundtrip(trainer, x[:16])
     assert isinstance(loaded, AdversarialTrainer)
     assert (loaded.epsilon, loaded.adversarial_weight, loaded.clip_range) == (0.05, 0.3, (0, 1))
@@ -156,7 +161,8 @@ JAX_SCRIPT = textwrap.dedent(
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed")
 def test_fgsm_and_adversarial_training_on_the_jax_backend():
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run([sys.executable, "-c", JAX_SCRIPT], env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "jax ok" in result.stdout

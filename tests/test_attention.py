@@ -83,8 +83,7 @@ def test_causal_mask_hides_the_future():
     np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
     changed = x.copy()
     changed[:, 4:] = 100.0  # the future of positions 0..3
-    np.testing.assert_array_equal(_numpy(outputs)[:, :4],
-                                  _numpy(layer(changed, changed))[:, :4])
+    np.testing.assert_array_equal(_numpy(outputs)[:, :4], _numpy(layer(changed, changed))[:, :4])
     assert not np.allclose(_numpy(outputs)[:, 4:], _numpy(layer(changed, changed))[:, 4:])
 
 
@@ -130,22 +129,26 @@ def test_multi_head_attention_computes_what_keras_multi_head_attention_computes(
     ours, theirs = _copied_keras_mha(4, 3, x, memory, value_dim=5)
     out, weights = ours(x, memory, padding_mask=padding, return_attention_scores=True)
     expected, expected_weights = theirs(
-        x, memory, attention_mask=np.repeat(padding[:, None, :], 5, axis=1),
+        x,
+        memory,
+        attention_mask=np.repeat(padding[:, None, :], 5, axis=1),
         return_attention_scores=True,
     )
     np.testing.assert_allclose(_numpy(out), _numpy(expected), atol=1e-5)
     np.testing.assert_allclose(_numpy(weights), _numpy(expected_weights), atol=1e-6)
     causal, theirs = _copied_keras_mha(2, 8, x, x, causal=True)
-    np.testing.assert_allclose(_numpy(causal(x)), _numpy(theirs(x, x, use_causal_mask=True)),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        _numpy(causal(x)), _numpy(theirs(x, x, use_causal_mask=True)), atol=1e-5
+    )
 
 
 @pytest.mark.parametrize(
     "heads, key_dim, value_dim, output_dim, query_width, value_width",
     [(4, 4, None, None, 16, 16), (2, 3, 5, None, 8, 6), (3, 4, 2, 10, 7, 9)],
 )
-def test_multi_head_attention_parameter_count(heads, key_dim, value_dim, output_dim,
-                                              query_width, value_width):
+def test_multi_head_attention_parameter_count(
+    heads, key_dim, value_dim, output_dim, query_width, value_width
+):
     layer = MultiHeadAttention(heads, key_dim, value_dim=value_dim, output_dim=output_dim)
     layer(normal(1, 3, query_width), normal(1, 4, value_width))
     value_dim = value_dim or key_dim
@@ -154,7 +157,8 @@ def test_multi_head_attention_parameter_count(heads, key_dim, value_dim, output_
         (query_width + 1) * heads * key_dim  # query projection and bias
         + (value_width + 1) * heads * key_dim  # key
         + (value_width + 1) * heads * value_dim  # value
-        + heads * value_dim * output_dim + output_dim  # output projection
+        + heads * value_dim * output_dim
+        + output_dim  # output projection
     )
     assert layer.count_params() == expected
     if heads * key_dim == query_width == value_width and value_dim == key_dim:
@@ -179,8 +183,9 @@ def test_learned_positions_have_one_vector_per_position():
     x = normal(2, 7, 4)
     out = _numpy(layer(x))
     assert layer.count_params() == 10 * 4
-    np.testing.assert_allclose(out - x, np.broadcast_to(_numpy(layer.embeddings)[:7],
-                                                        (2, 7, 4)), atol=1e-6)
+    np.testing.assert_allclose(
+        out - x, np.broadcast_to(_numpy(layer.embeddings)[:7], (2, 7, 4)), atol=1e-6
+    )
     with pytest.raises(ValueError, match="longer than the table"):
         LearnedPositionalEmbedding(max_length=5)(normal(1, 6, 4))
 
@@ -200,8 +205,9 @@ def test_encoder_block_parameter_count_and_padding():
     assert np.all(_numpy(weights)[0, :, :, 4:] == 0.0)
     changed = x.copy()
     changed[0, 4:] = 50.0
-    np.testing.assert_allclose(_numpy(block(changed, padding_mask=padding))[0, :4],
-                               _numpy(outputs)[0, :4], atol=1e-5)
+    np.testing.assert_allclose(
+        _numpy(block(changed, padding_mask=padding))[0, :4], _numpy(outputs)[0, :4], atol=1e-5
+    )
 
 
 def test_post_norm_ends_on_a_layer_norm_and_pre_norm_does_not():
@@ -218,8 +224,9 @@ def test_decoder_block_is_causal_masks_the_encoder_padding_and_counts_parameters
     block = TransformerDecoderBlock(num_heads=2, feed_forward_dim=f)
     target, memory = normal(2, 5, d), normal(2, 7, d)
     padding = np.array([[1] * 5 + [0] * 2, [1] * 7], bool)
-    outputs, weights = block(target, memory, encoder_padding_mask=padding,
-                             return_attention_scores=True)
+    outputs, weights = block(
+        target, memory, encoder_padding_mask=padding, return_attention_scores=True
+    )
     assert block.count_params() == 8 * d * d + 8 * d + 2 * d * f + f + d + 6 * d
     self_weights = _numpy(weights["self_attention"])
     assert np.all(self_weights[..., np.triu_indices(5, 1)[0], np.triu_indices(5, 1)[1]] == 0)
@@ -229,7 +236,8 @@ def test_decoder_block_is_causal_masks_the_encoder_padding_and_counts_parameters
     padded[0, 5:] = 20.0
     np.testing.assert_allclose(
         _numpy(block(future, padded, encoder_padding_mask=padding))[:, :3],
-        _numpy(outputs)[:, :3], atol=1e-5,
+        _numpy(outputs)[:, :3],
+        atol=1e-5,
     )
     decoder_only = TransformerDecoderBlock(num_heads=2, feed_forward_dim=f)
     decoder_only(target)
@@ -268,9 +276,12 @@ def test_config_round_trip(layer):
     config = layer.get_config()
     clone = type(layer).from_config(config)
     assert clone.get_config() == config
-    assert keras.saving.deserialize_keras_object(
-        keras.saving.serialize_keras_object(layer)
-    ).get_config() == config
+    assert (
+        keras.saving.deserialize_keras_object(
+            keras.saving.serialize_keras_object(layer)
+        ).get_config()
+        == config
+    )
 
 
 def test_a_model_of_every_layer_saves_and_loads(roundtrip):
@@ -298,8 +309,9 @@ def test_mixed_precision_softmax_is_float32_stable_and_still_masks(mixed_precisi
     k = q.copy()
     k[0, 1] = -40.0
     v = normal(1, 3, 2).astype("float16")
-    outputs, weights = layer(q, v, k, padding_mask=np.array([[1, 1, 0]], bool),
-                             return_attention_scores=True)
+    outputs, weights = layer(
+        q, v, k, padding_mask=np.array([[1, 1, 0]], bool), return_attention_scores=True
+    )
     weights = _numpy(weights)
     assert weights.dtype == np.float32 and np.isfinite(weights).all()
     np.testing.assert_allclose(weights[0, :, 0], 1.0)  # the one large score wins

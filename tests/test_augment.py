@@ -64,7 +64,7 @@ def test_pad_crop_is_a_whole_pixel_shift_with_zero_fill(images):
     augmented = numpy(RandomPadCrop(padding=2, seed=0)(images, training=True))
     for a, x in zip(augmented, images):
         padded = np.pad(x, ((2, 2), (2, 2), (0, 0)))
-        windows = [padded[i:i + 9, j:j + 9] for i in range(5) for j in range(5)]
+        windows = [padded[i : i + 9, j : j + 9] for i in range(5) for j in range(5)]
         assert any(np.array_equal(a, w) for w in windows)
 
 
@@ -91,7 +91,8 @@ def test_resample_by_hand():
     np.testing.assert_array_equal(sample(rows, cols - 2)[0], [2, 1, 1, 2])
     np.testing.assert_array_equal(sample(rows, cols - 2, fill_mode="nearest")[0], [1, 1, 1, 2])
     np.testing.assert_array_equal(
-        sample(rows, cols - 2, fill_mode="constant", fill_value=-1)[0], [-1, -1, 1, 2])
+        sample(rows, cols - 2, fill_mode="constant", fill_value=-1)[0], [-1, -1, 1, 2]
+    )
     # bilinear: half-way between pixels 1, 2, 5 and 6
     np.testing.assert_allclose(sample(rows + 0.5, cols + 0.5)[0, 0], 3.5)
     np.testing.assert_allclose(sample(rows + 0.25, cols)[0, 0], 2.0)
@@ -100,27 +101,39 @@ def test_resample_by_hand():
 
 
 def test_build_augmentation_stacks_what_is_asked_for():
-    augment = build_augmentation(flip="vertical", rotation=0.05, zoom=0.1, translation=0.1,
-                                 crop=3, fill_mode="nearest", seed=7)
-    assert [type(layer) for layer in augment.layers] == [RandomFlip, RandomAffine,
-                                                          RandomPadCrop]
+    augment = build_augmentation(
+        flip="vertical",
+        rotation=0.05,
+        zoom=0.1,
+        translation=0.1,
+        crop=3,
+        fill_mode="nearest",
+        seed=7,
+    )
+    assert [type(layer) for layer in augment.layers] == [RandomFlip, RandomAffine, RandomPadCrop]
     assert [layer.seed for layer in augment.layers] == [7, 8, 9]
     affine = augment.layers[1]
     assert (affine.rotation, affine.zoom, affine.translation, affine.fill_mode) == (
-        0.05, 0.1, 0.1, "nearest")
+        0.05,
+        0.1,
+        0.1,
+        "nearest",
+    )
     assert augment.layers[2].padding == 3
     assert [type(layer) for layer in build_augmentation(zoom=0.2).layers] == [RandomAffine]
 
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [({}, "asked for nothing"),
-     ({"flip": "diagonal"}, "`flip` must be one of"),
-     ({"rotation": 0.7}, r"`rotation` must be a number in \[0, 0.5\)"),
-     ({"zoom": -0.1}, r"`zoom` must be a number in \[0, 1\)"),
-     ({"translation": 1.5}, r"`translation` must be a number in \[0, 1\)"),
-     ({"crop": -1}, "`crop` must be an integer >= 0"),
-     ({"crop": 2, "fill_mode": "wrap"}, "`fill_mode` must be one of")],
+    [
+        ({}, "asked for nothing"),
+        ({"flip": "diagonal"}, "`flip` must be one of"),
+        ({"rotation": 0.7}, r"`rotation` must be a number in \[0, 0.5\)"),
+        ({"zoom": -0.1}, r"`zoom` must be a number in \[0, 1\)"),
+        ({"translation": 1.5}, r"`translation` must be a number in \[0, 1\)"),
+        ({"crop": -1}, "`crop` must be an integer >= 0"),
+        ({"crop": 2, "fill_mode": "wrap"}, "`fill_mode` must be one of"),
+    ],
 )
 def test_bad_arguments_raise_clear_errors(arguments, message):
     with pytest.raises(ValueError, match=message):
@@ -139,23 +152,24 @@ def _fit_one_step_with_xla(model, x, y):
 
 def test_p4cnn_with_every_augmentation_trains_under_xla(roundtrip):
     x, y = data.arrays("digits", "train")
-    augment = build_augmentation(flip="horizontal", rotation=0.05, zoom=0.1, translation=0.1,
-                                 crop=1, seed=0)
+    augment = build_augmentation(
+        flip="horizontal", rotation=0.05, zoom=0.1, translation=0.1, crop=1, seed=0
+    )
     model = recipes.build("digits_p4cnn", filters=(4, 4), augment=augment, compile=False)
     assert _fit_one_step_with_xla(model, x[:16], y[:16]) is True
     roundtrip(model, x[:8])  # the augmentation layers serialise; inference: identity
 
 
-@pytest.mark.parametrize("name", ["shapes_unet", "oxford_pets_unet", "digits_p4cnn",
-                                  "mnist_p4cnn"])
+@pytest.mark.parametrize(
+    "name", ["shapes_unet", "oxford_pets_unet", "digits_p4cnn", "mnist_p4cnn"]
+)
 def test_presets_keep_jit_compile_with_and_without_augmentation(name):
     flips = build_augmentation(flip="horizontal")
     everything = build_augmentation(flip="horizontal", rotation=0.1, zoom=0.1, crop=2)
     augments = [None, flips] + ([everything] if "p4cnn" in name else [])
     for augment in augments:
         model = recipes.build(name, augment=augment, compile=False)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                      jit_compile=True)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", jit_compile=True)
         assert model.jit_compile is True
 
 
@@ -176,4 +190,6 @@ def test_layers_round_trip_their_config():
         clone = type(layer).from_config(layer.get_config())
         assert clone.get_config() == layer.get_config()
     assert RandomFlip(return_flips=True).compute_output_shape((None, 8, 8, 3)) == (
-        (None, 8, 8, 3), (None, 2))
+        (None, 8, 8, 3),
+        (None, 2),
+    )

@@ -28,9 +28,12 @@ class FakeRunner:
 def test_measure_warms_up_then_keeps_the_best_alternating_window():
     log = []
     results = harness.measure(
-        {"a": lambda: FakeRunner([9.0, 2.0, 1.0, 4.0], log, "a"),
-         "b": lambda: FakeRunner([8.0, 5.0, 4.0, 2.0], log, "b")},
-        repeats=3, min_window_s=0.5,
+        {
+            "a": lambda: FakeRunner([9.0, 2.0, 1.0, 4.0], log, "a"),
+            "b": lambda: FakeRunner([8.0, 5.0, 4.0, 2.0], log, "b"),
+        },
+        repeats=3,
+        min_window_s=0.5,
     )
     assert [name for name, _ in log] == ["a", "b", "a", "b", "b", "a", "a", "b"]
     assert {epochs for _, epochs in log} == {1}
@@ -47,9 +50,12 @@ def test_measure_warms_up_then_keeps_the_best_alternating_window():
 def test_measure_repeats_epochs_until_windows_last_long_enough():
     log = []
     results = harness.measure(
-        {"a": lambda: FakeRunner([9.0, 0.1, 0.6, 0.5, 0.7], log, "a"),
-         "b": lambda: FakeRunner([8.0, 0.2, 0.9, 0.8, 1.0], log, "b")},
-        repeats=3, min_window_s=0.5,
+        {
+            "a": lambda: FakeRunner([9.0, 0.1, 0.6, 0.5, 0.7], log, "a"),
+            "b": lambda: FakeRunner([8.0, 0.2, 0.9, 0.8, 1.0], log, "b"),
+        },
+        repeats=3,
+        min_window_s=0.5,
     )
     assert [epochs for _, epochs in log] == [1, 1, 1, 1, 5, 5, 5, 5, 5, 5]
     assert results["a"]["epochs"] == results["b"]["epochs"] == 5
@@ -61,12 +67,23 @@ def test_measure_repeats_epochs_until_windows_last_long_enough():
 
 
 def test_table_row_flags_a_parameter_mismatch():
-    row = {"name": "x", "steps": 4, "epochs_per_window": 3, "recipe_params": 10,
-           "recipe_trainable_params": 10,
-           "reference_params": 12, "recipe_examples_per_s": 5.0,
-           "reference_examples_per_s": 4.0, "ratio": 1.25, "recipe_warmup_s": 1.0,
-           "reference_warmup_s": 2.0, "recipe_memory_mib": 3.0, "reference_memory_mib": 4.0,
-           "recipe_spread": 0.031, "reference_spread": 0.12}
+    row = {
+        "name": "x",
+        "steps": 4,
+        "epochs_per_window": 3,
+        "recipe_params": 10,
+        "recipe_trainable_params": 10,
+        "reference_params": 12,
+        "recipe_examples_per_s": 5.0,
+        "reference_examples_per_s": 4.0,
+        "ratio": 1.25,
+        "recipe_warmup_s": 1.0,
+        "reference_warmup_s": 2.0,
+        "recipe_memory_mib": 3.0,
+        "reference_memory_mib": 4.0,
+        "recipe_spread": 0.031,
+        "reference_spread": 0.12,
+    }
     line = harness.table_row(row)
     assert "1.25" in line and " 12 " in line and "1.0/2.0" in line and " 3/12 " in line
     assert "PARAMETER MISMATCH (plain)" in line
@@ -96,12 +113,35 @@ def test_torch_references_are_checked_where_torch_imports():
 
 def test_cli_prints_the_header_and_a_row_and_writes_the_csv(tmp_path, capsys):
     path = tmp_path / "rows.csv"
-    status = main(["--quick", "--only", "mnist_mlp", "--batch-size", "8", "--steps", "2",
-                   "--repeats", "1", "--min-window", "0", "--csv", str(path)])
+    status = main(
+        [
+            "--quick",
+            "--only",
+            "mnist_mlp",
+            "--batch-size",
+            "8",
+            "--steps",
+            "2",
+            "--repeats",
+            "1",
+            "--min-window",
+            "0",
+            "--csv",
+            str(path),
+        ]
+    )
     out = capsys.readouterr().out
     assert status == 0
-    for label in ("command:", "machine:", "backend:", "devices:", "sizes:", "memory:",
-                  "torch:", "recipe ex/s"):
+    for label in (
+        "command:",
+        "machine:",
+        "backend:",
+        "devices:",
+        "sizes:",
+        "memory:",
+        "torch:",
+        "recipe ex/s",
+    ):
         assert label in out
     (row,) = csv.DictReader(path.open())
     assert row["name"] == "mnist_mlp" and row["batch_size"] == "8" and row["steps"] == "2"
@@ -122,8 +162,22 @@ def test_a_failing_benchmark_is_reported_and_the_others_still_run(monkeypatch, c
         return measured(benchmark, *args, **kwargs)
 
     monkeypatch.setattr(cli, "run_benchmark", run_or_fail)
-    status = main(["--quick", "--only", "moons_realnvp", "mnist_mlp", "--batch-size", "8",
-                   "--steps", "2", "--repeats", "1", "--min-window", "0"])
+    status = main(
+        [
+            "--quick",
+            "--only",
+            "moons_realnvp",
+            "mnist_mlp",
+            "--batch-size",
+            "8",
+            "--steps",
+            "2",
+            "--repeats",
+            "1",
+            "--min-window",
+            "0",
+        ]
+    )
     out = capsys.readouterr().out
     assert status == 1
     assert "moons_realnvp            FAILED: ValueError: Unknown output type bfloat16\n" in out

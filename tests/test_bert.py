@@ -46,8 +46,9 @@ def pretrained():
     keras.utils.set_random_seed(0)
     texts, _ = toy_reviews(2000, seed=0)
     model = recipes.build_bert(**TINY, dropout=0.0, learning_rate=5e-3)
-    batches = MaskedLanguageModelBatches(encode_reviews(texts), REVIEW_VOCAB_SIZE,
-                                         batch_size=128, seed=0)
+    batches = MaskedLanguageModelBatches(
+        encode_reviews(texts), REVIEW_VOCAB_SIZE, batch_size=128, seed=0
+    )
     history = model.fit(batches, epochs=5, verbose=0)
     return model, history.history
 
@@ -124,8 +125,15 @@ def test_mlm_loss_counts_only_the_chosen_positions():
 
 
 def test_bert_parameter_count():
-    model = recipes.build_bert(input_shape=(10,), vocab_size=30, embed_dim=16, num_heads=2,
-                               feed_forward_dim=24, num_layers=3, compile=False)
+    model = recipes.build_bert(
+        input_shape=(10,),
+        vocab_size=30,
+        embed_dim=16,
+        num_heads=2,
+        feed_forward_dim=24,
+        num_layers=3,
+        compile=False,
+    )
     d, f, v, length = 16, 24, 30, 10
     block = 4 * d * d + 4 * d + 2 * d * f + f + d + 4 * d
     embeddings = v * d + length * d + 2 * d
@@ -157,8 +165,9 @@ def test_fine_tuning_starts_from_the_pretrained_encoder(pretrained, roundtrip):
     encoder = bert.get_layer("bert_encoder")
     before = [w.copy() for w in encoder.get_weights()]
     keras.utils.set_random_seed(1)
-    classifier = recipes.build_bert_classifier(pretrained_encoder=bert, num_classes=1,
-                                               learning_rate=3e-3)
+    classifier = recipes.build_bert_classifier(
+        pretrained_encoder=bert, num_classes=1, learning_rate=3e-3
+    )
     copied = classifier.get_layer("bert_encoder")
     assert copied is not encoder
     for ours, theirs in zip(copied.get_weights(), before):
@@ -172,32 +181,41 @@ def test_fine_tuning_starts_from_the_pretrained_encoder(pretrained, roundtrip):
     great = predict_sentiment(classifier, "This film is great")
     terrible = predict_sentiment(classifier, "This film is terrible")
     assert great > 0.5 > terrible
-    mixed = predict_sentiment(classifier, ["This lecture was dense but interesting",
-                                           "This lecture was interesting but dense"])
+    mixed = predict_sentiment(
+        classifier,
+        ["This lecture was dense but interesting", "This lecture was interesting but dense"],
+    )
     assert mixed[0] > 0.5 > mixed[1]
     roundtrip(classifier, ids[:32])
 
 
 def test_classifier_without_pretraining_and_frozen_encoder():
-    classifier = recipes.build_bert_classifier(num_classes=3, input_shape=(12,), vocab_size=40,
-                                               embed_dim=16, num_heads=2, feed_forward_dim=24,
-                                               num_layers=1, pooling="first", compile=False)
+    classifier = recipes.build_bert_classifier(
+        num_classes=3,
+        input_shape=(12,),
+        vocab_size=40,
+        embed_dim=16,
+        num_heads=2,
+        feed_forward_dim=24,
+        num_layers=1,
+        pooling="first",
+        compile=False,
+    )
     d, f = 16, 24
     encoder = 40 * d + 12 * d + 2 * d + (4 * d * d + 4 * d + 2 * d * f + f + d + 4 * d)
     assert classifier.count_params() == encoder + d * 3 + 3
     probabilities = run(classifier, np.array([[1, 5, 6, 2] + [0] * 8], "int32"))
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)
-    frozen = recipes.build_bert_classifier(pretrained_encoder=classifier.get_layer(
-        "bert_encoder"), num_classes=2, freeze_encoder=True)
+    frozen = recipes.build_bert_classifier(
+        pretrained_encoder=classifier.get_layer("bert_encoder"), num_classes=2, freeze_encoder=True
+    )
     assert len(frozen.trainable_weights) == 2  # the head's kernel and bias
 
 
 def test_builders_run_under_mixed_precision(mixed_precision):
     bert = recipes.build_bert(**TINY)
     ids, _, (inputs, labels, weights) = held_out_masking()
-    assert bert.get_layer("bert_encoder").get_layer("encoder_block_1").compute_dtype == (
-        "float16"
-    )
+    assert bert.get_layer("bert_encoder").get_layer("encoder_block_1").compute_dtype == ("float16")
     probabilities = run(bert, inputs[:16])
     assert probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-3)

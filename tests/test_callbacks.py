@@ -11,8 +11,13 @@ from callbacks import EarlyStopping, LRFinder, TrainingCurves, metric_direction
 
 
 def test_keras_callbacks_are_re_exported():
-    for name in ("CSVLogger", "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau",
-                 "TerminateOnNaN"):
+    for name in (
+        "CSVLogger",
+        "LearningRateScheduler",
+        "ModelCheckpoint",
+        "ReduceLROnPlateau",
+        "TerminateOnNaN",
+    ):
         assert getattr(callbacks, name) is getattr(keras.callbacks, name)
     assert issubclass(callbacks.EarlyStopping, keras.callbacks.EarlyStopping)
     assert set(callbacks.__all__) <= set(dir(callbacks))
@@ -44,8 +49,9 @@ class Drifter(keras.Model):
 def fit_drifter(callback):
     model = Drifter()
     model.compile(run_eagerly=True)
-    history = model.fit(np.ones((4, 1), "float32"), batch_size=4, epochs=10, verbose=0,
-                        callbacks=[callback])
+    history = model.fit(
+        np.ones((4, 1), "float32"), batch_size=4, epochs=10, verbose=0, callbacks=[callback]
+    )
     return model, history.history
 
 
@@ -64,22 +70,30 @@ def test_early_stopping_restores_the_best_weights_of_a_custom_train_step_model()
 
 def test_early_stopping_on_a_gan_restores_the_best_epoch():
     x = recipes.data.arrays("moons", "train")[0][:64].astype("float32")
-    gan = recipes.build_gan(input_shape=(2,), latent_dim=2, generator_units=(8,),
-                            discriminator_units=(8,), output_activation="linear", seed=0,
-                            learning_rate=1e-3, discriminator_learning_rate=0.05)
+    gan = recipes.build_gan(
+        input_shape=(2,),
+        latent_dim=2,
+        generator_units=(8,),
+        discriminator_units=(8,),
+        output_activation="linear",
+        seed=0,
+        learning_rate=1e-3,
+        discriminator_learning_rate=0.05,
+    )
     snapshots = []
     record = keras.callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: snapshots.append(gan.get_weights()))
+        on_epoch_end=lambda epoch, logs: snapshots.append(gan.get_weights())
+    )
     stopper = EarlyStopping(monitor="g_loss", patience=2)
-    history = gan.fit(x, batch_size=64, epochs=25, verbose=0,
-                      callbacks=[record, stopper]).history
+    history = gan.fit(x, batch_size=64, epochs=25, verbose=0, callbacks=[record, stopper]).history
     best = int(np.argmin(history["g_loss"]))
     assert stopper.best_epoch == best
     assert len(history["g_loss"]) < 25 and best < len(history["g_loss"]) - 1  # it stopped
     for restored, saved in zip(gan.get_weights(), snapshots[best]):
         np.testing.assert_array_equal(restored, saved)
     assert len(gan.get_weights()) == len(gan.generator.get_weights()) + len(
-        gan.discriminator.get_weights())
+        gan.discriminator.get_weights()
+    )
 
 
 def test_early_stopping_auto_monitor_and_its_errors():
@@ -126,8 +140,9 @@ def test_lr_finder_suggests_a_rate_in_the_known_good_range_and_restores_the_mode
     model.fit(x, y, batch_size=256, epochs=1, verbose=0)
     weights = model.get_weights()
     state = [v.numpy() for v in model.optimizer.variables]
-    finder = LRFinder.find(model, x, y, batch_size=32, start_learning_rate=1e-4,
-                           end_learning_rate=10.0, num_steps=100)
+    finder = LRFinder.find(
+        model, x, y, batch_size=32, start_learning_rate=1e-4, end_learning_rate=10.0, num_steps=100
+    )
     assert unstable_above / 100 < finder.suggestion < unstable_above
     # The sweep stopped when the loss blew up, past the stability limit.
     assert unstable_above < finder.learning_rates[-1] < 10.0
@@ -160,8 +175,7 @@ def test_training_curves_write_csv_and_png_every_epoch_and_restart_per_fit(tmp_p
     model.compile("sgd", "mse", metrics=["mae"])
     curves = TrainingCurves(str(tmp_path), name="run", plot_every=100)  # PNG at the end
     for epochs in (3, 2):
-        model.fit(x, x[:, :1], validation_split=0.25, epochs=epochs, verbose=0,
-                  callbacks=[curves])
+        model.fit(x, x[:, :1], validation_split=0.25, epochs=epochs, verbose=0, callbacks=[curves])
         with open(curves.csv_path) as handle:
             rows = list(csv.reader(handle))
         assert rows[0] == ["epoch", "loss", "mae", "val_loss", "val_mae"]

@@ -23,8 +23,22 @@ def test_demo_trains_digits_and_writes_curves_and_model(tmp_path, capsys):
 
 
 def test_train_with_overrides(tmp_path, capsys):
-    main(["train", "moons_mlp", "--epochs", "2", "--output", str(tmp_path),
-          "--verbose", "0", "--set", "hidden_units=(4,)", "--set", "activation=relu"])
+    main(
+        [
+            "train",
+            "moons_mlp",
+            "--epochs",
+            "2",
+            "--output",
+            str(tmp_path),
+            "--verbose",
+            "0",
+            "--set",
+            "hidden_units=(4,)",
+            "--set",
+            "activation=relu",
+        ]
+    )
     model = keras.saving.load_model(os.path.join(tmp_path, "model.keras"))
     assert model.get_layer("dense_1").units == 4
 

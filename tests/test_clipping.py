@@ -18,8 +18,7 @@ def apply_gradients(optimizer, gradients):
     updates = []
     for gradient in gradients:
         before = variable.numpy().copy()
-        optimizer.apply([keras.ops.convert_to_tensor(np.asarray(gradient, "float32"))],
-                        [variable])
+        optimizer.apply([keras.ops.convert_to_tensor(np.asarray(gradient, "float32"))], [variable])
         updates.append(before - variable.numpy())
     return updates
 
@@ -29,7 +28,7 @@ def test_autoclip_clips_to_the_percentile_of_the_norm_history_including_the_curr
     norms = [5.0, 2.0, 10.0, 1.0, 8.0]
     updates = apply_gradients(AutoClip(keras.optimizers.SGD(1.0), percentile=50), gradients)
     for t, (gradient, update) in enumerate(zip(gradients, updates)):
-        threshold = np.percentile(norms[:t + 1], 50)
+        threshold = np.percentile(norms[: t + 1], 50)
         expected = np.asarray(gradient) * min(1.0, threshold / norms[t])
         np.testing.assert_allclose(update, expected, rtol=1e-5, atol=1e-6)
     # The spike at step 2 (norm 10) was cut to the median of (5, 2, 10): 5.
@@ -73,13 +72,20 @@ def spiky_regression():
 
 
 @pytest.mark.parametrize(
-    "clipping", ["none", "autoclip", "global_clipnorm"],
+    "clipping",
+    ["none", "autoclip", "global_clipnorm"],
 )
 def test_exploding_gradients_diverge_unclipped_and_train_clipped(clipping):
     x, y, corrupted = spiky_regression()
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
     optimizer = {
         "none": keras.optimizers.SGD(0.05),
         "autoclip": AutoClip(keras.optimizers.SGD(0.05), percentile=10),
@@ -88,8 +94,14 @@ def test_exploding_gradients_diverge_unclipped_and_train_clipped(clipping):
     model.compile(optimizer, "mse")
     before = model.evaluate(x, y, verbose=0)
     # Three passes in one epoch (no per-epoch overhead), batches in a fixed order.
-    model.fit(np.tile(corrupted, (3, 1)), np.tile(y, (3, 1)), batch_size=16, epochs=1,
-              shuffle=False, verbose=0)
+    model.fit(
+        np.tile(corrupted, (3, 1)),
+        np.tile(y, (3, 1)),
+        batch_size=16,
+        epochs=1,
+        shuffle=False,
+        verbose=0,
+    )
     after = model.evaluate(x, y, verbose=0)
     if clipping == "none":
         assert not np.isfinite(after) or after > 1e3 * before
@@ -104,13 +116,14 @@ def test_gradient_norm_monitor_logs_the_norms_autoclip_records():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     optimizer = AutoClip(keras.optimizers.SGD(0.05), percentile=25, history_size=100)
     model.compile(optimizer, "mse")
-    history = model.fit(x, y, batch_size=16, epochs=3, verbose=0,
-                        callbacks=[GradientNormMonitor()]).history
+    history = model.fit(
+        x, y, batch_size=16, epochs=3, verbose=0, callbacks=[GradientNormMonitor()]
+    ).history
     norms = optimizer.norm_history.numpy()[:12]  # 3 epochs of 4 steps
-    np.testing.assert_allclose(history["grad_norm"], norms.reshape(3, 4).mean(axis=1),
-                               rtol=1e-5)
-    np.testing.assert_allclose(history["grad_norm_max"], norms.reshape(3, 4).max(axis=1),
-                               rtol=1e-5)
+    np.testing.assert_allclose(history["grad_norm"], norms.reshape(3, 4).mean(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(
+        history["grad_norm_max"], norms.reshape(3, 4).max(axis=1), rtol=1e-5
+    )
     assert history["clip_threshold"][-1] == pytest.approx(np.percentile(norms, 25), rel=1e-5)
     assert history["grad_norm"][-1] < history["grad_norm"][0]  # it converges
 
@@ -119,8 +132,7 @@ def test_gradient_norm_monitor_needs_autoclip():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
     with pytest.raises(ValueError, match="AutoClip"):
-        model.fit(np.zeros((4, 2)), np.zeros((4, 1)), verbose=0,
-                  callbacks=[GradientNormMonitor()])
+        model.fit(np.zeros((4, 2)), np.zeros((4, 1)), verbose=0, callbacks=[GradientNormMonitor()])
 
 
 def test_a_model_compiled_with_autoclip_saves_and_loads_its_state(tmp_path, roundtrip):
@@ -183,7 +195,8 @@ JAX_SCRIPT = textwrap.dedent(
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed")
 def test_clipping_momentum_and_lr_finder_on_the_jax_backend():
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run([sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "jax ok" in result.stdout

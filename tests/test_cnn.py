@@ -30,8 +30,9 @@ def _check(model, x, y, steps, roundtrip):
     batch (Keras's per-epoch overhead dominates at this size), the loss must fall
     below 0.9 x start, then the .keras round trip with ``safe_mode=True``.
     Tests train with plain SGD: tracing Adam's update costs TensorFlow 3x more."""
-    assert_loss_decreases(model, np.concatenate([x] * steps), np.concatenate([y] * steps),
-                          steps=1, batch_size=len(x))
+    assert_loss_decreases(
+        model, np.concatenate([x] * steps), np.concatenate([y] * steps), steps=1, batch_size=len(x)
+    )
     return roundtrip(model, x)
 
 
@@ -45,7 +46,10 @@ def test_presets_have_the_documented_parameter_counts():
     assert vgg.count_params() == 5_853_002  # + the batch-norm moving statistics
     assert vgg.get_layer("flatten").output.shape == (None, 4096)
     assert [layer.name for layer in vgg.layers if layer.name.endswith("_bn")] == [
-        "block1_conv1_bn", "block2_conv1_bn", "block3_conv1_bn"]  # 1st, 3rd, 5th conv
+        "block1_conv1_bn",
+        "block2_conv1_bn",
+        "block3_conv1_bn",
+    ]  # 1st, 3rd, 5th conv
 
     alexnet = recipes.build("zhang_alexnet_small")
     assert alexnet.count_params() == 1_387_786  # Zhang et al. 2017
@@ -62,8 +66,9 @@ def test_presets_have_the_documented_parameter_counts():
     conv, bn = with_bn.get_layer("inception_1_3x3_conv"), with_bn.get_layer("inception_1_3x3_bn")
     assert not conv.use_bias and bn.center and not bn.scale
     assert without_bn.get_layer("inception_1_3x3_conv").use_bias
-    assert not any(isinstance(layer, keras.layers.BatchNormalization)
-                   for layer in without_bn.layers)
+    assert not any(
+        isinstance(layer, keras.layers.BatchNormalization) for layer in without_bn.layers
+    )
     assert with_bn.get_layer("downsample_2_concat").output.shape == (None, 7, 7, 240)
     assert with_bn.get_layer("mean_pool").output.shape == (None, 336)
 
@@ -80,28 +85,41 @@ def test_lenet_trains_round_trips_and_pools_as_asked(roundtrip):
 
 def test_vgg_trains_and_places_batch_norm_as_asked(roundtrip):
     x, y = _images()
-    model = recipes.build_vgg(input_shape=(16, 16, 3), blocks=((8, 8), (16,)),
-                              dense_units=(32, 16), **SGD)
+    model = recipes.build_vgg(
+        input_shape=(16, 16, 3), blocks=((8, 8), (16,)), dense_units=(32, 16), **SGD
+    )
     _check(model, x, y, 10, roundtrip)
     names = [layer.name for layer in model.layers]
     assert names.count("pool_dropout") == names.count("dense_dropout") == 1
     assert names.index("dense_dropout") == names.index("dense_2") + 1  # after the last
-    expected = {"first": ["block1_conv1_bn", "block2_conv1_bn", "block3_conv1_bn"],
-                "all": [f"block{b}_conv{c}_bn" for b in (1, 2, 3) for c in (1, 2)],
-                "none": []}
+    expected = {
+        "first": ["block1_conv1_bn", "block2_conv1_bn", "block3_conv1_bn"],
+        "all": [f"block{b}_conv{c}_bn" for b in (1, 2, 3) for c in (1, 2)],
+        "none": [],
+    }
     for batch_norm, bn_names in expected.items():
-        built = recipes.build_vgg(input_shape=(8, 8, 3), blocks=((4, 4),) * 3,
-                                  batch_norm=batch_norm, compile=False)
-        bns = [layer.name for layer in built.layers
-               if isinstance(layer, keras.layers.BatchNormalization)]
+        built = recipes.build_vgg(
+            input_shape=(8, 8, 3), blocks=((4, 4),) * 3, batch_norm=batch_norm, compile=False
+        )
+        bns = [
+            layer.name
+            for layer in built.layers
+            if isinstance(layer, keras.layers.BatchNormalization)
+        ]
         assert bns == bn_names, batch_norm
 
 
 def test_alexnet_small_with_crop_and_lrn_trains_and_round_trips(roundtrip):
     x, y = _images(size=20)
     augment = build_augmentation(flip="horizontal", crop=2, seed=0)
-    model = recipes.build_alexnet_small(input_shape=(20, 20, 3), crop=16, filters=(8, 8),
-                                        dense_units=(16, 8), augment=augment, **SGD)
+    model = recipes.build_alexnet_small(
+        input_shape=(20, 20, 3),
+        crop=16,
+        filters=(8, 8),
+        dense_units=(16, 8),
+        augment=augment,
+        **SGD,
+    )
     assert isinstance(model.get_layer("lrn_2"), LocalResponseNormalization)
     assert [layer.name for layer in model.layers[:3]] == ["augmentation", "crop", "conv_1"]
     loaded = _check(model, x, y, 10, roundtrip)
@@ -115,8 +133,11 @@ def test_inception_small_trains_and_round_trips(roundtrip):
     x, y = _images()
     # A short module list: the full one takes long to trace and is counted above.
     model = recipes.build_inception_small(
-        input_shape=(16, 16, 3), stem_filters=8,
-        modules=(("inception", 8, 8), ("downsample", 8), ("inception", 8, 8)), **SGD)
+        input_shape=(16, 16, 3),
+        stem_filters=8,
+        modules=(("inception", 8, 8), ("downsample", 8), ("inception", 8, 8)),
+        **SGD,
+    )
     assert model.get_layer("inception_2_concat").output.shape == (None, 8, 8, 16)
     _check(model, x, y, 10, roundtrip)
 
@@ -128,15 +149,19 @@ def test_crop_keeps_the_centre_of_the_image():
     np.testing.assert_array_equal(cropped, x[:, 2:30, 2:30])
     odd = recipes.build_alexnet_small(input_shape=(31, 30, 3), crop=(28, 27), compile=False)
     np.testing.assert_array_equal(
-        keras.ops.convert_to_numpy(odd.get_layer("crop")(x[:, :31, :30])), x[:, 1:29, 1:28])
+        keras.ops.convert_to_numpy(odd.get_layer("crop")(x[:, :31, :30])), x[:, 1:29, 1:28]
+    )
 
 
 def test_mixed_precision_keeps_float32_outputs_and_lrn_finite():
     with recipes.precision("mixed_float16"):
-        models = [recipes.build_lenet(compile=False),
-                  recipes.build_alexnet_small(filters=(4, 4), dense_units=(8,), compile=False),
-                  recipes.build_inception_small(stem_filters=4, modules=(("downsample", 4),),
-                                                compile=False)]
+        models = [
+            recipes.build_lenet(compile=False),
+            recipes.build_alexnet_small(filters=(4, 4), dense_units=(8,), compile=False),
+            recipes.build_inception_small(
+                stem_filters=4, modules=(("downsample", 4),), compile=False
+            ),
+        ]
         lrn = LocalResponseNormalization()
     for model in models:
         assert model.layers[0].compute_dtype == "float16", model.name
@@ -145,9 +170,9 @@ def test_mixed_precision_keeps_float32_outputs_and_lrn_finite():
     x = np.full((1, 2, 2, 5), 1000.0, "float16")
     out = keras.ops.convert_to_numpy(lrn(x))
     assert out.dtype == np.float16 and np.isfinite(out).all()
-    np.testing.assert_allclose(out.astype("float32"),
-                               _lrn_reference(x.astype("float32"), 2, 2.0, 1e-4, 0.75),
-                               rtol=2e-3)
+    np.testing.assert_allclose(
+        out.astype("float32"), _lrn_reference(x.astype("float32"), 2, 2.0, 1e-4, 0.75), rtol=2e-3
+    )
 
 
 def _lrn_reference(x, depth_radius, bias, alpha, beta):
@@ -162,19 +187,23 @@ def _lrn_reference(x, depth_radius, bias, alpha, beta):
 
 def test_local_response_normalization_matches_the_formula():
     x = np.random.default_rng(0).normal(size=(2, 3, 3, 7)).astype("float32")
-    for arguments in ({}, {"depth_radius": 4, "bias": 1.0, "alpha": 0.5, "beta": 0.75},
-                      {"depth_radius": 0, "bias": 1.0, "alpha": 1.0, "beta": 1.0}):
+    for arguments in (
+        {},
+        {"depth_radius": 4, "bias": 1.0, "alpha": 0.5, "beta": 0.75},
+        {"depth_radius": 0, "bias": 1.0, "alpha": 1.0, "beta": 1.0},
+    ):
         layer = LocalResponseNormalization(**arguments)
         config = layer.get_config()
-        expected = _lrn_reference(x, *(config[k] for k in ("depth_radius", "bias", "alpha",
-                                                           "beta")))
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), expected,
-                                   rtol=1e-5, atol=1e-6)
+        expected = _lrn_reference(
+            x, *(config[k] for k in ("depth_radius", "bias", "alpha", "beta"))
+        )
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(layer(x)), expected, rtol=1e-5, atol=1e-6
+        )
         clone = LocalResponseNormalization.from_config(layer.get_config())
         assert clone.get_config() == layer.get_config()
     # depth_radius=0, bias=1, alpha=1, beta=1 is x / (1 + x ** 2) channel by channel
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), x / (1 + x**2),
-                               rtol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), x / (1 + x**2), rtol=1e-5)
 
 
 BAD_ARGUMENTS = [
@@ -215,10 +244,16 @@ def test_every_cnn_preset_keeps_xla_on():
             model = recipes.build(name, augment=augment, compile=False)
             compile_recipe(model, loss="sparse_categorical_crossentropy", jit_compile=True)
             assert model.jit_compile is True, (name, augment)
-    model = recipes.build_alexnet_small(input_shape=(20, 20, 3), crop=16, filters=(4, 4),
-                                        dense_units=(8,), compile=False,
-                                        augment=build_augmentation(flip="horizontal", crop=2))
-    compile_recipe(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
-                   jit_compile=True)
+    model = recipes.build_alexnet_small(
+        input_shape=(20, 20, 3),
+        crop=16,
+        filters=(4, 4),
+        dense_units=(8,),
+        compile=False,
+        augment=build_augmentation(flip="horizontal", crop=2),
+    )
+    compile_recipe(
+        model, optimizer="sgd", loss="sparse_categorical_crossentropy", jit_compile=True
+    )
     x, y = _images(n=4, size=20)
     assert np.isfinite(model.train_on_batch(x, y)) and model.jit_compile is True

@@ -30,8 +30,9 @@ def test_builders_compile_with_xla_auto_and_several_steps_per_call():
 @SEVERAL_STEPS
 def test_several_steps_per_call_still_runs_every_batch_of_a_partial_epoch():
     x, y = _digits_like()  # 130 examples, batch 16: 9 batches per epoch, 32 per call
-    model = recipes.build_mlp(input_shape=(8,), num_classes=3, hidden_units=(16,),
-                              optimizer="adam")
+    model = recipes.build_mlp(
+        input_shape=(8,), num_classes=3, hidden_units=(16,), optimizer="adam"
+    )
     history = model.fit(x, y, batch_size=16, epochs=3, verbose=0)
     assert int(model.optimizer.iterations) == 27
     assert history.history["loss"][-1] < history.history["loss"][0]
@@ -46,8 +47,7 @@ def test_set_steps_per_execution_applies_to_models_built_afterwards(monkeypatch)
         assert explicit.steps_per_execution == 4
     finally:
         recipes.set_steps_per_execution(None)
-    assert previous == (1 if keras.backend.backend() == "torch"
-                        else DEFAULT_STEPS_PER_EXECUTION)
+    assert previous == (1 if keras.backend.backend() == "torch" else DEFAULT_STEPS_PER_EXECUTION)
     with pytest.raises(ValueError, match="`steps` must be an integer >= 1"):
         recipes.set_steps_per_execution(0)
     monkeypatch.setenv("RECIPES_STEPS_PER_EXECUTION", "8")
@@ -75,8 +75,7 @@ def test_single_steps_gives_per_batch_callbacks_every_step_then_restores():
 @SEVERAL_STEPS
 def test_lr_finder_find_works_on_a_default_recipe_and_the_callback_explains_why_not():
     x, y = _digits_like(256)
-    model = recipes.build_mlp(input_shape=(8,), num_classes=3, hidden_units=(16,),
-                              optimizer="sgd")
+    model = recipes.build_mlp(input_shape=(8,), num_classes=3, hidden_units=(16,), optimizer="sgd")
     finder = LRFinder.find(model, x, y, batch_size=16, num_steps=20)
     assert len(finder.losses) == 20
     assert model.steps_per_execution == DEFAULT_STEPS_PER_EXECUTION
@@ -87,21 +86,31 @@ def test_lr_finder_find_works_on_a_default_recipe_and_the_callback_explains_why_
 def test_multi_output_models_keep_metrics_per_output():
     model = recipes.build_multitask(
         input_shape=(8,),
-        heads={"a": {"units": 3, "activation": "softmax"},
-               "b": {"units": 1, "activation": "linear"}},
+        heads={
+            "a": {"units": 3, "activation": "softmax"},
+            "b": {"units": 1, "activation": "linear"},
+        },
     )
     x, _ = _digits_like(32)
-    logs = model.fit(x, {"a": np.zeros(32, "int32"), "b": np.zeros((32, 1))}, epochs=1,
-                     verbose=0).history
+    logs = model.fit(
+        x, {"a": np.zeros(32, "int32"), "b": np.zeros((32, 1))}, epochs=1, verbose=0
+    ).history
     assert "a_accuracy" in logs
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax",
-                    reason="counts the instructions of JAX's compiled training step")
-@pytest.mark.parametrize(("name", "precision"), [
-    ("mnist_mlp", "float32"), ("mnist_vae", "float32"), ("mnist_vae", "mixed_bfloat16"),
-    ("moons_realnvp", "mixed_bfloat16"),
-])
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax",
+    reason="counts the instructions of JAX's compiled training step",
+)
+@pytest.mark.parametrize(
+    ("name", "precision"),
+    [
+        ("mnist_mlp", "float32"),
+        ("mnist_vae", "float32"),
+        ("mnist_vae", "mixed_bfloat16"),
+        ("moons_realnvp", "mixed_bfloat16"),
+    ],
+)
 def test_the_compiled_step_does_no_more_work_than_plain_keras(name, precision):
     from benchmarks.compiled_ops import compare
 
@@ -117,20 +126,34 @@ def _all_layers(layer):
 
 
 MIXED_PRECISION_CASES = {
-    "autoencoder_tied": (lambda: recipes.build_autoencoder(
-        input_shape=(6,), encoder_units=(4, 2), tied_weights=True, compile=False),
-        np.zeros((2, 6), "float32")),
-    "conv_autoencoder": (lambda: recipes.build_conv_autoencoder(
-        input_shape=(8, 8, 1), filters=(4,), compile=False), np.zeros((2, 8, 8, 1), "float32")),
+    "autoencoder_tied": (
+        lambda: recipes.build_autoencoder(
+            input_shape=(6,), encoder_units=(4, 2), tied_weights=True, compile=False
+        ),
+        np.zeros((2, 6), "float32"),
+    ),
+    "conv_autoencoder": (
+        lambda: recipes.build_conv_autoencoder(input_shape=(8, 8, 1), filters=(4,), compile=False),
+        np.zeros((2, 8, 8, 1), "float32"),
+    ),
     "dann": (lambda: recipes.build_dann(compile=False), np.zeros((2, 8, 8, 1), "float32")),
-    "multitask": (lambda: recipes.build_multitask(compile=False),
-                  np.zeros((2, 8, 8, 1), "float32")),
-    "word2vec": (lambda: recipes.build_word2vec(vocab_size=20, embedding_dim=4, compile=False),
-                 {"words": np.ones((2,), "int32"), "candidates": np.ones((2, 5), "int32")}),
-    "prototypical": (lambda: recipes.build_prototypical(
-        input_shape=(4, 4, 1), embedding_units=(4,), compile=False),
-        {"support": np.ones((1, 2, 2, 4, 4, 1), "float32"),
-         "query": np.ones((1, 3, 4, 4, 1), "float32")}),
+    "multitask": (
+        lambda: recipes.build_multitask(compile=False),
+        np.zeros((2, 8, 8, 1), "float32"),
+    ),
+    "word2vec": (
+        lambda: recipes.build_word2vec(vocab_size=20, embedding_dim=4, compile=False),
+        {"words": np.ones((2,), "int32"), "candidates": np.ones((2, 5), "int32")},
+    ),
+    "prototypical": (
+        lambda: recipes.build_prototypical(
+            input_shape=(4, 4, 1), embedding_units=(4,), compile=False
+        ),
+        {
+            "support": np.ones((1, 2, 2, 4, 4, 1), "float32"),
+            "query": np.ones((1, 3, 4, 4, 1), "float32"),
+        },
+    ),
 }
 
 

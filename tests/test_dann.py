@@ -51,8 +51,7 @@ def test_gradient_reversal_is_identity_forward_and_reverses_the_gradient():
     # d/dx sum(w * x) is w; through the layer it is -0.7 * w.
     np.testing.assert_allclose(_input_gradient(layer, x, w), -0.7 * w, rtol=1e-6)
     layer.set_lambda(2.5)  # a schedule changes it without rebuilding or retracing
-    np.testing.assert_allclose(_input_gradient(layer, x, w, compiled=True), -2.5 * w,
-                               rtol=1e-6)
+    np.testing.assert_allclose(_input_gradient(layer, x, w, compiled=True), -2.5 * w, rtol=1e-6)
     assert layer.get_lambda() == pytest.approx(2.5)
 
 
@@ -87,8 +86,9 @@ def test_make_dann_data_marks_target_samples():
 
 
 def test_dann_builds_trains_and_round_trips(recipe_check):
-    model = recipes.build_dann(input_shape=(8, 8, 1), num_classes=3, features=(16,),
-                               domain_units=(8,), learning_rate=1e-2)
+    model = recipes.build_dann(
+        input_shape=(8, 8, 1), num_classes=3, features=(16,), domain_units=(8,), learning_rate=1e-2
+    )
     assert model.get_layer("gradient_reversal").get_lambda() == 1.0
     assert model.output["label"].shape == (None, 3)
     assert model.output["domain"].shape == (None, 2)
@@ -100,9 +100,15 @@ def test_dann_builds_trains_and_round_trips(recipe_check):
 def _feature_change(lambda_):
     """How much the shared features move when only the domain loss trains."""
     keras.utils.set_random_seed(0)
-    model = recipes.build_dann(input_shape=(8, 8, 1), num_classes=3, features=(16,),
-                               lambda_=lambda_, loss_weights={"label": 0.0},
-                               optimizer="sgd", learning_rate=0.1)
+    model = recipes.build_dann(
+        input_shape=(8, 8, 1),
+        num_classes=3,
+        features=(16,),
+        lambda_=lambda_,
+        loss_weights={"label": 0.0},
+        optimizer="sgd",
+        learning_rate=0.1,
+    )
     before = model.get_layer("features_dense_1").get_weights()[0].copy()
     x, y = _domain_data()
     model.fit(x, y, epochs=2, batch_size=32, verbose=0)
@@ -115,8 +121,7 @@ def test_the_domain_loss_reaches_the_features_only_through_the_reversal():
 
 
 def test_lambda_scheduler_follows_ganin_schedule_inside_fit():
-    model = recipes.build_dann(input_shape=(8, 8, 1), num_classes=3, features=(8,),
-                               lambda_=0.0)
+    model = recipes.build_dann(input_shape=(8, 8, 1), num_classes=3, features=(8,), lambda_=0.0)
     scheduler = LambdaScheduler()
     x, y = _domain_data(16)
     model.fit(x, y, epochs=3, batch_size=32, verbose=0, callbacks=[scheduler])
@@ -126,13 +131,15 @@ def test_lambda_scheduler_follows_ganin_schedule_inside_fit():
     assert model.get_layer("gradient_reversal").get_lambda() == pytest.approx(expected[-1])
     with pytest.raises(ValueError, match="needs a model with a GradientReversal"):
         recipes.build_mlp(input_shape=(4,)).fit(
-            np.zeros((2, 4)), np.zeros(2), verbose=0, callbacks=[LambdaScheduler()])
+            np.zeros((2, 4)), np.zeros(2), verbose=0, callbacks=[LambdaScheduler()]
+        )
 
 
 def test_ignore_class_accuracy_counts_labelled_samples_only():
     metric = IgnoreClassAccuracy()
-    metric.update_state(np.array([1, -1, 0, 2]),
-                        np.array([[0.1, 0.9, 0], [0.9, 0.1, 0], [0.2, 0.8, 0], [0, 0, 1]]))
+    metric.update_state(
+        np.array([1, -1, 0, 2]), np.array([[0.1, 0.9, 0], [0.9, 0.1, 0], [0.2, 0.8, 0], [0, 0, 1]])
+    )
     assert float(metric.result()) == pytest.approx(2 / 3)
     assert IgnoreClassAccuracy.from_config(metric.get_config()).ignore_class == -1
 
@@ -185,7 +192,8 @@ JAX_SCRIPT = textwrap.dedent(
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed")
 def test_gradient_reversal_and_dann_on_the_jax_backend():
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run([sys.executable, "-c", JAX_SCRIPT], env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "jax ok" in result.stdout

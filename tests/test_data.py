@@ -92,16 +92,17 @@ def _pet_examples(self, *args, **kwargs):
     mask = np.ones((40, 30, 1), np.uint8)
     mask[:, 10:] = 2
     mask[:, 20:] = 3
-    return tf.data.Dataset.from_tensor_slices({
-        "image": np.full((2, 40, 30, 3), 255, np.uint8),
-        "segmentation_mask": np.stack([mask, mask]),
-    })
+    return tf.data.Dataset.from_tensor_slices(
+        {
+            "image": np.full((2, 40, 30, 3), 255, np.uint8),
+            "segmentation_mask": np.stack([mask, mask]),
+        }
+    )
 
 
 def test_tfds_pets_are_resized_with_zero_based_masks():
     with tfds.testing.mock_data(as_dataset_fn=_pet_examples):
-        x, y = next(iter(data.load("oxford_iiit_pet", "train", batch_size=2,
-                                   image_size=(64, 64))))
+        x, y = next(iter(data.load("oxford_iiit_pet", "train", batch_size=2, image_size=(64, 64))))
     assert x.shape == (2, 64, 64, 3) and y.shape == (2, 64, 64, 1)
     np.testing.assert_allclose(x.numpy(), 1.0)
     assert set(np.unique(y)) == {0, 1, 2}

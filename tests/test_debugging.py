@@ -31,8 +31,9 @@ def test_batches_and_a_sigmoid_output_are_accepted():
     x, y = data.arrays("moons", "train")
     batches = [(x[i : i + 16], y[i : i + 16]) for i in range(0, 256, 16)]
     keras.utils.set_random_seed(0)
-    model = recipes.build_mlp(input_shape=(2,), num_classes=1, hidden_units=(32, 32),
-                              learning_rate=3e-2)
+    model = recipes.build_mlp(
+        input_shape=(2,), num_classes=1, hidden_units=(32, 32), learning_rate=3e-2
+    )
     report = overfit_check(model, batches, n=50, target=0.95)
     assert report.passed, report
     assert training_accuracy(model, x[:4], y[:4]) in (0.0, 0.25, 0.5, 0.75, 1.0)

@@ -92,7 +92,8 @@ def test_build_dqn_trains_and_round_trips(kind, recipe_check):
     assert model.output_shape == (None, 4)
     assert model.layers[-1].activation is keras.activations.linear
     assert any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers) == (
-        kind == "conv")
+        kind == "conv"
+    )
     rng = np.random.default_rng(0)
     states = rng.normal(size=(32, 5, 5, 2)).astype("float32")
     targets = rng.normal(size=(32, 4)).astype("float32")
@@ -113,8 +114,16 @@ def test_a_trained_dqn_beats_the_random_mouse():
     keras.utils.set_random_seed(0)
     env = MouseGame(grid_size=8, max_steps=30, temperature=0.2, seed=0)
     model = recipes.build_dqn(kind="dense", hidden_units=(32,), learning_rate=3e-3)
-    history = train_dqn(model, env, episodes=25, gamma=0.8, warmup=64, train_every=2,
-                        target_update=50, epsilon=EpsilonGreedy(1.0, 0.1, 0.9, seed=0))
+    history = train_dqn(
+        model,
+        env,
+        episodes=25,
+        gamma=0.8,
+        warmup=64,
+        train_every=2,
+        target_update=50,
+        epsilon=EpsilonGreedy(1.0, 0.1, 0.9, seed=0),
+    )
     assert len(history["returns"]) == 25 and history["epsilon"][-1] == pytest.approx(0.1)
     assert history["target_model"] is not model
     # The same 20 boards (seeds 1000-1019) for both mice.

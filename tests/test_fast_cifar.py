@@ -56,10 +56,14 @@ def test_default_parameter_count_matches_airbench94():
     model = recipes.build("cifar10_fast", compile=False)
     stem = 2 * 2 * 2 * 3  # 24 filters: 12 eigenvectors of 2x2x3 patches and negatives
     widths = (stem, 64, 256, 256)
-    trainable = stem + sum(  # whitening bias, then per block: 2 convs and 2 BN biases
-        9 * c_in * c_out + 9 * c_out * c_out + 2 * c_out
-        for c_in, c_out in zip(widths, widths[1:])
-    ) + 256 * 10  # bias-free head
+    trainable = (
+        stem
+        + sum(  # whitening bias, then per block: 2 convs and 2 BN biases
+            9 * c_in * c_out + 9 * c_out * c_out + 2 * c_out
+            for c_in, c_out in zip(widths, widths[1:])
+        )
+        + 256 * 10
+    )  # bias-free head
     frozen = 2 * 2 * 3 * stem + 2 * 2 * sum(widths[1:])  # stem kernel, BN moving stats
     assert _parameters(model.trainable_weights) == trainable == 1_971_352
     assert _parameters(model.non_trainable_weights) == frozen
@@ -111,8 +115,9 @@ def test_label_smoothing_loss_matches_the_formula():
 
 def test_tta_levels_average_mirrors_and_shifts():
     # Flatten + Dense sees where each pixel is, so flips and shifts change its output.
-    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(2)])
+    model = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
     x = np.random.default_rng(0).uniform(size=(3, 4, 4, 1)).astype("float32")
     predict = lambda v: model.predict(v, verbose=0)  # noqa: E731
     plain, zero = tta_logits(model, x, level=0)
@@ -122,8 +127,7 @@ def test_tta_levels_average_mirrors_and_shifts():
     _, shifted = tta_logits(model, x, level=2)
     padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
     views = [padded[:, :-2, :-2], padded[:, 2:, 2:]]
-    expected = 0.5 * mirror + 0.25 * sum(
-        (predict(v) + predict(v[:, :, ::-1])) / 2 for v in views)
+    expected = 0.5 * mirror + 0.25 * sum((predict(v) + predict(v[:, :, ::-1])) / 2 for v in views)
     np.testing.assert_allclose(shifted, expected, atol=1e-4)
     np.testing.assert_allclose(plain, predict(x), atol=1e-5)
 
@@ -165,9 +169,24 @@ def test_fit_whitening_rejects_bad_inputs():
 def test_cli_trains_on_an_image_folder_and_writes_everything(tmp_path, capsys):
     tree = _write_tree(tmp_path / "tree")
     output = tmp_path / "run"
-    main(["train", "cifar10_fast", "--data-dir", str(tree), "--epochs", "2",
-          "--batch-size", "4", "--output", str(output), "--verbose", "0",
-          "--set", "widths=(8, 8, 8)"])
+    main(
+        [
+            "train",
+            "cifar10_fast",
+            "--data-dir",
+            str(tree),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+            "--output",
+            str(output),
+            "--verbose",
+            "0",
+            "--set",
+            "widths=(8, 8, 8)",
+        ]
+    )
     printed = capsys.readouterr().out
     assert "cifar10_fast: test accuracy=" in printed and "tta_accuracy=" in printed
     assert "compile and warm-up, apart" in printed
@@ -188,8 +207,18 @@ def test_cli_data_dir_is_only_for_the_fast_recipe(tmp_path):
 
 
 def test_cifar10_without_tfds_falls_back_to_the_jpeg_copy(tmp_path, monkeypatch, capsys):
-    classes = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
-               "ship", "truck")
+    classes = (
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    )
     tree = _write_tree(tmp_path / "jpeg", classes=classes, per_split=(1, 1), size=32)
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
     monkeypatch.setenv("RECIPES_CIFAR10_JPEG", str(tree))
@@ -207,8 +236,16 @@ def test_cifar10_without_tfds_falls_back_to_the_jpeg_copy(tmp_path, monkeypatch,
 
 
 def _train_tiny(train, tree, **options):
-    return train("cifar10_fast", data_dir=str(tree), epochs=2, batch_size=4, verbose=0, tta=1,
-                 widths=(8, 8, 8), **options)
+    return train(
+        "cifar10_fast",
+        data_dir=str(tree),
+        epochs=2,
+        batch_size=4,
+        verbose=0,
+        tta=1,
+        widths=(8, 8, 8),
+        **options,
+    )
 
 
 def test_runs_restart_from_fresh_weights_and_train_recipe_hands_over(tmp_path):
@@ -230,7 +267,8 @@ def test_runs_restart_from_fresh_weights_and_train_recipe_hands_over(tmp_path):
     expected = np.mean([run["test_metrics"]["tta_accuracy"] for run in both.runs])
     assert both.test_metrics["tta_accuracy"] == pytest.approx(expected)
     assert both.train_seconds == pytest.approx(
-        np.mean([run["train_seconds"] for run in both.runs]))
+        np.mean([run["train_seconds"] for run in both.runs])
+    )
     with pytest.raises(ValueError, match="`runs` must be an integer >= 1"):
         _train_tiny(train_fast_cifar, tree, runs=0)
 
@@ -259,7 +297,12 @@ NO_TENSORFLOW_SCRIPT = textwrap.dedent(
 def test_trains_on_jax_without_tensorflow_installed(tmp_path):
     tree = _write_tree(tmp_path / "tree")
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run([sys.executable, "-c", NO_TENSORFLOW_SCRIPT, str(tree)], env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", NO_TENSORFLOW_SCRIPT, str(tree)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "trained without tensorflow" in result.stdout

@@ -49,8 +49,7 @@ def _autodiff_log_det(function, x):
     size = x.size
     pick = ops.convert_to_tensor(np.eye(size), x.dtype)
     copies = np.broadcast_to(x, (size, *x.shape))
-    rows = input_gradient(lambda t: ops.sum(ops.reshape(function(t), (size, size)) * pick),
-                          copies)
+    rows = input_gradient(lambda t: ops.sum(ops.reshape(function(t), (size, size)) * pick), copies)
     return np.linalg.slogdet(_numpy(rows).reshape(size, size).astype("float64"))[1]
 
 
@@ -61,12 +60,20 @@ def test_coupling_masks():
     board = coupling_mask((2, 2, 3), "checkerboard")
     np.testing.assert_array_equal(board[..., 0], [[1, 0], [0, 1]])
     assert (board == board[..., :1]).all()
-    np.testing.assert_array_equal(coupling_mask((2, 2, 4), "channel", parity=1)[0, 0],
-                                  [0, 0, 1, 1])
+    np.testing.assert_array_equal(
+        coupling_mask((2, 2, 4), "channel", parity=1)[0, 0], [0, 0, 1, 1]
+    )
 
 
-@pytest.mark.parametrize("shape, mask", [((2,), "checkerboard"), ((5,), "channel"),
-                                         ((4, 4, 2), "checkerboard"), ((2, 2, 4), "channel")])
+@pytest.mark.parametrize(
+    "shape, mask",
+    [
+        ((2,), "checkerboard"),
+        ((5,), "channel"),
+        ((4, 4, 2), "checkerboard"),
+        ((2, 2, 4), "channel"),
+    ],
+)
 def test_affine_coupling_inverts_exactly_and_its_log_det_is_the_jacobians(shape, mask):
     layer = AffineCoupling(mask=mask, parity=1, hidden_units=8, dtype=DTYPE)
     layer.build((None, *shape))
@@ -80,8 +87,7 @@ def test_affine_coupling_inverts_exactly_and_its_log_det_is_the_jacobians(shape,
     np.testing.assert_allclose(x_back, x, atol=EXACT)
     np.testing.assert_allclose(inverse_log_det, -log_det, atol=EXACT)
     for sample, value in zip(x, log_det):
-        assert value == pytest.approx(_autodiff_log_det(lambda t: layer(t)[0], sample),
-                                      abs=EXACT)
+        assert value == pytest.approx(_autodiff_log_det(lambda t: layer(t)[0], sample), abs=EXACT)
 
 
 @pytest.mark.parametrize("event_shape", [(4,), (4, 4, 2)])
@@ -103,7 +109,8 @@ def test_realnvp_is_exactly_invertible_with_the_exact_log_density(event_shape):
     np.testing.assert_allclose(_numpy(flow.inverse(ops.convert_to_tensor(z))), x, atol=EXACT)
     for sample, value in zip(x, log_det):
         assert value == pytest.approx(
-            _autodiff_log_det(lambda t: flow.to_latent(t)[0], sample), abs=EXACT)
+            _autodiff_log_det(lambda t: flow.to_latent(t)[0], sample), abs=EXACT
+        )
     expected = norm.logpdf(z.reshape(2, -1)).sum(axis=1) + log_det
     np.testing.assert_allclose(_numpy(flow(x)), expected, rtol=EXACT)
 
@@ -113,8 +120,9 @@ def test_under_mixed_precision_only_the_networks_leave_float32(event_shape):
     # In bfloat16 (8 bits of mantissa) the flow would invert to about 1e-2 and sum
     # its log-likelihood in bfloat16; the networks are all that runs in it.
     with recipes.precision("mixed_bfloat16"):
-        flow = recipes.build_realnvp(input_shape=event_shape, num_couplings=2,
-                                     hidden_units=8, num_hidden=1)
+        flow = recipes.build_realnvp(
+            input_shape=event_shape, num_couplings=2, hidden_units=8, num_hidden=1
+        )
     _randomize(flow, scale=0.2)
     x = np.random.default_rng(3).normal(size=(4, *event_shape)).astype("float32")
     z, log_det = flow.to_latent(ops.convert_to_tensor(x))
@@ -134,18 +142,23 @@ def test_moons_nll_beats_a_gaussian_and_approaches_kernel_density(capsys):
     mean, std = x.mean(axis=0), x.std(axis=0)
     x, x_test = (x - mean) / std, (x_test - mean) / std
     flow = recipes.build_realnvp(
-        input_shape=(2,), num_couplings=6, hidden_units=32,
+        input_shape=(2,),
+        num_couplings=6,
+        hidden_units=32,
         learning_rate=keras.optimizers.schedules.CosineDecay(5e-3, 40 * 8),
     )
     flow.fit(x, epochs=40, batch_size=250, verbose=0)
     flow_nll = -float(flow.predict(x_test, batch_size=2000, verbose=0).mean())
-    gaussian_nll = -multivariate_normal(x.mean(axis=0), np.cov(x, rowvar=False)).logpdf(
-        x_test).mean()
+    gaussian_nll = (
+        -multivariate_normal(x.mean(axis=0), np.cov(x, rowvar=False)).logpdf(x_test).mean()
+    )
     search = GridSearchCV(KernelDensity(), {"bandwidth": np.logspace(-1.5, 0, 16)}, cv=5)
     kde_nll = -search.fit(x).best_estimator_.score_samples(x_test).mean()
     with capsys.disabled():
-        print(f"\nmoons held-out NLL (standardised, nats): RealNVP {flow_nll:.3f}, "
-              f"Gaussian {gaussian_nll:.3f}, KernelDensity {kde_nll:.3f}")
+        print(
+            f"\nmoons held-out NLL (standardised, nats): RealNVP {flow_nll:.3f}, "
+            f"Gaussian {gaussian_nll:.3f}, KernelDensity {kde_nll:.3f}"
+        )
     assert flow_nll < gaussian_nll - 0.15
     assert flow_nll < kde_nll + 0.2
     samples = flow.sample(500, seed=0)
@@ -162,8 +175,12 @@ def test_image_flow_squeezes_samples_and_round_trips(roundtrip):
     assert flow.latent_shape == (2, 2, 4)
 
     def coupling_params(channels):  # 3x3 convs: c -> 8 -> 8 -> 2c, and c scales
-        return (9 * channels * 8 + 8) + (9 * 8 * 8 + 8) + (9 * 8 * 2 * channels
-                                                            + 2 * channels) + channels
+        return (
+            (9 * channels * 8 + 8)
+            + (9 * 8 * 8 + 8)
+            + (9 * 8 * 2 * channels + 2 * channels)
+            + channels
+        )
 
     assert flow.count_params() == 2 * coupling_params(1) + 4 * coupling_params(4)
     _randomize(flow, scale=0.2)
@@ -175,12 +192,14 @@ def test_image_flow_squeezes_samples_and_round_trips(roundtrip):
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [({"input_shape": (1,)}, "at least 2 features"),
-     ({"input_shape": (6, 6, 1), "num_scales": 2}, "divisible by 2\\*\\*num_scales"),
-     ({"input_shape": (2, 3)}, "must have 1 or 3 dimension"),
-     ({"num_couplings": 1}, "`num_couplings` must be an integer >= 2"),
-     ({"hidden_units": 0}, "`hidden_units` must be an integer >= 1"),
-     ({"loss": "nll"}, "`loss` must be None")],
+    [
+        ({"input_shape": (1,)}, "at least 2 features"),
+        ({"input_shape": (6, 6, 1), "num_scales": 2}, "divisible by 2\\*\\*num_scales"),
+        ({"input_shape": (2, 3)}, "must have 1 or 3 dimension"),
+        ({"num_couplings": 1}, "`num_couplings` must be an integer >= 2"),
+        ({"hidden_units": 0}, "`hidden_units` must be an integer >= 1"),
+        ({"loss": "nll"}, "`loss` must be None"),
+    ],
 )
 def test_bad_arguments_raise_clear_errors(arguments, message):
     with pytest.raises(ValueError, match=message):
@@ -230,7 +249,8 @@ JAX_SCRIPT = textwrap.dedent(
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed")
 def test_vae_flow_and_gan_train_and_round_trip_on_the_jax_backend():
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run([sys.executable, "-c", JAX_SCRIPT], env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "jax ok" in result.stdout

@@ -28,14 +28,19 @@ def test_squeeze_keeps_channels_grouped_per_pixel_of_the_block():
     np.testing.assert_array_equal(y[0, 0, 0], [0, 10, 1, 11, 2, 12, 3, 13])
 
 
-@pytest.mark.parametrize("factor, shape", [(2, (3, 8, 6, 3)), (3, (2, 9, 6, 2)),
-                                           (2, (1, 2, 2, 1))])
+@pytest.mark.parametrize(
+    "factor, shape", [(2, (3, 8, 6, 3)), (3, (2, 9, 6, 2)), (2, (1, 2, 2, 1))]
+)
 def test_squeeze_round_trip_is_exact(factor, shape):
     x = np.random.default_rng(0).normal(size=shape).astype("float32")
     squeeze, unsqueeze = Squeeze(factor), Unsqueeze(factor)
     y = squeeze(x)
-    assert tuple(y.shape) == (shape[0], shape[1] // factor, shape[2] // factor,
-                              shape[3] * factor**2)
+    assert tuple(y.shape) == (
+        shape[0],
+        shape[1] // factor,
+        shape[2] // factor,
+        shape[3] * factor**2,
+    )
     np.testing.assert_array_equal(numpy(squeeze.inverse(y)), x)
     np.testing.assert_array_equal(numpy(unsqueeze(y)), x)
     np.testing.assert_array_equal(numpy(unsqueeze.inverse(unsqueeze(y))), numpy(y))

@@ -35,8 +35,9 @@ def images():
     return np.random.default_rng(0).normal(size=(3, 11, 11, 2)).astype("float32")
 
 
-@pytest.mark.parametrize("padding, kernel_size", [("valid", 3), ("same", 3), ("valid", 4),
-                                                  ("same", 5)])
+@pytest.mark.parametrize(
+    "padding, kernel_size", [("valid", 3), ("same", 3), ("valid", 4), ("same", 5)]
+)
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_p4convz2_turns_maps_and_shifts_rotations(images, padding, kernel_size, k):
     layer = P4ConvZ2(6, kernel_size, padding=padding, bias_initializer="random_normal")
@@ -114,19 +115,22 @@ def test_mnist_p4cnn_is_invariant_and_has_the_expected_parameters():
     # six batch norms of 4*10, softmax layer 10*10+10
     assert model.count_params() == 90 + 5 * 3600 + 6 * 40 + 110
     x = np.random.default_rng(2).uniform(size=(2, 28, 28, 1)).astype("float32")
-    np.testing.assert_allclose(model.predict(turn(x), verbose=0), model.predict(x, verbose=0),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(turn(x), verbose=0), model.predict(x, verbose=0), atol=1e-6
+    )
 
 
 def test_a_plain_cnn_classifier_is_not_invariant():
     x, _ = data.arrays("digits", "train")
-    model = keras.Sequential([
-        keras.Input((8, 8, 1)),
-        keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
-        keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
-        keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
+            keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     difference = np.abs(model.predict(turn(x[:16]), verbose=0) - model.predict(x[:16], verbose=0))
     assert difference.max() > 1e-3
 
@@ -141,14 +145,22 @@ def test_digits_p4cnn_trains_round_trips_and_stays_invariant(recipe_check):
     predictions = loaded.predict(x[:16], verbose=0)
     assert predictions.std(axis=0).max() > 0.01  # not a constant output
     for k in (1, 2, 3):
-        np.testing.assert_allclose(loaded.predict(turn(x[:16], k), verbose=0), predictions,
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            loaded.predict(turn(x[:16], k), verbose=0), predictions, atol=1e-5
+        )
 
 
 def test_p4cnn_options_build_the_layers_they_name():
-    model = recipes.build_p4cnn(input_shape=(8, 8, 1), filters=(4, 4, 4), padding="same",
-                                pool_after=(1, 2), batch_norm=False, dropout=0.2,
-                                rotation_pooling="mean", compile=False)
+    model = recipes.build_p4cnn(
+        input_shape=(8, 8, 1),
+        filters=(4, 4, 4),
+        padding="same",
+        pool_after=(1, 2),
+        batch_norm=False,
+        dropout=0.2,
+        rotation_pooling="mean",
+        compile=False,
+    )
     names = [layer.name for layer in model.layers]
     assert "block1_pool" in names and "block2_pool" in names and "block3_pool" not in names
     assert not any(name.endswith("_bn") for name in names)
@@ -159,14 +171,16 @@ def test_p4cnn_options_build_the_layers_they_name():
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [({"kernel_size": 4, "padding": "same"}, "`kernel_size` must be odd"),
-     ({"input_shape": (9, 9, 1), "padding": "same"}, "max-pooling needs even sides"),
-     ({"input_shape": (6, 6, 1)}, "is too small"),
-     ({"pool_after": (7,)}, r"`pool_after\[0\]` must be a layer index from 1 to 6"),
-     ({"filters": ()}, "`filters` must hold at least one"),
-     ({"padding": "full"}, "`padding` must be one of"),
-     ({"rotation_pooling": "sum"}, "`rotation_pooling` must be one of"),
-     ({"augment": "flip"}, "`augment` must be a Keras layer")],
+    [
+        ({"kernel_size": 4, "padding": "same"}, "`kernel_size` must be odd"),
+        ({"input_shape": (9, 9, 1), "padding": "same"}, "max-pooling needs even sides"),
+        ({"input_shape": (6, 6, 1)}, "is too small"),
+        ({"pool_after": (7,)}, r"`pool_after\[0\]` must be a layer index from 1 to 6"),
+        ({"filters": ()}, "`filters` must hold at least one"),
+        ({"padding": "full"}, "`padding` must be one of"),
+        ({"rotation_pooling": "sum"}, "`rotation_pooling` must be one of"),
+        ({"augment": "flip"}, "`augment` must be a Keras layer"),
+    ],
 )
 def test_bad_p4cnn_arguments_raise_clear_errors(arguments, message):
     with pytest.raises(ValueError, match=message):

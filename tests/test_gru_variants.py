@@ -7,8 +7,13 @@ import pytest
 
 from recipes.layers import GRU1Cell, GRU2Cell, GRU3Cell, LayerNormGRUCell, MGUCell
 
-CELLS = {"mgu": MGUCell, "gru1": GRU1Cell, "gru2": GRU2Cell, "gru3": GRU3Cell,
-         "layer_norm_gru": LayerNormGRUCell}
+CELLS = {
+    "mgu": MGUCell,
+    "gru1": GRU1Cell,
+    "gru2": GRU2Cell,
+    "gru3": GRU3Cell,
+    "layer_norm_gru": LayerNormGRUCell,
+}
 
 
 def expected_params(name, m, n, use_bias=True):
@@ -40,12 +45,15 @@ def reference(name, cell, x):
     for t in range(x.shape[1]):
         xt = x[:, t]
         if name == "mgu":
-            z = r = sigmoid(xt @ w["gate_kernel"] + h @ w["gate_recurrent_kernel"]
-                            + w["gate_bias"])
+            z = r = sigmoid(
+                xt @ w["gate_kernel"] + h @ w["gate_recurrent_kernel"] + w["gate_bias"]
+            )
         elif name == "layer_norm_gru":
-            gates = sigmoid(layer_norm(xt @ w["gate_kernel"], w["gate_input_gain"])
-                            + layer_norm(h @ w["gate_recurrent_kernel"], w["gate_state_gain"])
-                            + w["gate_bias"])
+            gates = sigmoid(
+                layer_norm(xt @ w["gate_kernel"], w["gate_input_gain"])
+                + layer_norm(h @ w["gate_recurrent_kernel"], w["gate_state_gain"])
+                + w["gate_bias"]
+            )
             z, r = gates[:, :n], gates[:, n:]
         else:
             if name == "gru1":
@@ -56,9 +64,11 @@ def reference(name, cell, x):
                 pre = np.broadcast_to(w["gate_bias"], (len(h), 2 * n))
             z, r = sigmoid(pre[:, :n]), sigmoid(pre[:, n:])
         if name == "layer_norm_gru":
-            candidate = np.tanh(layer_norm(xt @ w["kernel"], w["input_gain"])
-                                + layer_norm((r * h) @ w["recurrent_kernel"], w["state_gain"])
-                                + w["bias"])
+            candidate = np.tanh(
+                layer_norm(xt @ w["kernel"], w["input_gain"])
+                + layer_norm((r * h) @ w["recurrent_kernel"], w["state_gain"])
+                + w["bias"]
+            )
         else:
             candidate = np.tanh(xt @ w["kernel"] + (r * h) @ w["recurrent_kernel"] + w["bias"])
         h = (1 - z) * h + z * candidate
@@ -68,8 +78,7 @@ def reference(name, cell, x):
 
 def randomize(layer, seed=0):
     rng = np.random.default_rng(seed)
-    layer.set_weights([rng.normal(0, 0.5, w.shape).astype("float32")
-                       for w in layer.get_weights()])
+    layer.set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
 
 
 @pytest.mark.parametrize("name", list(CELLS))
@@ -120,10 +129,12 @@ def test_gates_forced_open_reduce_to_a_simple_rnn(name):
     _set(cell, gate_bias=40.0, gate_kernel=0.0, gate_recurrent_kernel=0.0)
     simple = keras.layers.SimpleRNN(4, return_sequences=True)
     simple.build(x.shape)
-    simple.set_weights([keras.ops.convert_to_numpy(v) for v in
-                        (cell.kernel, cell.recurrent_kernel, cell.bias)])
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)),
-                               keras.ops.convert_to_numpy(simple(x)), atol=1e-5)
+    simple.set_weights(
+        [keras.ops.convert_to_numpy(v) for v in (cell.kernel, cell.recurrent_kernel, cell.bias)]
+    )
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer(x)), keras.ops.convert_to_numpy(simple(x)), atol=1e-5
+    )
 
 
 def test_gru2_with_zero_gate_weights_is_a_half_leaky_rnn():
@@ -135,14 +146,16 @@ def test_gru2_with_zero_gate_weights_is_a_half_leaky_rnn():
     randomize(layer)
     cell = layer.cell
     _set(cell, gate_recurrent_kernel=0.0)
-    w, u, b = (keras.ops.convert_to_numpy(v) for v in
-               (cell.kernel, cell.recurrent_kernel, cell.bias))
+    w, u, b = (
+        keras.ops.convert_to_numpy(v) for v in (cell.kernel, cell.recurrent_kernel, cell.bias)
+    )
     h, expected = np.zeros((2, 4)), []
     for t in range(6):
         h = 0.5 * h + 0.5 * np.tanh(x[:, t] @ w + (0.5 * h) @ u + b)
         expected.append(h)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), np.stack(expected, 1),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer(x)), np.stack(expected, 1), atol=1e-5
+    )
 
 
 def test_layer_norm_gru_with_open_gates_is_a_layer_normalised_rnn():
@@ -152,15 +165,23 @@ def test_layer_norm_gru_with_open_gates_is_a_layer_normalised_rnn():
     randomize(layer)
     cell = layer.cell
     _set(cell, gate_bias=40.0, gate_input_gain=0.0, gate_state_gain=0.0)
-    w, u, b, gx, gh = (keras.ops.convert_to_numpy(v) for v in (
-        cell.kernel, cell.recurrent_kernel, cell.bias, cell.gains["input"],
-        cell.gains["state"]))
+    w, u, b, gx, gh = (
+        keras.ops.convert_to_numpy(v)
+        for v in (
+            cell.kernel,
+            cell.recurrent_kernel,
+            cell.bias,
+            cell.gains["input"],
+            cell.gains["state"],
+        )
+    )
     h, expected = np.zeros((2, 4)), []
     for t in range(6):
         h = np.tanh(layer_norm(x[:, t] @ w, gx) + layer_norm(h @ u, gh) + b)
         expected.append(h)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), np.stack(expected, 1),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer(x)), np.stack(expected, 1), atol=1e-4
+    )
 
 
 @pytest.mark.parametrize("name", ["mgu", "gru1", "gru3", "layer_norm_gru"])
@@ -190,13 +211,17 @@ def test_every_variant_trains_and_round_trips(tmp_path):
     before = [keras.ops.convert_to_numpy(w).copy() for w in model.trainable_weights]
     losses = model.fit(x, y, batch_size=64, epochs=15, verbose=0, shuffle=False).history["loss"]
     assert losses[-1] < 0.9 * losses[0], losses
-    changed = {w.path.split("/")[0] for w, b in zip(model.trainable_weights, before)
-               if not np.allclose(keras.ops.convert_to_numpy(w), b)}
+    changed = {
+        w.path.split("/")[0]
+        for w, b in zip(model.trainable_weights, before)
+        if not np.allclose(keras.ops.convert_to_numpy(w), b)
+    }
     assert set(CELLS) <= changed
     model.save(tmp_path / "cells.keras")
     loaded = keras.saving.load_model(tmp_path / "cells.keras", safe_mode=True)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(x)),
-                               keras.ops.convert_to_numpy(model(x)), atol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x)), atol=1e-5
+    )
     for name, cls in CELLS.items():
         assert isinstance(loaded.get_layer(name).cell, cls)
 
@@ -211,9 +236,11 @@ def test_config_round_trip(name):
 
 @pytest.mark.parametrize(
     "make, message",
-    [(lambda: MGUCell(0), "`units` must be an integer >= 1"),
-     (lambda: GRU3Cell(4, use_bias=False), "needs use_bias=True"),
-     (lambda: LayerNormGRUCell(4, epsilon=0), "`epsilon` must be a number > 0")],
+    [
+        (lambda: MGUCell(0), "`units` must be an integer >= 1"),
+        (lambda: GRU3Cell(4, use_bias=False), "needs use_bias=True"),
+        (lambda: LayerNormGRUCell(4, epsilon=0), "`epsilon` must be a number > 0"),
+    ],
 )
 def test_bad_arguments_raise(make, message):
     with pytest.raises(ValueError, match=message):

@@ -14,8 +14,7 @@ def _check(model, x, y, steps, roundtrip=None, factor=0.9):
     loss must fall below ``factor`` x start, then (given the ``roundtrip``
     fixture) the .keras round trip on ``x``."""
     repeated_x, repeated_y = np.concatenate([x] * steps), np.concatenate([y] * steps)
-    assert_loss_decreases(model, repeated_x, repeated_y, steps=1, factor=factor,
-                          batch_size=len(x))
+    assert_loss_decreases(model, repeated_x, repeated_y, steps=1, factor=factor, batch_size=len(x))
     return roundtrip(model, x) if roundtrip else None
 
 
@@ -42,16 +41,19 @@ def test_perceptron_separates_a_linearly_separable_set(signed, roundtrip):
     loaded = _check(model, x, y, 15, roundtrip if signed else None)
     scores = model.predict(x, verbose=0)[:, 0]
     np.testing.assert_array_equal(scores > 0, labels == 1)  # every point on its side
-    assert model.evaluate(x, y, batch_size=len(x), verbose=0,
-                          return_dict=True)["sign_accuracy"] == 1.0
+    assert (
+        model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)["sign_accuracy"]
+        == 1.0
+    )
     if signed:
         assert isinstance(loaded.loss, BinaryHinge)
 
 
 def test_multiclass_perceptron_uses_the_multiclass_hinge(roundtrip):
     x, y = _separable(classes=3)
-    model = recipes.build_linear("perceptron", input_shape=(2,), num_classes=3,
-                                 margin=0.5, learning_rate=0.05)
+    model = recipes.build_linear(
+        "perceptron", input_shape=(2,), num_classes=3, margin=0.5, learning_rate=0.05
+    )
     assert isinstance(model.loss, MulticlassHinge) and model.loss.margin == 0.5
     assert model.output_shape == (None, 3)
     loaded = _check(model, x, y, 15, roundtrip)
@@ -71,8 +73,9 @@ def test_logistic_regression_outputs_probabilities():
 
 def test_softmax_regression_learns_digits(roundtrip):
     x, y = data.arrays("digits", "train")
-    model = recipes.build_linear("softmax", input_shape=(8, 8, 1), num_classes=10,
-                                 learning_rate=1.0)
+    model = recipes.build_linear(
+        "softmax", input_shape=(8, 8, 1), num_classes=10, learning_rate=1.0
+    )
     assert model.count_params() == 64 * 10 + 10
     assert model.loss == "sparse_categorical_crossentropy"
     x, y = x[:256], y[:256]

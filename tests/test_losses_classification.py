@@ -31,17 +31,21 @@ def test_binary_hinge_matches_the_hand_computed_values(labels):
 
 def test_binary_hinge_margin_moves_the_hinge():
     # max(0, m - y w) with m = 0: only misclassified points (and w = 0) cost.
-    np.testing.assert_allclose(_np(binary_hinge(SIGNED, SCORES, margin=0.0)),
-                               [0.0, 0.0, 0.25, 0.0, 0.0])
-    np.testing.assert_allclose(_np(BinaryHinge(margin=2.0, reduction=None)(SIGNED, SCORES)),
-                               [0.0, 1.5, 2.25, 0.0, 2.0])
+    np.testing.assert_allclose(
+        _np(binary_hinge(SIGNED, SCORES, margin=0.0)), [0.0, 0.0, 0.25, 0.0, 0.0]
+    )
+    np.testing.assert_allclose(
+        _np(BinaryHinge(margin=2.0, reduction=None)(SIGNED, SCORES)), [0.0, 1.5, 2.25, 0.0, 2.0]
+    )
 
 
 CLASS_SCORES = np.array(
-    [[2.0, 1.5, -1.0],    # gold 0 beats 1.5 by 0.5: 1 - 2 + 1.5 = 0.5
-     [0.0, 3.0, 1.0],     # gold 1 beats 1.0 by 2: 0
-     [-3.0, -1.0, -2.0],  # gold 2 loses to -1: 1 + 2 - 1 = 2 (negative scores too)
-     [1.0, 1.0, 1.0]],    # ties: 1 - 1 + 1 = 1
+    [
+        [2.0, 1.5, -1.0],  # gold 0 beats 1.5 by 0.5: 1 - 2 + 1.5 = 0.5
+        [0.0, 3.0, 1.0],  # gold 1 beats 1.0 by 2: 0
+        [-3.0, -1.0, -2.0],  # gold 2 loses to -1: 1 + 2 - 1 = 2 (negative scores too)
+        [1.0, 1.0, 1.0],
+    ],  # ties: 1 - 1 + 1 = 1
     "float32",
 )
 CLASS_IDS = np.array([0, 1, 2, 0])
@@ -49,13 +53,14 @@ EXPECTED_MULTICLASS = np.array([0.5, 0.0, 2.0, 1.0], "float32")
 
 
 def test_multiclass_hinge_matches_the_hand_computed_values():
-    np.testing.assert_allclose(_np(multiclass_hinge(CLASS_IDS, CLASS_SCORES)),
-                               EXPECTED_MULTICLASS)
-    np.testing.assert_allclose(_np(multiclass_hinge(CLASS_IDS[:, None], CLASS_SCORES)),
-                               EXPECTED_MULTICLASS)
+    np.testing.assert_allclose(_np(multiclass_hinge(CLASS_IDS, CLASS_SCORES)), EXPECTED_MULTICLASS)
+    np.testing.assert_allclose(
+        _np(multiclass_hinge(CLASS_IDS[:, None], CLASS_SCORES)), EXPECTED_MULTICLASS
+    )
     one_hot = np.eye(3, dtype="float32")[CLASS_IDS]
-    np.testing.assert_allclose(_np(multiclass_hinge(one_hot, CLASS_SCORES, sparse=False)),
-                               EXPECTED_MULTICLASS)
+    np.testing.assert_allclose(
+        _np(multiclass_hinge(one_hot, CLASS_SCORES, sparse=False)), EXPECTED_MULTICLASS
+    )
     loss = MulticlassHinge(margin=0.5)
     assert float(loss(CLASS_IDS, CLASS_SCORES)) == pytest.approx(np.mean([0, 0, 1.5, 0.5]))
 
@@ -109,5 +114,10 @@ def test_bad_margin_raises_a_clear_error():
 
 
 def test_package_exports():
-    assert {"BinaryHinge", "MulticlassHinge", "binary_hinge", "multiclass_hinge",
-            "sign_accuracy"} <= set(losses.__all__)
+    assert {
+        "BinaryHinge",
+        "MulticlassHinge",
+        "binary_hinge",
+        "multiclass_hinge",
+        "sign_accuracy",
+    } <= set(losses.__all__)

@@ -32,8 +32,7 @@ def test_digits_mlp_learns_digits(recipe_check):
     assert loaded.evaluate(x[:128], y[:128], verbose=0, return_dict=True)["accuracy"] > 0.9
 
 
-@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "leaky_relu", "elu",
-                                        "swish"])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "swish"])
 def test_every_hidden_activation_builds_and_trains(activation):
     x, y = data.arrays("moons", "train")
     model = recipes.build("moons_mlp", activation=activation, learning_rate=0.05)
@@ -44,12 +43,15 @@ def test_every_hidden_activation_builds_and_trains(activation):
 
 @pytest.mark.parametrize(
     "output_activation, loss",
-    [("softmax", "sparse_categorical_crossentropy"), ("sigmoid", "binary_crossentropy"),
-     ("linear", "mean_squared_error"), ("exponential", "poisson")],
+    [
+        ("softmax", "sparse_categorical_crossentropy"),
+        ("sigmoid", "binary_crossentropy"),
+        ("linear", "mean_squared_error"),
+        ("exponential", "poisson"),
+    ],
 )
 def test_output_activation_picks_a_matching_loss(output_activation, loss):
-    model = recipes.build_mlp(input_shape=(4,), num_classes=3,
-                              output_activation=output_activation)
+    model = recipes.build_mlp(input_shape=(4,), num_classes=3, output_activation=output_activation)
     assert model.loss == loss
     assert model.layers[-1].activation.__name__ == output_activation
 
@@ -58,15 +60,26 @@ def test_exponential_output_is_positive_and_fits_counts():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(128, 3)).astype("float32")
     y = rng.poisson(np.exp(0.5 * x[:, :1])).astype("float32")
-    model = recipes.build_mlp(input_shape=(3,), num_classes=1, hidden_units=(8,),
-                              output_activation="exponential", learning_rate=0.05)
+    model = recipes.build_mlp(
+        input_shape=(3,),
+        num_classes=1,
+        hidden_units=(8,),
+        output_activation="exponential",
+        learning_rate=0.05,
+    )
     recipes.testing.assert_loss_decreases(model, x, y, steps=30, factor=0.95)
     assert (model.predict(x, verbose=0) > 0).all()
 
 
 def test_batch_norm_dropout_and_regularisers_are_in_the_stack():
-    model = recipes.build_mlp(input_shape=(4,), hidden_units=(8, 8), batch_norm=True,
-                              dropout=0.3, l2=1e-3, kernel_initializer="he")
+    model = recipes.build_mlp(
+        input_shape=(4,),
+        hidden_units=(8, 8),
+        batch_norm=True,
+        dropout=0.3,
+        l2=1e-3,
+        kernel_initializer="he",
+    )
     names = [layer.name for layer in model.layers]
     assert names.count("batch_norm_1") == 1 and "dropout_2" in names
     dense = model.get_layer("dense_1")
@@ -77,14 +90,16 @@ def test_batch_norm_dropout_and_regularisers_are_in_the_stack():
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [({"activation": "relux"}, "`activation` must be one of"),
-     ({"output_activation": "tanh"}, "`output_activation` must be one of"),
-     ({"dropout": 1.5}, r"`dropout` must be in \[0, 1\)"),
-     ({"hidden_units": (8, 0)}, r"`hidden_units\[1\]` must be an integer >= 1"),
-     ({"num_classes": 0}, "`num_classes` must be an integer >= 1"),
-     ({"input_shape": ()}, "`input_shape` must be a non-empty tuple"),
-     ({"l2": -1.0}, "`l2` must be a number >= 0"),
-     ({"kernel_initializer": "xavier"}, "`kernel_initializer` must be one of")],
+    [
+        ({"activation": "relux"}, "`activation` must be one of"),
+        ({"output_activation": "tanh"}, "`output_activation` must be one of"),
+        ({"dropout": 1.5}, r"`dropout` must be in \[0, 1\)"),
+        ({"hidden_units": (8, 0)}, r"`hidden_units\[1\]` must be an integer >= 1"),
+        ({"num_classes": 0}, "`num_classes` must be an integer >= 1"),
+        ({"input_shape": ()}, "`input_shape` must be a non-empty tuple"),
+        ({"l2": -1.0}, "`l2` must be a number >= 0"),
+        ({"kernel_initializer": "xavier"}, "`kernel_initializer` must be one of"),
+    ],
 )
 def test_bad_arguments_raise_clear_errors(arguments, message):
     with pytest.raises(ValueError, match=message):
@@ -109,8 +124,9 @@ JAX_SCRIPT = textwrap.dedent(
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed")
 def test_mnist_mlp_on_the_jax_backend():
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run([sys.executable, "-c", JAX_SCRIPT], env=env,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "jax ok" in result.stdout
 
@@ -142,12 +158,15 @@ def test_cifar_and_zhang_presets_have_the_documented_parameter_counts():
 
 def test_crop_keeps_the_centre_and_checks_its_argument():
     x = np.random.default_rng(0).uniform(size=(2, 32, 32, 3)).astype("float32")
-    model = recipes.build_mlp(input_shape=(32, 32, 3), crop=(28, 26), hidden_units=(),
-                              compile=False)
+    model = recipes.build_mlp(
+        input_shape=(32, 32, 3), crop=(28, 26), hidden_units=(), compile=False
+    )
     cropped = keras.ops.convert_to_numpy(model.get_layer("crop")(x))
     np.testing.assert_array_equal(cropped, x[:, 2:30, 3:29])
-    for arguments in ({"input_shape": (784,), "crop": 28},
-                      {"input_shape": (32, 32, 3), "crop": 33}):
+    for arguments in (
+        {"input_shape": (784,), "crop": 28},
+        {"input_shape": (32, 32, 3), "crop": 33},
+    ):
         with pytest.raises(ValueError, match="`crop` needs image inputs"):
             recipes.build_mlp(**arguments)
     with pytest.raises(ValueError, match="`crop` must be None, an int"):
@@ -162,8 +181,9 @@ def test_cifar_mlp_presets_keep_xla_on_through_a_train_step():
     for name in ("cifar10_fc", "zhang_mlp_1x512", "zhang_mlp_3x512"):
         for augment in (None, build_augmentation(flip="horizontal", crop=4)):
             model = recipes.build(name, augment=augment, compile=False)
-            compile_recipe(model, optimizer="sgd", loss="sparse_categorical_crossentropy",
-                           jit_compile=True)
+            compile_recipe(
+                model, optimizer="sgd", loss="sparse_categorical_crossentropy", jit_compile=True
+            )
             assert model.jit_compile is True, (name, augment)
     assert [layer.name for layer in model.layers[:2]] == ["augmentation", "crop"]
     loss = model.train_on_batch(x, np.arange(4))  # a real XLA step: augment, crop, dense

@@ -23,8 +23,11 @@ def test_logits_are_minus_squared_distances_to_the_class_means():
     # The order of the support samples within a class does not matter.
     shuffled = support[:, :, ::-1]
     np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(model({"support": shuffled, "query": query})), logits,
-        rtol=1e-4, atol=1e-4)
+        keras.ops.convert_to_numpy(model({"support": shuffled, "query": query})),
+        logits,
+        rtol=1e-4,
+        atol=1e-4,
+    )
 
 
 def test_episode_sampler_draws_consistent_episodes():
@@ -76,8 +79,9 @@ def test_prototypical_trains_on_episodes_and_round_trips(recipe_check):
 
 
 def test_a_custom_encoder_works_with_any_episode_size(roundtrip):
-    encoder = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3),
-                                keras.layers.GlobalAveragePooling2D()])
+    encoder = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3), keras.layers.GlobalAveragePooling2D()]
+    )
     model = recipes.build_prototypical(input_shape=(8, 8, 1), encoder=encoder, compile=False)
     x, y = data.arrays("digits", "test")
     for way, shot in ((2, 1), (5, 3)):
@@ -91,16 +95,19 @@ def test_on_held_out_digit_classes_it_beats_chance_clearly():
     x_test, y_test = data.arrays("digits", "test")
     keras.utils.set_random_seed(0)
     model = recipes.build_prototypical(input_shape=(8, 8, 1), embedding_units=(64, 64))
-    train = EpisodeSampler(x, y, n_way=7, k_shot=5, n_query=5, classes=range(7),
-                           batch_size=8, steps=20, seed=0)
-    seen = EpisodeSampler(x_test, y_test, n_way=7, k_shot=5, n_query=2, classes=range(7),
-                          seed=1).sample(20)
+    train = EpisodeSampler(
+        x, y, n_way=7, k_shot=5, n_query=5, classes=range(7), batch_size=8, steps=20, seed=0
+    )
+    seen = EpisodeSampler(
+        x_test, y_test, n_way=7, k_shot=5, n_query=2, classes=range(7), seed=1
+    ).sample(20)
     before = model.evaluate(*seen, verbose=0, return_dict=True)["accuracy"]
     model.fit(train, epochs=2, verbose=0)
     assert model.evaluate(*seen, verbose=0, return_dict=True)["accuracy"] > before + 0.05
     # 3-way 5-shot episodes of the digits 7, 8, 9, never seen in training: chance is 1/3.
-    held_out = EpisodeSampler(x_test, y_test, n_way=3, k_shot=5, n_query=5,
-                              classes=(7, 8, 9), seed=1).sample(30)
+    held_out = EpisodeSampler(
+        x_test, y_test, n_way=3, k_shot=5, n_query=5, classes=(7, 8, 9), seed=1
+    ).sample(30)
     accuracy = model.evaluate(*held_out, verbose=0, return_dict=True)["accuracy"]
     assert accuracy > 0.7, accuracy
 

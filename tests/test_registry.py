@@ -24,14 +24,17 @@ def test_every_builder_is_exported_from_recipes():
 READS_STRINGS = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="the preset reads raw strings inside the model (text_input=True): TensorFlow "
-           "backend only; the refusal elsewhere is tested in test_text.py",
+    "backend only; the refusal elsewhere is tested in test_text.py",
 )
 
 
 def _every_recipe():
-    return [pytest.param(name, marks=READS_STRINGS)
-            if recipes.describe(name)["arguments"].get("text_input") else name
-            for name in recipes.list_recipes()]
+    return [
+        pytest.param(name, marks=READS_STRINGS)
+        if recipes.describe(name)["arguments"].get("text_input")
+        else name
+        for name in recipes.list_recipes()
+    ]
 
 
 @pytest.mark.parametrize("name", _every_recipe())

@@ -27,8 +27,9 @@ def _images(n=16, size=16, seed=0):
 def _decreases(model, x, y, steps=10):
     """``steps`` full-batch SGD steps in one epoch (Keras's per-epoch overhead
     dominates at this size); the loss must fall below 0.9 x start."""
-    assert_loss_decreases(model, np.concatenate([x] * steps), np.concatenate([y] * steps),
-                          steps=1, batch_size=len(x))
+    assert_loss_decreases(
+        model, np.concatenate([x] * steps), np.concatenate([y] * steps), steps=1, batch_size=len(x)
+    )
 
 
 def _expected_counts(depth, block="basic", width=16, classes=10):
@@ -74,15 +75,23 @@ def test_cifar_resnets_have_the_hand_counted_parameters():
     assert resnet56.count_params() == 860_026  # He et al.: 0.85M
     bottleneck = recipes.build_resnet(block="bottleneck", depth=29, compile=False)
     assert (_trainable(bottleneck), bottleneck.count_params()) == _expected_counts(
-        29, "bottleneck")
+        29, "bottleneck"
+    )
     assert _expected_counts(20) == (272_474, 274_042)
 
 
 def test_resnet9_has_the_fast_network_layout():
     model = recipes.build("cifar10_resnet9", compile=False)
-    convs = {"prep": (3, 64), "layer1": (64, 128), "layer1_res_a": (128, 128),
-             "layer1_res_b": (128, 128), "layer2": (128, 256), "layer3": (256, 512),
-             "layer3_res_a": (512, 512), "layer3_res_b": (512, 512)}
+    convs = {
+        "prep": (3, 64),
+        "layer1": (64, 128),
+        "layer1_res_a": (128, 128),
+        "layer1_res_b": (128, 128),
+        "layer2": (128, 256),
+        "layer3": (256, 512),
+        "layer3_res_a": (512, 512),
+        "layer3_res_b": (512, 512),
+    }
     trainable = sum(9 * cin * cout + 2 * cout for cin, cout in convs.values()) + 512 * 10 + 10
     assert _trainable(model) == trainable == 6_573_130
     assert model.count_params() == trainable + sum(2 * c for _, c in convs.values())
@@ -100,7 +109,11 @@ def test_blocks_have_predictable_names_and_projection_shortcuts():
     assert "stack2_block2_shortcut_conv" not in names
     for stack, size, width in ((1, 32, 16), (2, 16, 32), (3, 8, 64)):
         assert model.get_layer(f"stack{stack}_block3_out").output.shape == (
-            None, size, size, width)
+            None,
+            size,
+            size,
+            width,
+        )
     bottleneck = recipes.build_resnet(block="bottleneck", depth=11, compile=False)
     assert bottleneck.get_layer("stack1_block1_shortcut_conv").filters == 64  # 16 -> 4 x 16
     assert bottleneck.get_layer("stack3_block1_out").output.shape == (None, 8, 8, 256)
@@ -115,8 +128,9 @@ def test_mixed_precision_keeps_a_float32_output():
 
 def test_the_skip_connection_carries_the_input_through_a_silenced_block():
     model = recipes.build_resnet(input_shape=(8, 8, 3), depth=8, filters=4, compile=False)
-    block = keras.Model(model.get_layer("stem_relu").output,
-                        model.get_layer("stack1_block1_out").output)
+    block = keras.Model(
+        model.get_layer("stem_relu").output, model.get_layer("stack1_block1_out").output
+    )
     bn2 = model.get_layer("stack1_block1_bn2")
     gamma, beta, mean, variance = bn2.get_weights()
     bn2.set_weights([np.zeros_like(gamma), beta, mean, variance])  # residual branch -> 0
@@ -129,8 +143,9 @@ def test_the_skip_connection_carries_the_input_through_a_silenced_block():
 def test_small_resnet_with_augmentation_trains_and_round_trips(roundtrip):
     x, y = _images()
     augment = build_augmentation(flip="horizontal", crop=2, seed=0)
-    model = recipes.build_resnet(input_shape=(16, 16, 3), depth=8, filters=4, l2=1e-4,
-                                 augment=augment, **SGD)
+    model = recipes.build_resnet(
+        input_shape=(16, 16, 3), depth=8, filters=4, l2=1e-4, augment=augment, **SGD
+    )
     assert model.get_layer("stem_conv").input is model.get_layer("augmentation").output
     # One L2 penalty per kernel: stem, 3 blocks x 2 convs, 2 projections, the head.
     assert len(model.losses) == 1 + 3 * 2 + 2 + 1

@@ -38,19 +38,33 @@ def expected_count(cell, m, widths, bidirectional, num_classes):
 def test_every_cell_and_mode_has_its_shape_and_parameter_count(cell, mode):
     bidirectional = mode != "vec2seq"
     vec = mode == "vec2seq"
-    model = build_rnn(input_shape=(5,) if vec else (None, 3), num_classes=4, cell=cell,
-                      mode=mode, units=(6, 5), bidirectional=bidirectional,
-                      output_length=7 if vec else None, compile=False)
-    expected_shape = {"seq2vec": (None, 4), "seq2seq": (None, None, 4),
-                      "vec2seq": (None, 7, 4)}[mode]
+    model = build_rnn(
+        input_shape=(5,) if vec else (None, 3),
+        num_classes=4,
+        cell=cell,
+        mode=mode,
+        units=(6, 5),
+        bidirectional=bidirectional,
+        output_length=7 if vec else None,
+        compile=False,
+    )
+    expected_shape = {"seq2vec": (None, 4), "seq2seq": (None, None, 4), "vec2seq": (None, 7, 4)}[
+        mode
+    ]
     assert model.output_shape == expected_shape
-    assert model.count_params() == expected_count(cell, 5 if vec else 3, (6, 5),
-                                                  bidirectional, 4)
+    assert model.count_params() == expected_count(cell, 5 if vec else 3, (6, 5), bidirectional, 4)
 
 
 def test_token_inputs_add_an_embedding():
-    model = build_rnn(input_shape=(None,), vocab_size=30, embedding_dim=8, num_classes=2,
-                      cell="gru", units=4, compile=False)
+    model = build_rnn(
+        input_shape=(None,),
+        vocab_size=30,
+        embedding_dim=8,
+        num_classes=2,
+        cell="gru",
+        units=4,
+        compile=False,
+    )
     assert model.count_params() == 30 * 8 + expected_count("gru", 8, (4,), False, 2)
     assert model.get_layer("embedding").mask_zero
 
@@ -59,18 +73,26 @@ def test_sentence_representation_is_the_last_state_of_each_direction():
     """Seed 002: token representation = both directions' outputs at every step;
     sentence representation = forward's last output and backward's first."""
     x = np.random.default_rng(0).normal(size=(3, 6, 2)).astype("float32")
-    token = build_rnn(input_shape=(6, 2), mode="seq2seq", units=4, bidirectional=True,
-                      compile=False)
-    sentence = build_rnn(input_shape=(6, 2), mode="seq2vec", units=4, bidirectional=True,
-                         representation="sentence", compile=False)
+    token = build_rnn(
+        input_shape=(6, 2), mode="seq2seq", units=4, bidirectional=True, compile=False
+    )
+    sentence = build_rnn(
+        input_shape=(6, 2),
+        mode="seq2vec",
+        units=4,
+        bidirectional=True,
+        representation="sentence",
+        compile=False,
+    )
     sentence.get_layer("recurrent_1").set_weights(token.get_layer("recurrent_1").get_weights())
     steps = keras.ops.convert_to_numpy(token.get_layer("recurrent_1")(x))
     last = keras.ops.convert_to_numpy(sentence.get_layer("recurrent_1")(x))
     assert steps.shape == (3, 6, 8) and last.shape == (3, 8)
     np.testing.assert_allclose(last[:, :4], steps[:, -1, :4], atol=1e-6)
     np.testing.assert_allclose(last[:, 4:], steps[:, 0, 4:], atol=1e-6)
-    pooled = build_rnn(input_shape=(6, 2), units=4, bidirectional=True,
-                       representation="token", compile=False)
+    pooled = build_rnn(
+        input_shape=(6, 2), units=4, bidirectional=True, representation="token", compile=False
+    )
     assert pooled.get_layer("pooling") is not None
 
 
@@ -81,10 +103,25 @@ def test_padded_steps_change_nothing(cell):
     tokens = np.array([[5, 3, 9, 2]])
     padded6 = np.pad(tokens, ((0, 0), (0, 2)))
     padded9 = np.pad(tokens, ((0, 0), (0, 5)))
-    per_step = build_rnn(input_shape=(None,), vocab_size=12, mode="seq2seq", cell=cell,
-                         units=(4, 4), bidirectional=True, num_classes=3, compile=False)
-    vector = build_rnn(input_shape=(None,), vocab_size=12, cell=cell, units=4,
-                       bidirectional=True, num_classes=3, compile=False)
+    per_step = build_rnn(
+        input_shape=(None,),
+        vocab_size=12,
+        mode="seq2seq",
+        cell=cell,
+        units=(4, 4),
+        bidirectional=True,
+        num_classes=3,
+        compile=False,
+    )
+    vector = build_rnn(
+        input_shape=(None,),
+        vocab_size=12,
+        cell=cell,
+        units=4,
+        bidirectional=True,
+        num_classes=3,
+        compile=False,
+    )
     for model in (per_step, vector):
         reference = keras.ops.convert_to_numpy(model(tokens))
         for padded in (padded6, padded9):
@@ -96,26 +133,42 @@ def test_padded_steps_change_nothing(cell):
 def test_mask_value_masks_float_padding_and_the_check_can_fail():
     x = np.random.default_rng(1).normal(size=(2, 5, 3)).astype("float32")
     padded = np.concatenate([x, np.zeros((2, 3, 3), "float32")], axis=1)
-    masked = build_rnn(input_shape=(None, 3), mode="seq2seq", units=4, bidirectional=True,
-                       mask_value=0.0, compile=False)
-    unmasked = build_rnn(input_shape=(None, 3), mode="seq2seq", units=4, bidirectional=True,
-                         compile=False)
+    masked = build_rnn(
+        input_shape=(None, 3),
+        mode="seq2seq",
+        units=4,
+        bidirectional=True,
+        mask_value=0.0,
+        compile=False,
+    )
+    unmasked = build_rnn(
+        input_shape=(None, 3), mode="seq2seq", units=4, bidirectional=True, compile=False
+    )
     rng = np.random.default_rng(2)  # non-zero biases, so that zeros move the state
     weights = [rng.normal(0, 0.5, w.shape).astype("float32") for w in masked.get_weights()]
     masked.set_weights(weights)
     unmasked.set_weights(weights)
     reference = keras.ops.convert_to_numpy(masked(x))
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(masked(padded))[:, :5], reference,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(masked(padded))[:, :5], reference, atol=1e-5
+    )
     # Without the mask the backward direction reads the zeros first: outputs differ.
-    assert not np.allclose(keras.ops.convert_to_numpy(unmasked(padded))[:, :5], reference,
-                           atol=1e-3)
+    assert not np.allclose(
+        keras.ops.convert_to_numpy(unmasked(padded))[:, :5], reference, atol=1e-3
+    )
 
 
 def test_default_lstm_and_gru_stay_on_the_fused_kernel_path():
     for cell in ("lstm", "gru"):
-        model = build_rnn(input_shape=(None,), vocab_size=20, cell=cell, units=(8, 8),
-                          bidirectional=True, dropout=0.2, compile=False)
+        model = build_rnn(
+            input_shape=(None,),
+            vocab_size=20,
+            cell=cell,
+            units=(8, 8),
+            bidirectional=True,
+            dropout=0.2,
+            compile=False,
+        )
         assert slow_recurrent_layers(model) == {}
         layer = model.get_layer("recurrent_1").forward_layer
         assert layer.activation is keras.activations.tanh
@@ -127,8 +180,10 @@ def test_default_lstm_and_gru_stay_on_the_fused_kernel_path():
     slow = slow_recurrent_layers(build_rnn(cell="lstm", recurrent_dropout=0.1, compile=False))
     assert slow == {"recurrent_1": "recurrent_dropout > 0"}
     assert "MGUCell" in slow_recurrent_layers(build_rnn(cell="mgu", compile=False))["recurrent_1"]
-    assert "SimpleRNN" in slow_recurrent_layers(build_rnn(cell="simple", compile=False))[
-        "recurrent_1"]
+    assert (
+        "SimpleRNN"
+        in slow_recurrent_layers(build_rnn(cell="simple", compile=False))["recurrent_1"]
+    )
 
 
 @pytest.mark.parametrize("backend", ["jax", "tensorflow", "torch"])
@@ -144,10 +199,12 @@ def test_lstm_leaves_cudnn_only_where_cudnn_would_fail(backend, monkeypatch):
 
 
 def test_custom_cells_get_spatial_dropout_and_accept_a_class():
-    model = build_rnn(input_shape=(None, 3), cell=MGUCell, units=(4, 4), dropout=0.25,
-                      compile=False)
-    dropouts = [layer for layer in model.layers
-                if isinstance(layer, keras.layers.SpatialDropout1D)]
+    model = build_rnn(
+        input_shape=(None, 3), cell=MGUCell, units=(4, 4), dropout=0.25, compile=False
+    )
+    dropouts = [
+        layer for layer in model.layers if isinstance(layer, keras.layers.SpatialDropout1D)
+    ]
     assert [layer.rate for layer in dropouts] == [0.25, 0.25]
     assert isinstance(model.get_layer("recurrent_2").cell, MGUCell)
 
@@ -160,8 +217,16 @@ def test_bidirectional_lstm_classifier_learns_and_round_trips(recipe_check):
     lengths = rng.integers(4, 8, size=96)
     for row, length in zip(x, lengths):
         row[length:] = 0
-    model = build_rnn(input_shape=(None,), vocab_size=6, embedding_dim=8, num_classes=2,
-                      cell="lstm", units=8, bidirectional=True, learning_rate=0.02)
+    model = build_rnn(
+        input_shape=(None,),
+        vocab_size=6,
+        embedding_dim=8,
+        num_classes=2,
+        cell="lstm",
+        units=8,
+        bidirectional=True,
+        learning_rate=0.02,
+    )
     recipe_check(model, x, y, steps=20, factor=0.9)
 
 
@@ -171,8 +236,14 @@ def test_stacked_gru_vec2seq_learns_and_round_trips(recipe_check):
     x = rng.uniform(0.5, 1.5, size=(64, 2)).astype("float32")
     t = np.arange(8)[None, :, None]
     y = (x[:, None, :1] * np.sin(x[:, None, 1:] * t)).astype("float32")
-    model = build_rnn(input_shape=(2,), mode="vec2seq", output_length=8, cell="gru",
-                      units=(8, 8), learning_rate=0.02)
+    model = build_rnn(
+        input_shape=(2,),
+        mode="vec2seq",
+        output_length=8,
+        cell="gru",
+        units=(8, 8),
+        learning_rate=0.02,
+    )
     assert model.loss == "mean_squared_error"
     recipe_check(model, x, y, steps=20, factor=0.8)
 
@@ -185,18 +256,20 @@ def test_sine_lstm_preset_builds_with_its_documented_shape():
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [({"mode": "vec"}, "`mode` must be one of"),
-     ({"cell": "transformer"}, "`cell` must be one of"),
-     ({"cell": MGUCell(4)}, "not a cell instance"),
-     ({"mode": "seq2seq", "representation": "sentence"}, "needs mode='seq2vec'"),
-     ({"representation": "word"}, "`representation` must be one of"),
-     ({"cell": "mgu", "recurrent_dropout": 0.1}, "`recurrent_dropout` needs a built-in"),
-     ({"mode": "vec2seq", "input_shape": (3,)}, "`output_length` is required"),
-     ({"units": (4, 4), "num_layers": 3}, "`num_layers` must match"),
-     ({"units": 0}, "`units` must be an integer >= 1"),
-     ({"dropout": 1.0}, "`dropout` must be in"),
-     ({"input_shape": (None, 3), "vocab_size": 10}, "must have 1 dimension"),
-     ({"input_shape": (None,), "vocab_size": 10, "mask_value": 0.0}, "`mask_value` applies")],
+    [
+        ({"mode": "vec"}, "`mode` must be one of"),
+        ({"cell": "transformer"}, "`cell` must be one of"),
+        ({"cell": MGUCell(4)}, "not a cell instance"),
+        ({"mode": "seq2seq", "representation": "sentence"}, "needs mode='seq2vec'"),
+        ({"representation": "word"}, "`representation` must be one of"),
+        ({"cell": "mgu", "recurrent_dropout": 0.1}, "`recurrent_dropout` needs a built-in"),
+        ({"mode": "vec2seq", "input_shape": (3,)}, "`output_length` is required"),
+        ({"units": (4, 4), "num_layers": 3}, "`num_layers` must match"),
+        ({"units": 0}, "`units` must be an integer >= 1"),
+        ({"dropout": 1.0}, "`dropout` must be in"),
+        ({"input_shape": (None, 3), "vocab_size": 10}, "must have 1 dimension"),
+        ({"input_shape": (None,), "vocab_size": 10, "mask_value": 0.0}, "`mask_value` applies"),
+    ],
 )
 def test_bad_arguments_raise_early(arguments, message):
     with pytest.raises(ValueError, match=message):

@@ -23,51 +23,80 @@ def values(lr_schedule, steps, method=None):
 
 def test_step_decay_drops_by_the_factor_every_drop_every_steps_down_to_the_floor():
     lr = StepDecay(0.1, drop_every=10, factor=0.5, min_learning_rate=0.02)
-    np.testing.assert_allclose(values(lr, [0, 9, 10, 19, 20, 35, 1000]),
-                               [0.1, 0.1, 0.05, 0.05, 0.025, 0.02, 0.02], rtol=1e-6)
+    np.testing.assert_allclose(
+        values(lr, [0, 9, 10, 19, 20, 35, 1000]),
+        [0.1, 0.1, 0.05, 0.05, 0.025, 0.02, 0.02],
+        rtol=1e-6,
+    )
 
 
 def test_exponential_decay_is_smooth_or_staircase_with_a_floor():
     smooth = ExponentialDecay(1.0, decay_steps=10, decay_rate=0.5)
-    np.testing.assert_allclose(values(smooth, [0, 5, 10, 20]), [1.0, 0.5**0.5, 0.5, 0.25],
-                               rtol=1e-6)
-    stairs = ExponentialDecay(1.0, decay_steps=10, decay_rate=0.5, staircase=True,
-                              min_learning_rate=0.2)
-    np.testing.assert_allclose(values(stairs, [0, 9, 10, 15, 20, 30]),
-                               [1.0, 1.0, 0.5, 0.5, 0.25, 0.2], rtol=1e-6)
+    np.testing.assert_allclose(
+        values(smooth, [0, 5, 10, 20]), [1.0, 0.5**0.5, 0.5, 0.25], rtol=1e-6
+    )
+    stairs = ExponentialDecay(
+        1.0, decay_steps=10, decay_rate=0.5, staircase=True, min_learning_rate=0.2
+    )
+    np.testing.assert_allclose(
+        values(stairs, [0, 9, 10, 15, 20, 30]), [1.0, 1.0, 0.5, 0.5, 0.25, 0.2], rtol=1e-6
+    )
 
 
 def test_warmup_cosine_rises_linearly_then_follows_half_a_cosine():
-    lr = WarmupCosineDecay(1.0, total_steps=110, warmup_steps=10, initial_learning_rate=0.1,
-                           final_learning_rate=0.2)
-    expected = [0.1, 0.1 + 0.9 * 0.5, 1.0,
-                0.2 + 0.8 * 0.5 * (1 + math.cos(math.pi * 0.25)),  # a quarter of the decay
-                0.6, 0.2, 0.2]
+    lr = WarmupCosineDecay(
+        1.0, total_steps=110, warmup_steps=10, initial_learning_rate=0.1, final_learning_rate=0.2
+    )
+    expected = [
+        0.1,
+        0.1 + 0.9 * 0.5,
+        1.0,
+        0.2 + 0.8 * 0.5 * (1 + math.cos(math.pi * 0.25)),  # a quarter of the decay
+        0.6,
+        0.2,
+        0.2,
+    ]
     np.testing.assert_allclose(values(lr, [0, 5, 10, 35, 60, 110, 500]), expected, rtol=1e-5)
     no_warmup = WarmupCosineDecay(2.0, total_steps=100)
     np.testing.assert_allclose(values(no_warmup, [0, 50, 100]), [2.0, 1.0, 0.0], atol=1e-6)
 
 
 def test_one_cycle_rate_and_momentum_at_the_phase_boundaries_and_midpoints():
-    lr = OneCycle(1.0, total_steps=100, warmup_fraction=0.3, div_factor=10.0,
-                  final_div_factor=100.0, base_momentum=0.8, max_momentum=0.9)
+    lr = OneCycle(
+        1.0,
+        total_steps=100,
+        warmup_fraction=0.3,
+        div_factor=10.0,
+        final_div_factor=100.0,
+        base_momentum=0.8,
+        max_momentum=0.9,
+    )
     # Start 0.1, peak 1.0 at step 30, end 0.1 / 100 = 0.001 at step 100.
-    np.testing.assert_allclose(values(lr, [0, 15, 30, 65, 100, 150]),
-                               [0.1, 0.55, 1.0, (1.0 + 0.001) / 2, 0.001, 0.001], rtol=1e-5)
-    np.testing.assert_allclose(values(lr, [0, 15, 30, 65, 100], "momentum"),
-                               [0.9, 0.85, 0.8, 0.85, 0.9], rtol=1e-5)
+    np.testing.assert_allclose(
+        values(lr, [0, 15, 30, 65, 100, 150]),
+        [0.1, 0.55, 1.0, (1.0 + 0.001) / 2, 0.001, 0.001],
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(
+        values(lr, [0, 15, 30, 65, 100], "momentum"), [0.9, 0.85, 0.8, 0.85, 0.9], rtol=1e-5
+    )
     assert lr.initial_learning_rate == pytest.approx(0.1)
     assert lr.final_learning_rate == pytest.approx(0.001)
 
 
 @pytest.mark.parametrize(
     "name, cls, kwargs",
-    [("step", StepDecay, {"learning_rate": 0.1, "drop_every": 5}),
-     ("exponential", ExponentialDecay, {"learning_rate": 0.1, "decay_steps": 5}),
-     ("warmup_cosine", WarmupCosineDecay, {"learning_rate": 0.1, "total_steps": 50,
-                                           "warmup_steps": 5}),
-     ("cosine", WarmupCosineDecay, {"learning_rate": 0.1, "total_steps": 50}),
-     ("one_cycle", OneCycle, {"max_learning_rate": 0.1, "total_steps": 50})],
+    [
+        ("step", StepDecay, {"learning_rate": 0.1, "drop_every": 5}),
+        ("exponential", ExponentialDecay, {"learning_rate": 0.1, "decay_steps": 5}),
+        (
+            "warmup_cosine",
+            WarmupCosineDecay,
+            {"learning_rate": 0.1, "total_steps": 50, "warmup_steps": 5},
+        ),
+        ("cosine", WarmupCosineDecay, {"learning_rate": 0.1, "total_steps": 50}),
+        ("one_cycle", OneCycle, {"max_learning_rate": 0.1, "total_steps": 50}),
+    ],
 )
 def test_schedule_by_name_and_serialization_round_trip(name, cls, kwargs):
     lr = schedule(name, **kwargs)

@@ -36,8 +36,7 @@ PROBABILITIES = np.stack([1 - P1, P1], axis=-1)
 def test_pixel_crossentropy_is_minus_log_of_each_true_class_probability():
     loss = numpy(pixel_crossentropy(LABELS, PROBABILITIES))
     np.testing.assert_allclose(loss, -np.log([[[0.8, 0.6], [0.9, 0.5]]]), rtol=1e-6)
-    np.testing.assert_allclose(numpy(pixel_crossentropy(LABELS[..., None], PROBABILITIES)),
-                               loss)
+    np.testing.assert_allclose(numpy(pixel_crossentropy(LABELS[..., None], PROBABILITIES)), loss)
 
 
 def test_pixel_crossentropy_equals_keras_sparse_crossentropy_on_logits_too():
@@ -45,10 +44,12 @@ def test_pixel_crossentropy_equals_keras_sparse_crossentropy_on_logits_too():
     logits = np.random.default_rng(1).normal(size=(2, 5, 6, 3)).astype("float32")
     probabilities = numpy(keras.ops.softmax(logits))
     expected = numpy(keras.losses.sparse_categorical_crossentropy(labels, probabilities))
-    np.testing.assert_allclose(numpy(pixel_crossentropy(labels, probabilities)), expected,
-                               rtol=1e-5)
-    np.testing.assert_allclose(numpy(pixel_crossentropy(labels, logits, from_logits=True)),
-                               expected, rtol=1e-4)
+    np.testing.assert_allclose(
+        numpy(pixel_crossentropy(labels, probabilities)), expected, rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        numpy(pixel_crossentropy(labels, logits, from_logits=True)), expected, rtol=1e-4
+    )
 
 
 def test_pixel_crossentropy_takes_per_pixel_sample_weights():
@@ -61,8 +62,9 @@ def test_pixel_crossentropy_gradient_is_per_pixel_and_works_on_every_backend():
     # d/dp_k of -log(p_y / sum(p)) is 1/sum(p) - [k == y]/p_y per pixel, over the pixel
     # count with the default mean reduction; PyTorch's 4-D nll_loss backward, which
     # sparse_categorical_crossentropy calls on these shapes, failed here
-    probabilities = numpy(keras.ops.softmax(
-        np.random.default_rng(2).normal(size=(1, 2, 2, 3)).astype("float32")))
+    probabilities = numpy(
+        keras.ops.softmax(np.random.default_rng(2).normal(size=(1, 2, 2, 3)).astype("float32"))
+    )
     labels = np.array([[[0, 2], [1, 1]]])
     gradient = input_gradient(lambda p: PixelCrossentropy()(labels, p), probabilities)
     one_hot = np.eye(3)[labels]
@@ -70,10 +72,13 @@ def test_pixel_crossentropy_gradient_is_per_pixel_and_works_on_every_backend():
     np.testing.assert_allclose(numpy(gradient), expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("y_true, y_pred, message", [
-    (np.zeros((1, 2, 2)), np.full((1, 2, 2, 1), 0.5), "at least 2 class"),
-    (np.zeros((1, 2, 2, 3)), np.full((1, 2, 2, 3), 1 / 3), "integer class ids"),
-])
+@pytest.mark.parametrize(
+    "y_true, y_pred, message",
+    [
+        (np.zeros((1, 2, 2)), np.full((1, 2, 2, 1), 0.5), "at least 2 class"),
+        (np.zeros((1, 2, 2, 3)), np.full((1, 2, 2, 3), 1 / 3), "integer class ids"),
+    ],
+)
 def test_pixel_crossentropy_rejects_one_channel_and_one_hot_masks(y_true, y_pred, message):
     with pytest.raises(ValueError, match=message):
         pixel_crossentropy(y_true, y_pred)
@@ -91,8 +96,7 @@ def test_dice_loss_averages_the_classes_and_adds_smooth():
     dice1 = (2 * 2.0 + 1) / (3 + 2.2 + 1)
     expected = 1 - (dice0 + dice1) / 2
     for y_true in (LABELS, LABELS[..., None], np.eye(2)[LABELS]):  # all mask formats
-        np.testing.assert_allclose(numpy(dice_loss(y_true, PROBABILITIES)), [expected],
-                                   rtol=1e-6)
+        np.testing.assert_allclose(numpy(dice_loss(y_true, PROBABILITIES)), [expected], rtol=1e-6)
 
 
 def test_dice_loss_is_zero_when_perfect_and_one_when_disjoint():
@@ -106,14 +110,16 @@ def test_dice_from_logits_equals_dice_of_softmax():
     logits = np.random.default_rng(0).normal(size=(2, 4, 4, 3)).astype("float32")
     labels = np.random.default_rng(1).integers(0, 3, size=(2, 4, 4))
     probabilities = numpy(keras.ops.softmax(logits))
-    np.testing.assert_allclose(numpy(dice_loss(labels, logits, from_logits=True)),
-                               numpy(dice_loss(labels, probabilities)), rtol=1e-5)
+    np.testing.assert_allclose(
+        numpy(dice_loss(labels, logits, from_logits=True)),
+        numpy(dice_loss(labels, probabilities)),
+        rtol=1e-5,
+    )
 
 
 def test_boundary_weights_mark_pixels_next_to_another_class():
     labels = np.array([[[0, 0, 1, 1]] * 4])
-    np.testing.assert_array_equal(numpy(boundary_weights(labels, 1, 5.0))[0],
-                                  [[1, 6, 6, 1]] * 4)
+    np.testing.assert_array_equal(numpy(boundary_weights(labels, 1, 5.0))[0], [[1, 6, 6, 1]] * 4)
     # a single pixel of class 2 in a 5x5 image: its 3x3 neighbourhood is the band
     square = np.zeros((1, 5, 5), "int32")
     square[0, 2, 2] = 2
@@ -121,16 +127,16 @@ def test_boundary_weights_mark_pixels_next_to_another_class():
     expected[1:4, 1:4] = 3.0
     np.testing.assert_array_equal(numpy(boundary_weights(square, 1, 2.0))[0], expected)
     # width 2: the 5x5 window reaches everything from everywhere
-    np.testing.assert_array_equal(numpy(boundary_weights(square, 2, 2.0))[0],
-                                  np.full((5, 5), 3.0))
+    np.testing.assert_array_equal(numpy(boundary_weights(square, 2, 2.0))[0], np.full((5, 5), 3.0))
 
 
 def test_boundary_weighted_crossentropy_by_hand():
     labels = np.array([[[0, 0, 1, 1]] * 4])
     uniform = np.full((1, 4, 4, 2), 0.5, "float32")
     # every pixel's cross-entropy is log 2; the weights average (1 + 6 + 6 + 1) / 4
-    np.testing.assert_allclose(numpy(boundary_weighted_crossentropy(labels, uniform)),
-                               [math.log(2) * 3.5], rtol=1e-6)
+    np.testing.assert_allclose(
+        numpy(boundary_weighted_crossentropy(labels, uniform)), [math.log(2) * 3.5], rtol=1e-6
+    )
     # the example of LABELS/PROBABILITIES: every pixel of a 2x2 image is on the boundary
     ce = -np.log([0.8, 0.6, 0.9, 0.5])
     loss = boundary_weighted_crossentropy(LABELS, PROBABILITIES, boundary_weight=3.0)
@@ -139,8 +145,9 @@ def test_boundary_weighted_crossentropy_by_hand():
 
 def test_boundary_weight_zero_is_the_mean_crossentropy():
     labels = np.random.default_rng(0).integers(0, 3, size=(2, 6, 6, 1))
-    probabilities = numpy(keras.ops.softmax(
-        np.random.default_rng(1).normal(size=(2, 6, 6, 3)).astype("float32")))
+    probabilities = numpy(
+        keras.ops.softmax(np.random.default_rng(1).normal(size=(2, 6, 6, 3)).astype("float32"))
+    )
     expected = numpy(keras.losses.sparse_categorical_crossentropy(labels, probabilities))
     loss = boundary_weighted_crossentropy(labels, probabilities, boundary_weight=0.0)
     np.testing.assert_allclose(numpy(loss), expected.mean(axis=(1, 2)), rtol=1e-5)
@@ -151,8 +158,9 @@ def test_boundary_weighted_crossentropy_binary_sigmoid():
     p = np.full((1, 4, 4, 1), 0.8, "float32")
     # -log(0.2) on class 0 pixels, -log(0.8) on class 1; weights 1, 6 | 6, 1 per row
     expected = (1 * -np.log(0.2) + 6 * -np.log(0.2) + 6 * -np.log(0.8) + 1 * -np.log(0.8)) / 4
-    np.testing.assert_allclose(numpy(boundary_weighted_crossentropy(labels, p)), [expected],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        numpy(boundary_weighted_crossentropy(labels, p)), [expected], rtol=1e-5
+    )
 
 
 def test_mean_iou_from_probabilities_by_hand():
@@ -178,11 +186,15 @@ def test_mean_iou_of_all_background_and_per_image_weights():
 
 @pytest.mark.parametrize(
     "make, message",
-    [(lambda: DiceLoss(smooth=-1.0), "`smooth` must be a number >= 0"),
-     (lambda: BoundaryWeightedCrossentropy(width=0), "`width` must be an integer >= 1"),
-     (lambda: BoundaryWeightedCrossentropy(boundary_weight=-2),
-      "`boundary_weight` must be a number >= 0"),
-     (lambda: SegmentationMeanIoU(num_classes=1), "`num_classes` must be an integer >= 2")],
+    [
+        (lambda: DiceLoss(smooth=-1.0), "`smooth` must be a number >= 0"),
+        (lambda: BoundaryWeightedCrossentropy(width=0), "`width` must be an integer >= 1"),
+        (
+            lambda: BoundaryWeightedCrossentropy(boundary_weight=-2),
+            "`boundary_weight` must be a number >= 0",
+        ),
+        (lambda: SegmentationMeanIoU(num_classes=1), "`num_classes` must be an integer >= 2"),
+    ],
 )
 def test_bad_arguments_raise_clear_errors(make, message):
     with pytest.raises(ValueError, match=message):
@@ -191,9 +203,11 @@ def test_bad_arguments_raise_clear_errors(make, message):
 
 def test_loss_classes_match_functions_and_round_trip_their_config():
     dice = DiceLoss(smooth=0.5)
-    np.testing.assert_allclose(float(dice(LABELS, PROBABILITIES)),
-                               numpy(dice_loss(LABELS, PROBABILITIES, smooth=0.5))[0],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        float(dice(LABELS, PROBABILITIES)),
+        numpy(dice_loss(LABELS, PROBABILITIES, smooth=0.5))[0],
+        rtol=1e-6,
+    )
     boundary = BoundaryWeightedCrossentropy(width=2, boundary_weight=1.5)
     clone = BoundaryWeightedCrossentropy.from_config(boundary.get_config())
     assert (clone.width, clone.boundary_weight) == (2, 1.5)
@@ -206,8 +220,15 @@ def test_loss_classes_match_functions_and_round_trip_their_config():
 def test_binary_unet_trains_with_dice_loss_and_loads_in_safe_mode(recipe_check):
     x, y = recipes.data.arrays("shapes", "train", num_examples=8, image_size=16)
     y = (y > 0).astype("float32")  # any shape against background
-    model = recipes.build_unet(input_shape=(16, 16, 3), num_classes=1, depth=1, filters=4,
-                               batch_norm=False, loss=DiceLoss(), learning_rate=1e-2)
+    model = recipes.build_unet(
+        input_shape=(16, 16, 3),
+        num_classes=1,
+        depth=1,
+        filters=4,
+        batch_norm=False,
+        loss=DiceLoss(),
+        learning_rate=1e-2,
+    )
     loaded = recipe_check(model, x, y, steps=12)
     assert isinstance(loaded.loss, DiceLoss)
     # the loaded model evaluates with its deserialised loss and IoU metric
@@ -216,13 +237,24 @@ def test_binary_unet_trains_with_dice_loss_and_loads_in_safe_mode(recipe_check):
 
 
 @pytest.mark.parametrize(
-    "loss", [dice_loss, boundary_weighted_crossentropy, BoundaryWeightedCrossentropy(width=2),
-             PixelCrossentropy()],
-    ids=["dice_loss", "boundary_weighted_crossentropy", "BoundaryWeightedCrossentropy",
-         "PixelCrossentropy"])
+    "loss",
+    [
+        dice_loss,
+        boundary_weighted_crossentropy,
+        BoundaryWeightedCrossentropy(width=2),
+        PixelCrossentropy(),
+    ],
+    ids=[
+        "dice_loss",
+        "boundary_weighted_crossentropy",
+        "BoundaryWeightedCrossentropy",
+        "PixelCrossentropy",
+    ],
+)
 def test_compiled_losses_and_metric_come_back_from_a_safe_mode_load(loss, tmp_path):
-    model = keras.Sequential([keras.Input((8, 8, 3)),
-                              keras.layers.Conv2D(3, 1, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((8, 8, 3)), keras.layers.Conv2D(3, 1, activation="softmax")]
+    )
     model.compile("adam", loss=loss, metrics=[SegmentationMeanIoU(3)])
     x, y = recipes.data.arrays("shapes", "train", num_examples=4, image_size=16)
     x, y = x[:, :8, :8], y[:, :8, :8]

@@ -96,8 +96,7 @@ def seq2seq_params(attention, cell="lstm", vocab=13, embedding=8, units=16):
 @pytest.mark.parametrize("attention", [None, "bahdanau", "luong"])
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_seq2seq_shapes_and_parameter_counts(attention, cell):
-    model = build_seq2seq(attention=attention, cell=cell, embedding_dim=8, units=16,
-                          compile=False)
+    model = build_seq2seq(attention=attention, cell=cell, embedding_dim=8, units=16, compile=False)
     x, _ = data.arrays("reverse", "test", num_examples=3, min_length=3, max_length=6)
     assert model(x).shape == (3, 7, 13)
     assert model.count_params() == seq2seq_params(attention, cell)
@@ -108,8 +107,7 @@ def test_encoder_padding_changes_nothing():
     x, _ = data.arrays("reverse", "test", num_examples=4, min_length=3, max_length=6)
     wider = dict(x, encoder_inputs=np.pad(x["encoder_inputs"], ((0, 0), (0, 5))))
     np.testing.assert_allclose(numpy(model(wider)), numpy(model(x)), atol=1e-5)
-    tokens, weights = model.generate(wider["encoder_inputs"], max_length=4,
-                                     return_attention=True)
+    tokens, weights = model.generate(wider["encoder_inputs"], max_length=4, return_attention=True)
     lengths = (x["encoder_inputs"] != 0).sum(1)
     for row, length in zip(weights, lengths):
         assert np.all(row[:, length:] == 0)
@@ -123,8 +121,12 @@ def test_default_loss_ignores_padding_and_clipnorm_defaults_to_one():
     assert build_seq2seq(units=8, clipnorm=None).optimizer.clipnorm is None
     adam = keras.optimizers.Adam(clipvalue=0.5)
     assert optimizer_with_clipnorm(adam, 1.0) is adam
-    assert optimizer_with_clipnorm({"class_name": "sgd", "config": {"clipnorm": 5.0}},
-                                   1.0)["config"]["clipnorm"] == 5.0
+    assert (
+        optimizer_with_clipnorm({"class_name": "sgd", "config": {"clipnorm": 5.0}}, 1.0)["config"][
+            "clipnorm"
+        ]
+        == 5.0
+    )
 
 
 def test_exact_match_compares_up_to_the_end_token():
@@ -140,8 +142,7 @@ def test_attention_beats_no_attention_on_reverse(tmp_path):
     Lengths 5-8 keep the test fast on 2 CPU cores; `examples/reverse_attention.py`
     runs the 10-20 lengths of the dataset's default."""
     x, y = data.arrays("reverse", "train", num_examples=2048, min_length=5, max_length=8)
-    x_test, y_test = data.arrays("reverse", "test", num_examples=300, min_length=5,
-                                 max_length=8)
+    x_test, y_test = data.arrays("reverse", "test", num_examples=300, min_length=5, max_length=8)
     scores, models = {}, {}
     start = time.perf_counter()
     for attention in (None, "bahdanau"):
@@ -159,8 +160,9 @@ def test_attention_beats_no_attention_on_reverse(tmp_path):
     tokens = model.generate(x_test["encoder_inputs"][:32])
     # Greedy decoding agrees with the teacher-forced pass fed its own outputs.
     fed = np.concatenate([np.ones((32, 1), "int32"), tokens[:, :-1]], axis=1)
-    forced = numpy(model({"encoder_inputs": x_test["encoder_inputs"][:32],
-                          "decoder_inputs": fed})).argmax(-1)
+    forced = numpy(
+        model({"encoder_inputs": x_test["encoder_inputs"][:32], "decoder_inputs": fed})
+    ).argmax(-1)
     valid = np.cumsum(tokens == 2, axis=1) - (tokens == 2) == 0  # up to the first END
     np.testing.assert_array_equal(forced[valid], tokens[valid])
     # Save and load with safe_mode: same predictions, same decoding.
@@ -174,11 +176,13 @@ def test_attention_beats_no_attention_on_reverse(tmp_path):
 
 def test_luong_seq2seq_with_a_custom_cell_trains_and_round_trips(recipe_check):
     x, y = data.arrays("copy", "train", num_examples=64, min_length=3, max_length=5)
-    model = build_seq2seq(attention="luong", cell="mgu", embedding_dim=8, units=16,
-                          dropout=0.1, learning_rate=0.01)
+    model = build_seq2seq(
+        attention="luong", cell="mgu", embedding_dim=8, units=16, dropout=0.1, learning_rate=0.01
+    )
     loaded = recipe_check(model, x, y, steps=15)
-    np.testing.assert_array_equal(loaded.generate(x["encoder_inputs"][:8]),
-                                  model.generate(x["encoder_inputs"][:8]))
+    np.testing.assert_array_equal(
+        loaded.generate(x["encoder_inputs"][:8]), model.generate(x["encoder_inputs"][:8])
+    )
 
 
 def test_reverse_presets_build():
@@ -190,12 +194,14 @@ def test_reverse_presets_build():
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [({"attention": "additive"}, "`attention` must be one of"),
-     ({"cell": "transformer"}, "`cell` must be one of"),
-     ({"units": -1}, "`units` must be an integer >= 1"),
-     ({"end_id": 13}, "`end_id` must be a target token id below"),
-     ({"dropout": 2}, "`dropout` must be in"),
-     ({"clipnorm": -1.0}, "`clipnorm` must be a number >= 0")],
+    [
+        ({"attention": "additive"}, "`attention` must be one of"),
+        ({"cell": "transformer"}, "`cell` must be one of"),
+        ({"units": -1}, "`units` must be an integer >= 1"),
+        ({"end_id": 13}, "`end_id` must be a target token id below"),
+        ({"dropout": 2}, "`dropout` must be in"),
+        ({"clipnorm": -1.0}, "`clipnorm` must be a number >= 0"),
+    ],
 )
 def test_bad_arguments_raise_early(arguments, message):
     with pytest.raises(ValueError, match=message):
@@ -212,9 +218,13 @@ def test_plot_attention_writes_a_heatmap_png(tmp_path):
     from recipes.plots import plot_attention
 
     weights = np.eye(4)[::-1]
-    path = plot_attention(weights, str(tmp_path / "attention.png"),
-                          source_tokens=list("abcd"), target_tokens=list("dcba"),
-                          title="reverse")
+    path = plot_attention(
+        weights,
+        str(tmp_path / "attention.png"),
+        source_tokens=list("abcd"),
+        target_tokens=list("dcba"),
+        title="reverse",
+    )
     with open(path, "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="must be a non-empty"):

@@ -31,18 +31,32 @@ from callbacks import EarlyStopping
 from recipes.sklearn import KerasClassifier, KerasRegressor, KerasTransformer
 
 
-def float64_mlp(input_shape, num_classes, hidden_units=(8,), output_activation="softmax",
-                optimizer="adam", learning_rate=0.1, loss=None, metrics=None):
+def float64_mlp(
+    input_shape,
+    num_classes,
+    hidden_units=(8,),
+    output_activation="softmax",
+    optimizer="adam",
+    learning_rate=0.1,
+    loss=None,
+    metrics=None,
+):
     """A builder like ``recipes.build_mlp``, computing in float64 (see the module
     docstring): tanh hidden layers, then ``num_classes`` outputs."""
     model = keras.Sequential([keras.Input(input_shape, dtype="float64")], name="mlp64")
     for units in hidden_units:
         model.add(keras.layers.Dense(units, activation="tanh", dtype="float64"))
     model.add(keras.layers.Dense(num_classes, activation=output_activation, dtype="float64"))
-    default_loss = {"softmax": "sparse_categorical_crossentropy", "sigmoid":
-                    "binary_crossentropy"}.get(output_activation, "mean_squared_error")
-    model.compile(recipes.get_optimizer(optimizer, learning_rate), loss or default_loss,
-                  metrics=metrics or [], run_eagerly=True)
+    default_loss = {
+        "softmax": "sparse_categorical_crossentropy",
+        "sigmoid": "binary_crossentropy",
+    }.get(output_activation, "mean_squared_error")
+    model.compile(
+        recipes.get_optimizer(optimizer, learning_rate),
+        loss or default_loss,
+        metrics=metrics or [],
+        run_eagerly=True,
+    )
     return model
 
 
@@ -63,9 +77,13 @@ class _StableRepr:
 
 # Full-batch SGD for 4 epochs: few eager operations per fit. The classifier and
 # the regressor are linear (no hidden layer): enough for the checks' scores.
-TINY = {"model": _StableRepr(float64_mlp), "optimizer": "sgd", "epochs": 4,
-        "batch_size": 512,
-        "random_state": 0}
+TINY = {
+    "model": _StableRepr(float64_mlp),
+    "optimizer": "sgd",
+    "epochs": 4,
+    "batch_size": 512,
+    "random_state": 0,
+}
 SUPERVISED = {**TINY, "model__hidden_units": ()}
 EXPECTED_FAILURES = {
     "KerasClassifier": {
@@ -86,9 +104,11 @@ def expected_failures(estimator):
 
 
 @parametrize_with_checks(
-    [KerasClassifier(**SUPERVISED, optimizer__learning_rate=1.0),
-     KerasRegressor(**SUPERVISED, optimizer__learning_rate=0.3),
-     KerasTransformer(**TINY, model__hidden_units=(2,), optimizer__learning_rate=0.3)],
+    [
+        KerasClassifier(**SUPERVISED, optimizer__learning_rate=1.0),
+        KerasRegressor(**SUPERVISED, optimizer__learning_rate=0.3),
+        KerasTransformer(**TINY, model__hidden_units=(2,), optimizer__learning_rate=0.3),
+    ],
     expected_failed_checks=expected_failures,
 )
 def test_scikit_learn_estimator_checks(estimator, check):
@@ -102,8 +122,13 @@ def blobs(n=120, centers=3, labels=None, seed=0):
 
 
 # Full-batch Adam for 10 epochs: enough for these well separated blobs.
-FAST = {"epochs": 10, "batch_size": 128, "random_state": 0, "model__hidden_units": (8,),
-        "optimizer__learning_rate": 0.1}
+FAST = {
+    "epochs": 10,
+    "batch_size": 128,
+    "random_state": 0,
+    "model__hidden_units": (8,),
+    "optimizer__learning_rate": 0.1,
+}
 
 
 def test_init_only_stores_and_routed_parameters_are_parameters():
@@ -128,9 +153,16 @@ def test_init_only_stores_and_routed_parameters_are_parameters():
 
 def test_fit_routes_model_optimizer_and_fit_parameters():
     x, y = blobs(60)
-    clf = KerasClassifier(model__hidden_units=(5,), optimizer="sgd", optimizer__momentum=0.5,
-                          optimizer__learning_rate=0.05, validation_split=0.2, epochs=4,
-                          fit__validation_freq=2, random_state=0).fit(x, y)
+    clf = KerasClassifier(
+        model__hidden_units=(5,),
+        optimizer="sgd",
+        optimizer__momentum=0.5,
+        optimizer__learning_rate=0.05,
+        validation_split=0.2,
+        epochs=4,
+        fit__validation_freq=2,
+        random_state=0,
+    ).fit(x, y)
     assert clf.model_.get_layer("dense_1").units == 5
     assert isinstance(clf.model_.optimizer, keras.optimizers.SGD)
     assert clf.model_.optimizer.momentum == 0.5
@@ -192,8 +224,7 @@ def test_pipeline_cross_val_score_and_grid_search():
     pipeline = make_pipeline(StandardScaler(), KerasClassifier(**FAST))
     scores = cross_val_score(pipeline, x, y, cv=2)
     assert scores.shape == (2,) and scores.mean() > 0.8
-    search = GridSearchCV(KerasClassifier(**FAST),
-                          {"model__hidden_units": [(2,), (8,)]}, cv=2)
+    search = GridSearchCV(KerasClassifier(**FAST), {"model__hidden_units": [(2,), (8,)]}, cv=2)
     search.fit(StandardScaler().fit_transform(x), y)
     assert search.best_params_["model__hidden_units"] in [(2,), (8,)]
     units = search.best_estimator_.model_.get_layer("dense_1").units
@@ -230,7 +261,7 @@ def test_warm_start_continues_and_partial_fit_trains_one_epoch_per_call():
     with pytest.raises(ValueError, match="classes"):
         online.partial_fit(x, y)
     for start in range(0, 60, 20):
-        online.partial_fit(x[start:start + 20], y[start:start + 20], classes=[0, 1, 2])
+        online.partial_fit(x[start : start + 20], y[start : start + 20], classes=[0, 1, 2])
     assert len(online.history_["loss"]) == 3
     assert online.history_["loss"][-1] < online.history_["loss"][0]
     with pytest.raises(ValueError, match="not in classes_"):
@@ -240,8 +271,9 @@ def test_warm_start_continues_and_partial_fit_trains_one_epoch_per_call():
 def test_callbacks_are_copied_and_early_stopping_works_through_the_wrapper():
     x, y = blobs(90)
     stopper = EarlyStopping(patience=1, min_delta=10.0)  # nothing improves by 10
-    clf = KerasClassifier(**{**FAST, "epochs": 20}, validation_split=0.2,
-                          callbacks=[stopper]).fit(x, y)
+    clf = KerasClassifier(**{**FAST, "epochs": 20}, validation_split=0.2, callbacks=[stopper]).fit(
+        x, y
+    )
     assert len(clf.history_["loss"]) == 2
     assert clf.callbacks_[0] is not stopper and clf.callbacks_[0].monitor == "val_loss"
     assert stopper.monitor == "auto"  # the parameter itself is untouched
@@ -273,8 +305,7 @@ def test_float32_models_are_invariant_to_float32_precision():
 def encoder_attribute_builder(input_shape, num_classes):
     """An autoencoder whose encoder is a model of its own, as ``model.encoder``."""
     inputs = keras.Input(input_shape)
-    encoder = keras.Sequential([keras.Input(input_shape), keras.layers.Dense(3)],
-                               name="encoder")
+    encoder = keras.Sequential([keras.Input(input_shape), keras.layers.Dense(3)], name="encoder")
     outputs = keras.layers.Dense(num_classes)(encoder(inputs))
     model = keras.Model(inputs, outputs)
     model.encoder = encoder
@@ -294,11 +325,13 @@ def bottleneck_builder(input_shape, num_classes):
 
 @pytest.mark.parametrize(
     "kwargs, width, encoder",
-    [({}, 2, "layer:tanh_1"),
-     ({"model__hidden_units": (8, 3, 8)}, 3, "layer:tanh_2"),
-     ({"model": encoder_attribute_builder}, 3, "attribute:encoder"),
-     ({"model": bottleneck_builder}, 4, "layer:bottleneck"),
-     ({"model": bottleneck_builder, "encoder": "hidden"}, 8, "layer:hidden")],
+    [
+        ({}, 2, "layer:tanh_1"),
+        ({"model__hidden_units": (8, 3, 8)}, 3, "layer:tanh_2"),
+        ({"model": encoder_attribute_builder}, 3, "attribute:encoder"),
+        ({"model": bottleneck_builder}, 4, "layer:bottleneck"),
+        ({"model": bottleneck_builder, "encoder": "hidden"}, 8, "layer:hidden"),
+    ],
 )
 def test_transformer_finds_the_encoder(kwargs, width, encoder):
     x = np.random.default_rng(0).normal(size=(40, 6))
@@ -311,10 +344,11 @@ def test_transformer_finds_the_encoder(kwargs, width, encoder):
 
 def test_transformer_learns_a_useful_coding_in_a_pipeline():
     x, y = make_blobs(n_samples=90, n_features=6, centers=3, random_state=0)
-    pipeline = make_pipeline(StandardScaler(),
-                             KerasTransformer(n_components=2, epochs=30, random_state=0,
-                                              optimizer__learning_rate=0.02),
-                             LogisticRegression())
+    pipeline = make_pipeline(
+        StandardScaler(),
+        KerasTransformer(n_components=2, epochs=30, random_state=0, optimizer__learning_rate=0.02),
+        LogisticRegression(),
+    )
     assert pipeline.fit(x, y).score(x, y) > 0.9
     with pytest.raises(ValueError, match="neither an attribute"):
         KerasTransformer(encoder="nope", epochs=1).fit(x)
@@ -323,8 +357,9 @@ def test_transformer_learns_a_useful_coding_in_a_pipeline():
 @pytest.mark.skipif(not hasattr(recipes, "build_autoencoder"), reason="no build_autoencoder")
 def test_transformer_with_the_autoencoder_builder():
     x = np.random.default_rng(0).uniform(size=(40, 12))
-    transformer = KerasTransformer("build_autoencoder", epochs=2, random_state=0,
-                                   model__encoder_units=(6, 3))
+    transformer = KerasTransformer(
+        "build_autoencoder", epochs=2, random_state=0, model__encoder_units=(6, 3)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         codes = transformer.fit_transform(x)

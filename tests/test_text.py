@@ -23,9 +23,12 @@ def reviews():
     vectorizer = text.make_vectorizer(texts, sequence_length=12)
     return {
         "vocab_size": vectorizer.vocabulary_size(),
-        "x": text.vectorize(vectorizer, texts), "y": labels,
-        "x_test": text.vectorize(vectorizer, test_texts), "y_test": test_labels,
-        "texts": texts, "test_texts": test_texts,
+        "x": text.vectorize(vectorizer, texts),
+        "y": labels,
+        "x_test": text.vectorize(vectorizer, test_texts),
+        "y_test": test_labels,
+        "texts": texts,
+        "test_texts": test_texts,
     }
 
 
@@ -93,33 +96,48 @@ def test_fasttext_bigrams_learn_negation_that_words_alone_cannot(reviews, recipe
     accuracy = {}
     for max_n in (1, 2):
         keras.utils.set_random_seed(0)
-        model = build_fasttext(vocab_size=reviews["vocab_size"], max_n=max_n,
-                               num_buckets=2000, learning_rate=0.05)
+        model = build_fasttext(
+            vocab_size=reviews["vocab_size"], max_n=max_n, num_buckets=2000, learning_rate=0.05
+        )
         if max_n == 2:
             model = recipe_check(model, reviews["x"], reviews["y"], steps=12, batch_size=128)
         else:
             fit_steps(model, reviews["x"], reviews["y"], steps=12, batch_size=128)
-        accuracy[max_n] = model.evaluate(reviews["x_test"], reviews["y_test"], verbose=0,
-                                         return_dict=True)["accuracy"]
+        accuracy[max_n] = model.evaluate(
+            reviews["x_test"], reviews["y_test"], verbose=0, return_dict=True
+        )["accuracy"]
     assert accuracy[2] > 0.95, accuracy
     assert accuracy[1] < 0.8, accuracy
 
 
 @pytest.mark.parametrize("kind", ["bow", "gru"])
 def test_text_classifiers_learn_the_toy_reviews(reviews, recipe_check, kind):
-    model = build_text_classifier(kind, vocab_size=reviews["vocab_size"], embedding_dim=16,
-                                  units=16, hidden_units=(32,), learning_rate=0.01)
+    model = build_text_classifier(
+        kind,
+        vocab_size=reviews["vocab_size"],
+        embedding_dim=16,
+        units=16,
+        hidden_units=(32,),
+        learning_rate=0.01,
+    )
     loaded = recipe_check(model, reviews["x"], reviews["y"], steps=10, batch_size=64)
-    result = loaded.evaluate(reviews["x_test"], reviews["y_test"], verbose=0,
-                             return_dict=True)
+    result = loaded.evaluate(reviews["x_test"], reviews["y_test"], verbose=0, return_dict=True)
     assert result["accuracy"] > 0.9, result
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                    reason="strings inside a model need the TensorFlow backend")
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="strings inside a model need the TensorFlow backend",
+)
 def test_string_model_learns_its_vocabulary_at_the_first_fit(reviews, tmp_path):
-    model = build_fasttext(vocab_size=100, sequence_length=12, max_n=2, num_buckets=2000,
-                           text_input=True, learning_rate=0.05)
+    model = build_fasttext(
+        vocab_size=100,
+        sequence_length=12,
+        max_n=2,
+        num_buckets=2000,
+        text_input=True,
+        learning_rate=0.05,
+    )
     assert model.vectorizer.vocabulary_size() == 2  # padding and [UNK] only
     train = recipes.data.to_dataset(reviews["texts"], reviews["y"], batch_size=128)
     test = recipes.data.to_dataset(reviews["test_texts"], reviews["y_test"], batch_size=300)
@@ -130,12 +148,15 @@ def test_string_model_learns_its_vocabulary_at_the_first_fit(reviews, tmp_path):
     model.save(tmp_path / "strings.keras")
     loaded = keras.saving.load_model(tmp_path / "strings.keras", safe_mode=True)
     assert loaded.vectorizer.get_vocabulary() == vocabulary
-    np.testing.assert_allclose(loaded.predict(test, verbose=0), model.predict(test, verbose=0),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.predict(test, verbose=0), model.predict(test, verbose=0), atol=1e-5
+    )
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                    reason="the IMDB presets read raw strings: TensorFlow backend only")
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="the IMDB presets read raw strings: TensorFlow backend only",
+)
 def test_imdb_presets_build_with_an_empty_vocabulary():
     for name in ("imdb_gru", "imdb_fasttext"):
         model = recipes.build(name, compile=False)
@@ -188,24 +209,28 @@ def test_language_model_perplexity_drops_and_it_samples(corpus, recipe_check):
 
 
 def test_language_model_stacks_layers_of_any_cell():
-    model = build_language_model(vocab_size=30, embedding_dim=8, units=6, num_layers=2,
-                                 cell="gru1", compile=False)
+    model = build_language_model(
+        vocab_size=30, embedding_dim=8, units=6, num_layers=2, cell="gru1", compile=False
+    )
     assert model(np.array([[3, 4, 5]])).shape == (1, 3, 30)
-    assert model.count_params() == (30 * 8 + (6 * 8 + 3 * 36 + 18) + (6 * 6 + 3 * 36 + 18)
-                                    + 6 * 30 + 30)
+    assert model.count_params() == (
+        30 * 8 + (6 * 8 + 3 * 36 + 18) + (6 * 6 + 3 * 36 + 18) + 6 * 30 + 30
+    )
 
 
 @pytest.mark.parametrize(
     "build, message",
-    [(lambda: build_text_classifier("cnn"), "`kind` must be one of"),
-     (lambda: build_text_classifier("bow", bag_mode="tfidf"), "`bag_mode` must be one of"),
-     (lambda: build_text_classifier("gru", text_input=True), "needs a `sequence_length`"),
-     (lambda: build_fasttext(num_buckets=2**21), "`num_buckets` must be at most"),
-     (lambda: build_language_model(cell="cnn"), "`cell` must be one of"),
-     (lambda: build_language_model(clipnorm=-1.0), "`clipnorm` must be a number >= 0"),
-     (lambda: text.toy_reviews("dev"), "`split` must be one of"),
-     (lambda: text.make_vectorizer(["a"], output_mode="ids"), "`output_mode` must be one of"),
-     (lambda: next_token_data(np.array([1, 2, 3])), "shape \\(batch, steps >= 2\\)")],
+    [
+        (lambda: build_text_classifier("cnn"), "`kind` must be one of"),
+        (lambda: build_text_classifier("bow", bag_mode="tfidf"), "`bag_mode` must be one of"),
+        (lambda: build_text_classifier("gru", text_input=True), "needs a `sequence_length`"),
+        (lambda: build_fasttext(num_buckets=2**21), "`num_buckets` must be at most"),
+        (lambda: build_language_model(cell="cnn"), "`cell` must be one of"),
+        (lambda: build_language_model(clipnorm=-1.0), "`clipnorm` must be a number >= 0"),
+        (lambda: text.toy_reviews("dev"), "`split` must be one of"),
+        (lambda: text.make_vectorizer(["a"], output_mode="ids"), "`output_mode` must be one of"),
+        (lambda: next_token_data(np.array([1, 2, 3])), "shape \\(batch, steps >= 2\\)"),
+    ],
 )
 def test_bad_arguments_raise_early(build, message):
     with pytest.raises(ValueError, match=message):
@@ -220,15 +245,18 @@ def test_sampling_checks_its_arguments():
         model.generate([2], 0)
 
 
-@pytest.mark.skipif(keras.backend.backend() == "tensorflow",
-                    reason="checks the error raised on the other backends")
+@pytest.mark.skipif(
+    keras.backend.backend() == "tensorflow", reason="checks the error raised on the other backends"
+)
 def test_string_models_need_the_tensorflow_backend():
     with pytest.raises(ValueError, match="needs the TensorFlow backend"):
         build_text_classifier("gru", sequence_length=8, text_input=True)
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                    reason="the IMDB presets read raw strings: TensorFlow backend only")
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="the IMDB presets read raw strings: TensorFlow backend only",
+)
 def test_imdb_preset_trains_end_to_end_on_mock_reviews():
     """train_recipe on tfds mock data (no download): the preset learns its
     vocabulary at the first fit and trains on the raw-string pipeline."""
@@ -236,7 +264,8 @@ def test_imdb_preset_trains_end_to_end_on_mock_reviews():
     from recipes.training import train_recipe
 
     with tfds.testing.mock_data(num_examples=64):
-        result = train_recipe("imdb_fasttext", epochs=1, batch_size=32, verbose=0,
-                              num_buckets=1000)
+        result = train_recipe(
+            "imdb_fasttext", epochs=1, batch_size=32, verbose=0, num_buckets=1000
+        )
     assert result.model.vectorizer.vocabulary_size() > 2
     assert np.isfinite(result.test_metrics["loss"])

@@ -12,8 +12,9 @@ EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "transfer_d
 
 
 def _source(batch_norm=False):
-    return recipes.build_mlp(input_shape=(8, 8, 1), num_classes=5, hidden_units=(16, 8),
-                             batch_norm=batch_norm)
+    return recipes.build_mlp(
+        input_shape=(8, 8, 1), num_classes=5, hidden_units=(16, 8), batch_norm=batch_norm
+    )
 
 
 def _data(n=32, classes=5, seed=0):
@@ -68,7 +69,9 @@ def test_frozen_layers_do_not_change_and_batch_norm_stays_in_inference_mode():
     # Inference mode: a training-mode call normalises with the moving statistics too.
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(new(x, training=True)),
-        keras.ops.convert_to_numpy(new(x, training=False)), atol=1e-6)
+        keras.ops.convert_to_numpy(new(x, training=False)),
+        atol=1e-6,
+    )
 
 
 def test_unfreeze_top_counts_batch_norm_only_when_asked():
@@ -81,8 +84,9 @@ def test_unfreeze_top_counts_batch_norm_only_when_asked():
 
 
 def test_freeze_and_unfreeze_reach_nested_models():
-    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="inner_dense")],
-                             name="inner")
+    inner = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(3, name="inner_dense")], name="inner"
+    )
     outer = keras.Sequential([keras.Input((4,)), inner, keras.layers.Dense(2, name="top")])
     inner.trainable = False  # a container switched off by hand
     freeze(outer)

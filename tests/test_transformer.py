@@ -33,18 +33,34 @@ def mixed_precision():
 def reverse_model():
     """A small transformer trained on `reverse` with 5 to 7 digits (shared by tests)."""
     keras.utils.set_random_seed(0)
-    x, y = data.arrays("reverse", "train", num_examples=2000, min_length=MIN_LENGTH,
-                       max_length=MAX_LENGTH)
+    x, y = data.arrays(
+        "reverse", "train", num_examples=2000, min_length=MIN_LENGTH, max_length=MAX_LENGTH
+    )
     model = recipes.build_transformer(
-        input_shape=(MAX_LENGTH,), target_shape=(MAX_LENGTH + 1,), embed_dim=32, num_heads=2,
-        feed_forward_dim=64, num_layers=1, dropout=0.0, learning_rate=5e-3,
+        input_shape=(MAX_LENGTH,),
+        target_shape=(MAX_LENGTH + 1,),
+        embed_dim=32,
+        num_heads=2,
+        feed_forward_dim=64,
+        num_layers=1,
+        dropout=0.0,
+        learning_rate=5e-3,
     )
     history = model.fit(x, y, epochs=6, batch_size=64, verbose=0)
     return model, history.history
 
 
-def transformer_params(v_in, v_out, d, f, encoder_layers, decoder_layers, norm_first=False,
-                       source_length=None, target_length=None):
+def transformer_params(
+    v_in,
+    v_out,
+    d,
+    f,
+    encoder_layers,
+    decoder_layers,
+    norm_first=False,
+    source_length=None,
+    target_length=None,
+):
     encoder_block = 4 * d * d + 4 * d + 2 * d * f + f + d + 4 * d
     decoder_block = 8 * d * d + 8 * d + 2 * d * f + f + d + 6 * d
     total = v_in * d + encoder_layers * encoder_block  # encoder
@@ -57,8 +73,9 @@ def transformer_params(v_in, v_out, d, f, encoder_layers, decoder_layers, norm_f
 def test_reverse_task_learns_far_above_chance_with_greedy_decoding(reverse_model):
     model, history = reverse_model
     assert history["loss"][-1] < 0.3 * history["loss"][0]
-    x, y = data.arrays("reverse", "test", num_examples=200, min_length=MIN_LENGTH,
-                       max_length=MAX_LENGTH)
+    x, y = data.arrays(
+        "reverse", "test", num_examples=200, min_length=MIN_LENGTH, max_length=MAX_LENGTH
+    )
     generated = greedy_decode(model, x["encoder_inputs"])
     # Chance: 10 ** -5 for the shortest strings. A learned model gets most right.
     assert exact_match(generated, y) > 0.6
@@ -67,17 +84,20 @@ def test_reverse_task_learns_far_above_chance_with_greedy_decoding(reverse_model
 
 def test_trained_transformer_round_trips_and_still_decodes(reverse_model, roundtrip):
     model, _ = reverse_model
-    x, _ = data.arrays("reverse", "test", num_examples=32, min_length=MIN_LENGTH,
-                       max_length=MAX_LENGTH)
+    x, _ = data.arrays(
+        "reverse", "test", num_examples=32, min_length=MIN_LENGTH, max_length=MAX_LENGTH
+    )
     loaded = roundtrip(model, x)
-    np.testing.assert_array_equal(greedy_decode(loaded, x["encoder_inputs"]),
-                                  greedy_decode(model, x["encoder_inputs"]))
+    np.testing.assert_array_equal(
+        greedy_decode(loaded, x["encoder_inputs"]), greedy_decode(model, x["encoder_inputs"])
+    )
 
 
 def test_decoder_is_causal_and_padding_does_not_matter(reverse_model):
     model, _ = reverse_model
-    x, _ = data.arrays("reverse", "test", num_examples=16, min_length=MIN_LENGTH,
-                       max_length=MAX_LENGTH)
+    x, _ = data.arrays(
+        "reverse", "test", num_examples=16, min_length=MIN_LENGTH, max_length=MAX_LENGTH
+    )
     before = run(model, x)
     future = {**x, "decoder_inputs": x["decoder_inputs"].copy()}
     future["decoder_inputs"][:, 3:] = 7  # rewrite the future of positions 0..2
@@ -91,8 +111,9 @@ def test_decoder_is_causal_and_padding_does_not_matter(reverse_model):
     short = x["encoder_inputs"][:, -1] == 0
     noisy = memory.copy()
     noisy[short, -1] += 100.0
-    outputs = [run(decoder, [x["decoder_inputs"], m, x["encoder_inputs"]])
-               for m in (memory, noisy)]
+    outputs = [
+        run(decoder, [x["decoder_inputs"], m, x["encoder_inputs"]]) for m in (memory, noisy)
+    ]
     assert short.any()
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
 
@@ -110,9 +131,18 @@ def test_parameter_count_matches_the_formula(reverse_model):
     model, _ = reverse_model  # post-norm, sinusoidal: 13 tokens, d = 32, f = 64, 1 + 1 blocks
     assert model.count_params() == transformer_params(13, 13, 32, 64, 1, 1)
     model = recipes.build_transformer(
-        input_shape=(7,), target_shape=(8,), vocab_size=13, target_vocab_size=11,
-        embed_dim=16, num_heads=4, feed_forward_dim=24, num_layers=2, num_decoder_layers=3,
-        norm_first=True, positional="learned", compile=False,
+        input_shape=(7,),
+        target_shape=(8,),
+        vocab_size=13,
+        target_vocab_size=11,
+        embed_dim=16,
+        num_heads=4,
+        feed_forward_dim=24,
+        num_layers=2,
+        num_decoder_layers=3,
+        norm_first=True,
+        positional="learned",
+        compile=False,
     )
     assert model.count_params() == transformer_params(13, 11, 16, 24, 2, 3, True, 7, 8)
     assert model.output_shape == (None, 8, 11)
@@ -132,8 +162,12 @@ def test_transformer_classifier_learns_toy_sentiment(recipe_check):
     texts, labels = toy_reviews(600, seed=0)
     ids = encode_reviews(texts)
     model = recipes.build_transformer_classifier(
-        input_shape=ids.shape[1:], vocab_size=int(ids.max()) + 1, num_classes=1, **TINY,
-        dropout=0.0, learning_rate=1e-2,
+        input_shape=ids.shape[1:],
+        vocab_size=int(ids.max()) + 1,
+        num_classes=1,
+        **TINY,
+        dropout=0.0,
+        learning_rate=1e-2,
     )
     loaded = recipe_check(model, ids, labels, steps=25, factor=0.5)
     test_texts, test_labels = toy_reviews(200, seed=1)
@@ -144,8 +178,13 @@ def test_transformer_classifier_learns_toy_sentiment(recipe_check):
 @pytest.mark.parametrize("pooling", ["mean", "first"])
 def test_classifier_padding_is_ignored_and_param_count(pooling):
     model = recipes.build_transformer_classifier(
-        input_shape=(None,), vocab_size=30, num_classes=3, positional="sinusoidal",
-        pooling=pooling, compile=False, **TINY,
+        input_shape=(None,),
+        vocab_size=30,
+        num_classes=3,
+        positional="sinusoidal",
+        pooling=pooling,
+        compile=False,
+        **TINY,
     )
     d, f = 16, 32
     assert model.count_params() == 30 * d + (4 * d * d + 4 * d + 2 * d * f + f + d + 4 * d) + (
@@ -160,8 +199,9 @@ def test_classifier_padding_is_ignored_and_param_count(pooling):
 def test_builders_run_under_mixed_precision(mixed_precision):
     # Also the pre-norm, learned-positions variant (the fixture model is post-norm).
     x, _ = data.arrays("reverse", "train", num_examples=32, min_length=3, max_length=5)
-    model = recipes.build_transformer(input_shape=(5,), target_shape=(6,), **TINY,
-                                      norm_first=True, positional="learned")
+    model = recipes.build_transformer(
+        input_shape=(5,), target_shape=(6,), **TINY, norm_first=True, positional="learned"
+    )
     assert model.get_layer("encoder").get_layer("encoder_block_1").compute_dtype == "float16"
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     probabilities = run(model, x)
@@ -191,8 +231,11 @@ def test_builders_run_under_mixed_precision(mixed_precision):
         ("build_transformer", {"vocab_size": 1}, "`vocab_size` must be an integer >= 2"),
         ("build_transformer_classifier", {"pooling": "max"}, "`pooling` must be one of"),
         ("build_transformer_classifier", {"num_classes": 0}, "`num_classes` must be"),
-        ("build_transformer_classifier", {"output_activation": "linear"},
-         "`output_activation` must be one of"),
+        (
+            "build_transformer_classifier",
+            {"output_activation": "linear"},
+            "`output_activation` must be one of",
+        ),
     ],
 )
 def test_bad_arguments_raise_clear_errors(builder, arguments, message):

@@ -36,14 +36,17 @@ def _output_shape(task):
 READS_STRINGS = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="TextHyperModel builds models that read raw strings: TensorFlow backend only; "
-           "the refusal elsewhere is tested in test_text.py",
+    "the refusal elsewhere is tested in test_text.py",
 )
 
 
 def _every_task():
-    return [pytest.param(name, marks=READS_STRINGS)
-            if isinstance(tuning.get_task(name).hypermodel(), tuning.TextHyperModel) else name
-            for name in tuning.list_tasks()]
+    return [
+        pytest.param(name, marks=READS_STRINGS)
+        if isinstance(tuning.get_task(name).hypermodel(), tuning.TextHyperModel)
+        else name
+        for name in tuning.list_tasks()
+    ]
 
 
 @pytest.mark.parametrize("name", _every_task())
@@ -75,12 +78,18 @@ def test_mlp_space_defaults_are_documented():
     assert model.optimizer.weight_decay is None
 
 
-@pytest.mark.parametrize("optimizer, kind", [("adam", keras.optimizers.Adam),
-                                             ("sgd", keras.optimizers.SGD),
-                                             ("rmsprop", keras.optimizers.RMSprop)])
+@pytest.mark.parametrize(
+    "optimizer, kind",
+    [
+        ("adam", keras.optimizers.Adam),
+        ("sgd", keras.optimizers.SGD),
+        ("rmsprop", keras.optimizers.RMSprop),
+    ],
+)
 def test_the_drawn_optimizer_and_weight_decay_are_used(optimizer, kind):
-    space = tuning.MLPHyperModel(input_shape=(2,), num_classes=1,
-                                 optimizers=("adam", "sgd", "rmsprop"))
+    space = tuning.MLPHyperModel(
+        input_shape=(2,), num_classes=1, optimizers=("adam", "sgd", "rmsprop")
+    )
     hp = keras_tuner.HyperParameters()
     hp.values.update(optimizer=optimizer, weight_decay=1e-2, learning_rate=3e-3)
     model = space.build(hp)
@@ -125,8 +134,9 @@ def test_bad_space_arguments_raise():
 def test_fit_uses_the_drawn_batch_size_and_cosine_schedule():
     x, y = data.arrays("digits", "train")
     x, y = x[:64], y[:64]
-    space = tuning.MLPHyperModel(input_shape=(8, 8, 1), num_classes=10, batch_sizes=(16, 32),
-                                 xla=False)
+    space = tuning.MLPHyperModel(
+        input_shape=(8, 8, 1), num_classes=10, batch_sizes=(16, 32), xla=False
+    )
     hp = keras_tuner.HyperParameters()
     hp.values.update(batch_size=16, lr_schedule="cosine", learning_rate=0.01)
     model = space.build(hp)
@@ -150,8 +160,9 @@ def test_a_diverging_history_fails_the_trial():
 
 def test_tiny_digits_search_writes_every_artifact_and_resumes(tmp_path):
     lines = []
-    result = tuning.tune("digits", max_trials=1, epochs=3, directory=str(tmp_path),
-                         print_fn=lines.append)
+    result = tuning.tune(
+        "digits", max_trials=1, epochs=3, directory=str(tmp_path), print_fn=lines.append
+    )
     run = tmp_path / "digits_random"
     assert result.run_dir == str(run)
     trial_lines = [line for line in lines if line.startswith("[trial")]
@@ -178,18 +189,22 @@ def test_tiny_digits_search_writes_every_artifact_and_resumes(tmp_path):
     # The same command again: no trial runs, the retrained model is reused.
     first_trial = (run / "search" / "trial_0" / "trial.json").read_text()
     lines.clear()
-    tuning.tune("digits", max_trials=1, epochs=3, directory=str(tmp_path),
-                print_fn=lines.append)
+    tuning.tune("digits", max_trials=1, epochs=3, directory=str(tmp_path), print_fn=lines.append)
     assert not [line for line in lines if line.startswith("[trial")]
     assert any(line.startswith("Resuming: 1 trial(s)") for line in lines)
     assert any("already retrained and tested" in line for line in lines)
 
     # A bigger budget runs only the new trial.
     lines.clear()
-    tuning.tune("digits", max_trials=2, epochs=3, directory=str(tmp_path),
-                print_fn=lines.append, retrain=False)
-    assert [line.split("]")[0] for line in lines if line.startswith("[trial")] == [
-        "[trial 2/2"]
+    tuning.tune(
+        "digits",
+        max_trials=2,
+        epochs=3,
+        directory=str(tmp_path),
+        print_fn=lines.append,
+        retrain=False,
+    )
+    assert [line.split("]")[0] for line in lines if line.startswith("[trial")] == ["[trial 2/2"]
     assert (run / "search" / "trial_0" / "trial.json").read_text() == first_trial
     assert len((run / "leaderboard.csv").read_text().splitlines()) == 3
 
@@ -202,7 +217,9 @@ class _FragileSpace(tuning.MLPHyperModel):
         if mode == "crash":
             raise RuntimeError("this trial raises on purpose")
         return recipes.build_mlp(
-            input_shape=self.input_shape, num_classes=self.num_classes, hidden_units=(32,),
+            input_shape=self.input_shape,
+            num_classes=self.num_classes,
+            hidden_units=(32,),
             optimizer="sgd" if mode == "diverge" else "adam",
             # 1e30 overflows the weights, so the loss is NaN on every backend; at 1e10
             # it is only on TensorFlow (JAX's cross-entropy clips the probabilities, and
@@ -212,10 +229,18 @@ class _FragileSpace(tuning.MLPHyperModel):
 
 
 def test_diverging_and_raising_trials_are_recorded_as_failed(tmp_path):
-    task = tuning.Task("fragile_digits", "digits",
-                       lambda: _FragileSpace((8, 8, 1), 10, batch_sizes=(64,),
-                                             schedules=("constant",), xla=False),
-                       "val_accuracy", "max", max_trials=3, epochs=2, summary="test")
+    task = tuning.Task(
+        "fragile_digits",
+        "digits",
+        lambda: _FragileSpace(
+            (8, 8, 1), 10, batch_sizes=(64,), schedules=("constant",), xla=False
+        ),
+        "val_accuracy",
+        "max",
+        max_trials=3,
+        epochs=2,
+        summary="test",
+    )
     lines = []
     result = tuning.tune(task, tuner="grid", directory=str(tmp_path), print_fn=lines.append)
     by_mode = {row.hyperparameters["mode"]: row for row in result.rows}
@@ -231,22 +256,43 @@ def test_diverging_and_raising_trials_are_recorded_as_failed(tmp_path):
 def test_mock_cifar10_runs_end_to_end_from_the_command_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(search.MOCK_DATA_ENV, "40")
     # Seed 2 draws the smallest ResNet (depth 8, 16 filters), to keep the test short.
-    main(["--task", "cifar10", "--max-trials", "1", "--epochs", "1", "--seed", "2",
-          "--directory", str(tmp_path), "--no-xla"])
+    main(
+        [
+            "--task",
+            "cifar10",
+            "--max-trials",
+            "1",
+            "--epochs",
+            "1",
+            "--seed",
+            "2",
+            "--directory",
+            str(tmp_path),
+            "--no-xla",
+        ]
+    )
     printed = capsys.readouterr().out
     assert "[trial 1/1]" in printed and "Test accuracy" in printed
     run = tmp_path / "cifar10_random"
-    for name in ("leaderboard.csv", "best_hyperparameters.json", "objective.png",
-                 "best_model.keras", "test_score.json"):
+    for name in (
+        "leaderboard.csv",
+        "best_hyperparameters.json",
+        "objective.png",
+        "best_model.keras",
+        "test_score.json",
+    ):
         assert (run / name).exists(), name
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--task", "cifar1O"], "Unknown tuning task 'cifar1O'. Did you mean: cifar10"),
-    (["--task", "digits", "--tuner", "annealing"], "Unknown tuner 'annealing'"),
-    (["--task", "digits", "--max-trials", "0"], "Impossible budget: `max_trials`"),
-    (["--task", "digits", "--tuner", "hyperband", "--epochs", "2"], "needs epochs >= 3"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--task", "cifar1O"], "Unknown tuning task 'cifar1O'. Did you mean: cifar10"),
+        (["--task", "digits", "--tuner", "annealing"], "Unknown tuner 'annealing'"),
+        (["--task", "digits", "--max-trials", "0"], "Impossible budget: `max_trials`"),
+        (["--task", "digits", "--tuner", "hyperband", "--epochs", "2"], "needs epochs >= 3"),
+    ],
+)
 def test_bad_task_tuner_or_budget_exit_with_a_clear_message(argv, message):
     with pytest.raises(SystemExit, match=message):
         main(argv)
@@ -260,18 +306,39 @@ def test_list_shows_every_task(capsys):
 
 def test_hyperband_budget_caps_the_trials(tmp_path):
     lines = []
-    result = tuning.tune("moons", tuner="hyperband", max_trials=2, epochs=3,
-                         directory=str(tmp_path), print_fn=lines.append, retrain=False)
+    result = tuning.tune(
+        "moons",
+        tuner="hyperband",
+        max_trials=2,
+        epochs=3,
+        directory=str(tmp_path),
+        print_fn=lines.append,
+        retrain=False,
+    )
     assert len(result.rows) == 2 and result.model is None
     assert [line.split("]")[0] for line in lines if line.startswith("[trial")] == [
-        "[trial 1/2", "[trial 2/2"]
+        "[trial 1/2",
+        "[trial 2/2",
+    ]
     assert all(row.status == "COMPLETED" for row in result.rows)
     assert "tuner/epochs" not in result.best_hyperparameters
 
 
 def test_chief_and_two_workers_share_one_search(tmp_path, capfd):
-    status = launch_local(["--task", "digits", "--max-trials", "4", "--epochs", "1",
-                           "--directory", str(tmp_path), "--no-retrain"], workers=2)
+    status = launch_local(
+        [
+            "--task",
+            "digits",
+            "--max-trials",
+            "4",
+            "--epochs",
+            "1",
+            "--directory",
+            str(tmp_path),
+            "--no-retrain",
+        ],
+        workers=2,
+    )
     assert status == 0
     rows = report.load_trials(str(tmp_path / "digits_random" / "search"))
     assert len(rows) == 4 and all(row.status == "COMPLETED" for row in rows)
@@ -299,9 +366,10 @@ def test_jax_compilation_cache_is_used_on_jax_only(tmp_path):
         jax.config.update("jax_compilation_cache_dir", previous)
 
 
-@pytest.mark.skipif(keras.backend.backend() != "jax",
-                    reason="a persistent compilation cache exists on JAX only "
-                           "(run by `make test-backends`)")
+@pytest.mark.skipif(
+    keras.backend.backend() != "jax",
+    reason="a persistent compilation cache exists on JAX only (run by `make test-backends`)",
+)
 def test_jax_compilation_cache_fills_when_a_model_trains(tmp_path):
     import jax
     from jax.experimental.compilation_cache import compilation_cache

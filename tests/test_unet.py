@@ -13,13 +13,24 @@ from recipes.losses import SegmentationMeanIoU
 
 @pytest.mark.parametrize(
     "depth, size, num_classes, upsampling",
-    [(1, (8, 8), 3, "transpose"), (2, (16, 24), 1, "bilinear"), (3, (24, 24), 4, "transpose"),
-     (4, (32, 48), 2, "bilinear")],
+    [
+        (1, (8, 8), 3, "transpose"),
+        (2, (16, 24), 1, "bilinear"),
+        (3, (24, 24), 4, "transpose"),
+        (4, (32, 48), 2, "bilinear"),
+    ],
 )
-def test_output_is_one_probability_map_per_class_at_input_size(depth, size, num_classes,
-                                                              upsampling):
-    model = recipes.build_unet(input_shape=(*size, 3), num_classes=num_classes, depth=depth,
-                               filters=4, upsampling=upsampling, compile=False)
+def test_output_is_one_probability_map_per_class_at_input_size(
+    depth, size, num_classes, upsampling
+):
+    model = recipes.build_unet(
+        input_shape=(*size, 3),
+        num_classes=num_classes,
+        depth=depth,
+        filters=4,
+        upsampling=upsampling,
+        compile=False,
+    )
     assert model.output_shape == (None, *size, num_classes)
     outputs = keras.ops.convert_to_numpy(model(np.zeros((2, *size, 3), "float32")))
     assert outputs.shape == (2, *size, num_classes)
@@ -33,8 +44,9 @@ def test_output_is_one_probability_map_per_class_at_input_size(depth, size, num_
 
 
 def test_free_spatial_dimensions_accept_any_divisible_size():
-    model = recipes.build_unet(input_shape=(None, None, 1), num_classes=2, depth=2, filters=4,
-                               compile=False)
+    model = recipes.build_unet(
+        input_shape=(None, None, 1), num_classes=2, depth=2, filters=4, compile=False
+    )
     for size in ((8, 12), (20, 4)):
         assert tuple(model(np.zeros((1, *size, 1), "float32")).shape) == (1, *size, 2)
 
@@ -48,13 +60,13 @@ def test_sizes_not_divisible_by_2_to_the_depth_raise(depth, shape):
 
 
 def test_layers_have_predictable_names_and_filters_double():
-    model = recipes.build_unet(input_shape=(32, 32, 3), depth=3, filters=8, dropout=0.1,
-                               compile=False)
+    model = recipes.build_unet(
+        input_shape=(32, 32, 3), depth=3, filters=8, dropout=0.1, compile=False
+    )
     for level in (1, 2, 3):
         assert model.get_layer(f"encoder{level}_conv1").filters == 8 * 2 ** (level - 1)
         assert model.get_layer(f"decoder{level}_conv2").filters == 8 * 2 ** (level - 1)
-        assert isinstance(model.get_layer(f"decoder{level}_upconv"),
-                          keras.layers.Conv2DTranspose)
+        assert isinstance(model.get_layer(f"decoder{level}_upconv"), keras.layers.Conv2DTranspose)
         assert isinstance(model.get_layer(f"encoder{level}_dropout"), keras.layers.Dropout)
     assert model.get_layer("bottleneck_conv1").filters == 64
     assert not model.get_layer("encoder1_conv1").use_bias  # batch norm follows
@@ -68,13 +80,18 @@ def test_layers_have_predictable_names_and_filters_double():
 
 
 def test_bilinear_upsampling_and_no_batch_norm():
-    model = recipes.build_unet(input_shape=(16, 16, 3), depth=2, filters=4,
-                               upsampling="bilinear", batch_norm=False, compile=False)
+    model = recipes.build_unet(
+        input_shape=(16, 16, 3),
+        depth=2,
+        filters=4,
+        upsampling="bilinear",
+        batch_norm=False,
+        compile=False,
+    )
     upsample = model.get_layer("decoder2_upsample")
     assert upsample.interpolation == "bilinear"
     assert model.get_layer("decoder2_upconv").kernel_size == (1, 1)
-    assert not any(isinstance(layer, keras.layers.BatchNormalization)
-                   for layer in model.layers)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
     assert model.get_layer("encoder1_conv1").use_bias
 
 
@@ -112,8 +129,9 @@ def test_shapes_unet_trains_round_trips_and_learns_far_above_all_background(reci
     x_test, y_test = data.arrays("shapes", "test", num_examples=64, image_size=32)
     # At 3e-3, 18 epochs gave a test IoU of 0.90-0.94 for seeds 1234, 1 and 2 on both
     # TensorFlow and JAX; 9 epochs at 1e-2 swung between 0.54 and 0.93.
-    model = recipes.build("shapes_unet", input_shape=(32, 32, 3), depth=2, filters=12,
-                          learning_rate=3e-3)
+    model = recipes.build(
+        "shapes_unet", input_shape=(32, 32, 3), depth=2, filters=12, learning_rate=3e-3
+    )
     loaded = recipe_check(model, x, y, steps=18, batch_size=12)  # 18 epochs of 8 steps
     learned = loaded.evaluate(x_test, y_test, verbose=0, return_dict=True)["mean_iou"]
     trivial = SegmentationMeanIoU(3)
@@ -127,10 +145,14 @@ def test_shapes_unet_trains_round_trips_and_learns_far_above_all_background(reci
 def test_flip_augmentation_flips_the_image_and_the_predicted_mask_back():
     from recipes.augment import build_augmentation
 
-    model = recipes.build_unet(input_shape=(8, 8, 2), num_classes=3, depth=1, filters=4,
-                               batch_norm=False,
-                               augment=build_augmentation(flip="horizontal_and_vertical",
-                                                          seed=3))
+    model = recipes.build_unet(
+        input_shape=(8, 8, 2),
+        num_classes=3,
+        depth=1,
+        filters=4,
+        batch_norm=False,
+        augment=build_augmentation(flip="horizontal_and_vertical", seed=3),
+    )
     x = np.random.default_rng(0).normal(size=(16, 8, 8, 2)).astype("float32")
 
     def net(images):
@@ -144,8 +166,9 @@ def test_flip_augmentation_flips_the_image_and_the_predicted_mask_back():
     trained = keras.ops.convert_to_numpy(model(x, training=True))
     used = set()
     for i in range(16):
-        matches = [c for c, out in enumerate(candidates)
-                   if np.allclose(trained[i], out[i], atol=1e-5)]
+        matches = [
+            c for c, out in enumerate(candidates) if np.allclose(trained[i], out[i], atol=1e-5)
+        ]
         assert matches, f"example {i}: not the prediction of any flipped image, flipped back"
         used.add(matches[0])
     assert len(used) > 1  # some examples were flipped
@@ -156,22 +179,28 @@ def test_unet_refuses_augmentation_that_would_misalign_the_masks():
     from recipes.augment import build_augmentation
 
     with pytest.raises(ValueError, match="only recipes flips.*RandomAffine"):
-        recipes.build_unet(input_shape=(16, 16, 3), depth=1,
-                           augment=build_augmentation(flip="horizontal", rotation=0.1))
+        recipes.build_unet(
+            input_shape=(16, 16, 3),
+            depth=1,
+            augment=build_augmentation(flip="horizontal", rotation=0.1),
+        )
     with pytest.raises(ValueError, match="only recipes flips.*RandomFlip"):
-        recipes.build_unet(input_shape=(16, 16, 3), depth=1,
-                           augment=keras.layers.RandomFlip("horizontal"))
+        recipes.build_unet(
+            input_shape=(16, 16, 3), depth=1, augment=keras.layers.RandomFlip("horizontal")
+        )
 
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [({"upsampling": "nearest"}, "`upsampling` must be one of"),
-     ({"depth": 0}, "`depth` must be an integer >= 1"),
-     ({"filters": 0}, "`filters` must be an integer >= 1"),
-     ({"dropout": 1.5}, r"`dropout` must be in \[0, 1\)"),
-     ({"num_classes": 0}, "`num_classes` must be an integer >= 1"),
-     ({"input_shape": (32, 32)}, "`input_shape` must have 3 dimension"),
-     ({"augment": "flip"}, "`augment` must be a Keras layer")],
+    [
+        ({"upsampling": "nearest"}, "`upsampling` must be one of"),
+        ({"depth": 0}, "`depth` must be an integer >= 1"),
+        ({"filters": 0}, "`filters` must be an integer >= 1"),
+        ({"dropout": 1.5}, r"`dropout` must be in \[0, 1\)"),
+        ({"num_classes": 0}, "`num_classes` must be an integer >= 1"),
+        ({"input_shape": (32, 32)}, "`input_shape` must have 3 dimension"),
+        ({"augment": "flip"}, "`augment` must be a Keras layer"),
+    ],
 )
 def test_bad_arguments_raise_clear_errors(arguments, message):
     with pytest.raises(ValueError, match=message):
@@ -183,8 +212,9 @@ def test_plot_segmentation_writes_a_png(tmp_path):
 
     x, y = data.arrays("shapes", "test", num_examples=3, image_size=16)
     probabilities = np.eye(3, dtype="float32")[y[..., 0]] * 0.8 + 0.05
-    path = plot_segmentation(x, y, probabilities, str(tmp_path / "overlay.png"),
-                             class_names=data.SHAPE_CLASSES)
+    path = plot_segmentation(
+        x, y, probabilities, str(tmp_path / "overlay.png"), class_names=data.SHAPE_CLASSES
+    )
     with open(path, "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="same number"):

@@ -64,8 +64,7 @@ def test_mixed_precision_vae_reconstructs_and_scores_in_float32():
     # that sum would be off by about 1%
     x, _ = data.arrays("digits", "train")
     with recipes.precision("mixed_bfloat16"):
-        model = recipes.build_vae(input_shape=(8, 8, 1), latent_dim=2, hidden_units=(16,),
-                                  seed=0)
+        model = recipes.build_vae(input_shape=(8, 8, 1), latent_dim=2, hidden_units=(16,), seed=0)
     assert model.encoder.get_layer("encoder_dense_1").compute_dtype == "bfloat16"
     reconstructions = model(x[:4])
     assert keras.backend.standardize_dtype(reconstructions.dtype) == "float32"
@@ -78,8 +77,9 @@ def test_mixed_precision_vae_reconstructs_and_scores_in_float32():
 def test_vae_samples_in_training_only_and_the_elbo_improves(recipe_check):
     x, _ = data.arrays("digits", "train")
     x = x[:256]
-    model = recipes.build_vae(input_shape=(8, 8, 1), latent_dim=4, hidden_units=(64,),
-                              learning_rate=1e-2, seed=0)
+    model = recipes.build_vae(
+        input_shape=(8, 8, 1), latent_dim=4, hidden_units=(64,), learning_rate=1e-2, seed=0
+    )
     inference = _numpy(model(x[:8], training=False))
     np.testing.assert_array_equal(_numpy(model(x[:8], training=False)), inference)
     assert np.abs(_numpy(model(x[:8], training=True)) - inference).max() > 1e-4
@@ -92,22 +92,28 @@ def test_vae_samples_in_training_only_and_the_elbo_improves(recipe_check):
 
 @pytest.mark.parametrize("observation_std", [None, 0.2])
 def test_gaussian_likelihood_matches_scipy(observation_std, roundtrip):
-    model = recipes.build_vae(input_shape=(2,), latent_dim=2, hidden_units=(16,),
-                              reconstruction="gaussian", observation_std=observation_std)
+    model = recipes.build_vae(
+        input_shape=(2,),
+        latent_dim=2,
+        hidden_units=(16,),
+        reconstruction="gaussian",
+        observation_std=observation_std,
+    )
     if observation_std is None:
         model.log_scale.assign(np.array([0.1, -0.2], "float32"))
         scale = np.exp([0.1, -0.2])
-        assert model.count_params() == model.encoder.count_params() + \
-            model.decoder.count_params() + 2
+        assert (
+            model.count_params() == model.encoder.count_params() + model.decoder.count_params() + 2
+        )
     else:
         scale = observation_std
-        assert model.count_params() == model.encoder.count_params() + \
-            model.decoder.count_params()
+        assert model.count_params() == model.encoder.count_params() + model.decoder.count_params()
     rng = np.random.default_rng(0)
     x, means = rng.normal(size=(2, 5, 2)).astype("float32")
     expected = -norm.logpdf(x, means, scale).sum(axis=1)
-    np.testing.assert_allclose(_numpy(model.reconstruction_nll(x, ops.convert_to_tensor(means))),
-                               expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        _numpy(model.reconstruction_nll(x, ops.convert_to_tensor(means))), expected, rtol=1e-5
+    )
     x_moons, _ = data.arrays("moons", "test")
     loaded = roundtrip(model, x_moons)
     assert loaded.observation_std == observation_std
@@ -116,15 +122,17 @@ def test_gaussian_likelihood_matches_scipy(observation_std, roundtrip):
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [({"reconstruction": "poisson"}, "`reconstruction` must be one of"),
-     ({"latent_dim": 0}, "`latent_dim` must be an integer >= 1"),
-     ({"hidden_units": (8, -1)}, r"`hidden_units\[1\]` must be an integer"),
-     ({"beta": -1.0}, "`beta` must be a number >= 0"),
-     ({"observation_std": 0.5}, "applies to reconstruction='gaussian' only"),
-     ({"reconstruction": "gaussian", "observation_std": 0.0}, "must be None or a number > 0"),
-     ({"loss": "mse"}, "`loss` must be None"),
-     ({"metrics": ["mae"]}, "`metrics` must be None"),
-     ({"input_shape": (None, 2)}, "must be fully known")],
+    [
+        ({"reconstruction": "poisson"}, "`reconstruction` must be one of"),
+        ({"latent_dim": 0}, "`latent_dim` must be an integer >= 1"),
+        ({"hidden_units": (8, -1)}, r"`hidden_units\[1\]` must be an integer"),
+        ({"beta": -1.0}, "`beta` must be a number >= 0"),
+        ({"observation_std": 0.5}, "applies to reconstruction='gaussian' only"),
+        ({"reconstruction": "gaussian", "observation_std": 0.0}, "must be None or a number > 0"),
+        ({"loss": "mse"}, "`loss` must be None"),
+        ({"metrics": ["mae"]}, "`metrics` must be None"),
+        ({"input_shape": (None, 2)}, "must be fully known"),
+    ],
 )
 def test_bad_arguments_raise_clear_errors(arguments, message):
     with pytest.raises(ValueError, match=message):

@@ -13,8 +13,15 @@ from recipes import data
 from recipes.models.vit import vit_attention_maps, vit_attention_weights
 from recipes.plots import plot_attention_overlay
 
-TINY = dict(input_shape=(8, 8, 1), num_classes=10, patch_size=2, embed_dim=16, num_heads=2,
-            feed_forward_dim=32, num_layers=2)
+TINY = dict(
+    input_shape=(8, 8, 1),
+    num_classes=10,
+    patch_size=2,
+    embed_dim=16,
+    num_heads=2,
+    feed_forward_dim=32,
+    num_layers=2,
+)
 
 
 def run(model, x):
@@ -41,9 +48,17 @@ def vit_params(height, width, channels, patch, d, f, layers, classes, norm_first
 
 @pytest.mark.parametrize("norm_first", [True, False])
 def test_parameter_count_matches_the_formula(norm_first):
-    model = recipes.build_vit(input_shape=(32, 16, 3), num_classes=5, patch_size=4,
-                              embed_dim=24, num_heads=3, feed_forward_dim=40, num_layers=3,
-                              norm_first=norm_first, compile=False)
+    model = recipes.build_vit(
+        input_shape=(32, 16, 3),
+        num_classes=5,
+        patch_size=4,
+        embed_dim=24,
+        num_heads=3,
+        feed_forward_dim=40,
+        num_layers=3,
+        norm_first=norm_first,
+        compile=False,
+    )
     assert model.count_params() == vit_params(32, 16, 3, 4, 24, 40, 3, 5, norm_first)
     assert model.get_layer("position_embedding").output.shape == (None, 1 + 8 * 4, 24)
 
@@ -68,8 +83,11 @@ def test_vit_learns_digits_and_its_attention_survives_saving(recipe_check):
     model = recipes.build_vit(**{**TINY, "num_layers": 1}, dropout=0.0, learning_rate=3e-3)
     loaded = recipe_check(model, x[:128], y[:128], steps=20, factor=0.7)
     for method in ("rollout", "last"):
-        np.testing.assert_allclose(vit_attention_maps(loaded, x[:4], method=method),
-                                   vit_attention_maps(model, x[:4], method=method), atol=1e-5)
+        np.testing.assert_allclose(
+            vit_attention_maps(loaded, x[:4], method=method),
+            vit_attention_maps(model, x[:4], method=method),
+            atol=1e-5,
+        )
 
 
 def test_attention_weights_and_maps():
@@ -96,8 +114,9 @@ def test_attention_weights_and_maps():
 def test_attention_overlay_png(tmp_path):
     images = data.arrays("shapes", "test", num_examples=3, image_size=16)[0]
     maps = np.random.default_rng(0).uniform(size=(3, 4, 4))
-    path = plot_attention_overlay(images, maps, str(tmp_path / "attention.png"),
-                                  titles=["a", "b", "c"])
+    path = plot_attention_overlay(
+        images, maps, str(tmp_path / "attention.png"), titles=["a", "b", "c"]
+    )
     assert os.path.getsize(path) > 1000
     with pytest.raises(ValueError, match="same n"):
         plot_attention_overlay(images, maps[:2], str(tmp_path / "bad.png"))

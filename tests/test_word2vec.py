@@ -55,12 +55,18 @@ def mean_similarity(model, first, second):
     return np.mean([model.similarity(a, b) for a, b in pairs])
 
 
-@pytest.mark.parametrize("mode, make", [("skipgram", skipgram_examples),
-                                        ("cbow", cbow_examples)])
+@pytest.mark.parametrize("mode, make", [("skipgram", skipgram_examples), ("cbow", cbow_examples)])
 def test_words_that_share_contexts_end_up_closer(corpus, recipe_check, mode, make):
     vocabulary, ids = corpus
-    model = build_word2vec(len(vocabulary), embedding_dim=16, mode=mode, negative_samples=4,
-                           window_size=2, vocabulary=vocabulary, learning_rate=0.02)
+    model = build_word2vec(
+        len(vocabulary),
+        embedding_dim=16,
+        mode=mode,
+        negative_samples=4,
+        window_size=2,
+        vocabulary=vocabulary,
+        learning_rate=0.02,
+    )
     x, y = model.training_examples(ids)
     expected_x, _ = make(ids, len(vocabulary), window_size=2, negative_samples=4)
     np.testing.assert_array_equal(x["candidates"], expected_x["candidates"])
@@ -84,12 +90,16 @@ def test_word2vec_shapes_parameters_and_lookups():
     assert model.count_params() == 2 * 50 * 8
     assert model.embeddings.shape == (50, 8)
     neighbours = model.most_similar(3, topn=4)
-    assert len(neighbours) == 4 and all(isinstance(i, int) and i not in (0, 3)
-                                        for i, _ in neighbours)
-    cbow = build_word2vec(50, embedding_dim=8, mode="cbow", negative_samples=1,
-                          window_size=2, compile=False)
-    assert cbow({"words": np.array([[3, 4, 0, 0]]),
-                 "candidates": np.array([[5, 6]])}).shape == (1, 2)
+    assert len(neighbours) == 4 and all(
+        isinstance(i, int) and i not in (0, 3) for i, _ in neighbours
+    )
+    cbow = build_word2vec(
+        50, embedding_dim=8, mode="cbow", negative_samples=1, window_size=2, compile=False
+    )
+    assert cbow({"words": np.array([[3, 4, 0, 0]]), "candidates": np.array([[5, 6]])}).shape == (
+        1,
+        2,
+    )
     assert {t.name: tuple(t.shape) for t in cbow.inputs}["words"] == (None, 4)
 
 
@@ -98,25 +108,33 @@ def test_cbow_averages_only_the_valid_context_words():
     narrow = Word2Vec(20, embedding_dim=4, mode="cbow", negative_samples=2, window_size=1)
     narrow.set_weights(wide.get_weights())
     candidates = np.array([[5, 6, 7]])
-    short = keras.ops.convert_to_numpy(narrow({"words": np.array([[3, 4]]),
-                                               "candidates": candidates}))
-    padded = keras.ops.convert_to_numpy(wide({"words": np.array([[3, 4, 0, 0]]),
-                                              "candidates": candidates}))
+    short = keras.ops.convert_to_numpy(
+        narrow({"words": np.array([[3, 4]]), "candidates": candidates})
+    )
+    padded = keras.ops.convert_to_numpy(
+        wide({"words": np.array([[3, 4, 0, 0]]), "candidates": candidates})
+    )
     np.testing.assert_allclose(padded, short, atol=1e-6)
 
 
 @pytest.mark.parametrize(
     "make, message",
-    [(lambda: build_word2vec(10, mode="glove"), "`mode` must be one of"),
-     (lambda: build_word2vec(10, vocabulary=["a", "b"]), "must name each of the 10 ids"),
-     (lambda: build_word2vec(10, negative_samples=0), "`negative_samples` must be an"),
-     (lambda: build_word2vec(3, vocabulary=["", "a", "b"], compile=False).most_similar("z"),
-      "'z' is not in the vocabulary"),
-     (lambda: build_word2vec(3, compile=False).most_similar("a"), "Words need a model"),
-     (lambda: skipgram_examples(np.array([[1, 7]]), 5), "must lie in \\[0, vocab_size=5\\)"),
-     (lambda: cbow_examples(np.array([1, 2]), 5), "shape \\(texts, steps\\)"),
-     (lambda: skipgram_examples(np.array([[1, 2]]), 5, window_size=0),
-      "`window_size` must be an integer >= 1")],
+    [
+        (lambda: build_word2vec(10, mode="glove"), "`mode` must be one of"),
+        (lambda: build_word2vec(10, vocabulary=["a", "b"]), "must name each of the 10 ids"),
+        (lambda: build_word2vec(10, negative_samples=0), "`negative_samples` must be an"),
+        (
+            lambda: build_word2vec(3, vocabulary=["", "a", "b"], compile=False).most_similar("z"),
+            "'z' is not in the vocabulary",
+        ),
+        (lambda: build_word2vec(3, compile=False).most_similar("a"), "Words need a model"),
+        (lambda: skipgram_examples(np.array([[1, 7]]), 5), "must lie in \\[0, vocab_size=5\\)"),
+        (lambda: cbow_examples(np.array([1, 2]), 5), "shape \\(texts, steps\\)"),
+        (
+            lambda: skipgram_examples(np.array([[1, 2]]), 5, window_size=0),
+            "`window_size` must be an integer >= 1",
+        ),
+    ],
 )
 def test_bad_arguments_raise_early(make, message):
     with pytest.raises(ValueError, match=message):

@@ -18,24 +18,39 @@ import sys
 def _parser():
     from tuning.search import TUNERS
 
-    parser = argparse.ArgumentParser(prog="python -m tuning", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tuning",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--task", help="a task from --list, e.g. digits or cifar10")
     parser.add_argument("--tuner", default="random", help=f"one of {', '.join(TUNERS)}")
     parser.add_argument("--max-trials", type=int, help="trials to run (default: the task's)")
-    parser.add_argument("--epochs", type=int,
-                        help="epochs per trial, Hyperband's maximum (default: the task's)")
+    parser.add_argument(
+        "--epochs", type=int, help="epochs per trial, Hyperband's maximum (default: the task's)"
+    )
     parser.add_argument("--directory", default="runs/tune", help="parent of the run folder")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-failures", type=int, default=3,
-                        help="stop after this many failed trials in a row")
+    parser.add_argument(
+        "--max-failures", type=int, default=3, help="stop after this many failed trials in a row"
+    )
     parser.add_argument("--verbose", type=int, default=0, help="Model.fit verbosity")
-    parser.add_argument("--no-retrain", action="store_true",
-                        help="skip retraining the best model and the test score")
-    parser.add_argument("--no-xla", action="store_true",
-                        help="no XLA compilation (TensorFlow): faster for tiny CPU budgets")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="run a KerasTuner chief and this many worker processes here")
+    parser.add_argument(
+        "--no-retrain",
+        action="store_true",
+        help="skip retraining the best model and the test score",
+    )
+    parser.add_argument(
+        "--no-xla",
+        action="store_true",
+        help="no XLA compilation (TensorFlow): faster for tiny CPU budgets",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run a KerasTuner chief and this many worker processes here",
+    )
     parser.add_argument("--list", action="store_true", help="list the tasks and exit")
     return parser
 
@@ -48,8 +63,10 @@ def main(argv=None):
     if args.list:
         for name in tuning.list_tasks():
             task = tuning.get_task(name)
-            print(f"{name:<16} {task.summary} [{task.max_trials} trials x {task.epochs} "
-                  f"epochs, {task.objective}]")
+            print(
+                f"{name:<16} {task.summary} [{task.max_trials} trials x {task.epochs} "
+                f"epochs, {task.objective}]"
+            )
         return 0
     if not args.task:
         raise SystemExit("python -m tuning: --task is required (see --list).")
@@ -67,10 +84,18 @@ def main(argv=None):
 
         rest = _without_workers(argv)
         return launch_local(rest, workers=args.workers)
-    tuning.tune(task, tuner=args.tuner, max_trials=max_trials, epochs=epochs,
-                directory=args.directory, seed=args.seed, verbose=args.verbose,
-                max_failures=args.max_failures, retrain=not args.no_retrain,
-                xla=False if args.no_xla else None)
+    tuning.tune(
+        task,
+        tuner=args.tuner,
+        max_trials=max_trials,
+        epochs=epochs,
+        directory=args.directory,
+        seed=args.seed,
+        verbose=args.verbose,
+        max_failures=args.max_failures,
+        retrain=not args.no_retrain,
+        xla=False if args.no_xla else None,
+    )
     return 0
 
 

@@ -113,19 +113,20 @@ def launch_local(args, workers=2, host="127.0.0.1", port=None, stream=None):
         raise ValueError(f"`workers` must be an integer >= 1. Received: workers={workers!r}")
     stream = stream or sys.stdout
     port = port or free_port(host)
-    base = {**os.environ, ENV_ORACLE_IP: host, ENV_ORACLE_PORT: str(port),
-            "PYTHONUNBUFFERED": "1"}
+    base = {**os.environ, ENV_ORACLE_IP: host, ENV_ORACLE_PORT: str(port), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "tuning", *args]
     ids = ["chief", *(f"worker{i}" for i in range(workers))]
     processes, pumps = [], []
     lock = threading.Lock()
     for tuner_id in ids:
         process = subprocess.Popen(
-            command, env={**base, ENV_TUNER_ID: tuner_id}, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
+            command,
+            env={**base, ENV_TUNER_ID: tuner_id},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-        pump = threading.Thread(target=_pump, args=(process, tuner_id, stream, lock),
-                                daemon=True)
+        pump = threading.Thread(target=_pump, args=(process, tuner_id, stream, lock), daemon=True)
         pump.start()
         processes.append(process)
         pumps.append(pump)

@@ -23,8 +23,13 @@ RUN_FILE = "run.json"
 # Logged by LearningRateScheduler during training, but not a measure of the model.
 _NOT_METRICS = ("learning_rate",)
 # KerasTuner's bookkeeping values of Hyperband trials: not hyper-parameters.
-_BOOKKEEPING = ("tuner/epochs", "tuner/initial_epoch", "tuner/bracket", "tuner/round",
-                "tuner/trial_id")
+_BOOKKEEPING = (
+    "tuner/epochs",
+    "tuner/initial_epoch",
+    "tuner/bracket",
+    "tuner/round",
+    "tuner/trial_id",
+)
 
 
 @dataclass
@@ -79,17 +84,19 @@ def load_trials(project_dir):
         }
         completed = state["status"] == "COMPLETED" and state["score"] is not None
         values = state["hyperparameters"]["values"]
-        rows.append(TrialRow(
-            trial_id=state["trial_id"],
-            status=state["status"],
-            score=state["score"] if completed else None,
-            best_epoch=state["best_step"] + 1 if completed else None,
-            metrics={k: v for k, v in metrics.items() if v is not None},
-            hyperparameters={k: v for k, v in values.items() if k not in _BOOKKEEPING},
-            seconds=run.get("seconds"),
-            worker=run.get("worker"),
-            error=last_line(state.get("message") or run.get("error")),
-        ))
+        rows.append(
+            TrialRow(
+                trial_id=state["trial_id"],
+                status=state["status"],
+                score=state["score"] if completed else None,
+                best_epoch=state["best_step"] + 1 if completed else None,
+                metrics={k: v for k, v in metrics.items() if v is not None},
+                hyperparameters={k: v for k, v in values.items() if k not in _BOOKKEEPING},
+                seconds=run.get("seconds"),
+                worker=run.get("worker"),
+                error=last_line(state.get("message") or run.get("error")),
+            )
+        )
     return sorted(rows, key=_order)
 
 
@@ -109,18 +116,36 @@ def write_leaderboard(rows, path, objective):
     metrics, epochs, seconds, worker, every hyper-parameter, error."""
     metric_names = sorted({m for r in rows for m in r.metrics} - {objective})
     hp_names = _hp_names(rows)
-    header = ["rank", "trial_id", "status", objective, *metric_names, "best_epoch",
-              "seconds", "worker", *hp_names, "error"]
+    header = [
+        "rank",
+        "trial_id",
+        "status",
+        objective,
+        *metric_names,
+        "best_epoch",
+        "seconds",
+        "worker",
+        *hp_names,
+        "error",
+    ]
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for i, row in enumerate(rows, start=1):
-            writer.writerow([
-                i if row.score is not None else "", row.trial_id, row.status,
-                _fmt(row.score), *(_fmt(row.metrics.get(m)) for m in metric_names),
-                row.best_epoch or "", _fmt(row.seconds, 1), row.worker or "",
-                *(row.hyperparameters.get(h, "") for h in hp_names), row.error or "",
-            ])
+            writer.writerow(
+                [
+                    i if row.score is not None else "",
+                    row.trial_id,
+                    row.status,
+                    _fmt(row.score),
+                    *(_fmt(row.metrics.get(m)) for m in metric_names),
+                    row.best_epoch or "",
+                    _fmt(row.seconds, 1),
+                    row.worker or "",
+                    *(row.hyperparameters.get(h, "") for h in hp_names),
+                    row.error or "",
+                ]
+            )
     return path
 
 
@@ -130,14 +155,18 @@ def format_table(rows, objective, max_rows=20):
     header = ["#", "trial", "status", objective, "secs", *hp_names]
     lines = [header]
     for i, row in enumerate(rows[:max_rows], start=1):
-        lines.append([
-            str(i) if row.score is not None else "-", row.trial_id, row.status,
-            _fmt(row.score) or "-", _fmt(row.seconds, 1) or "-",
-            *(_short(row.hyperparameters.get(h, "")) for h in hp_names),
-        ])
+        lines.append(
+            [
+                str(i) if row.score is not None else "-",
+                row.trial_id,
+                row.status,
+                _fmt(row.score) or "-",
+                _fmt(row.seconds, 1) or "-",
+                *(_short(row.hyperparameters.get(h, "")) for h in hp_names),
+            ]
+        )
     widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
-            for line in lines]
+    text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))
     failed = [r for r in rows[:max_rows] if r.error]
     text += [f"trial {r.trial_id} {r.status.lower()}: {r.error}" for r in failed]
@@ -149,9 +178,18 @@ def format_table(rows, objective, max_rows=20):
 def write_best(row, path, objective, extra=None):
     """Writes the best trial's hyper-parameters and score as JSON."""
     with open(path, "w") as handle:
-        json.dump({"trial_id": row.trial_id, "objective": objective, "score": row.score,
-                   "best_epoch": row.best_epoch, "hyperparameters": row.hyperparameters,
-                   **(extra or {})}, handle, indent=2)
+        json.dump(
+            {
+                "trial_id": row.trial_id,
+                "objective": objective,
+                "score": row.score,
+                "best_epoch": row.best_epoch,
+                "hyperparameters": row.hyperparameters,
+                **(extra or {}),
+            },
+            handle,
+            indent=2,
+        )
     return path
 
 
@@ -160,8 +198,7 @@ def plot_objective(rows, path, objective, direction, title=None):
     a step line, and failed trials as red crosses on the axis."""
     rows = sorted(rows, key=_order)
     figure, axis = plt.subplots(figsize=(7, 4))
-    numbers = [int(r.trial_id) + 1 if r.trial_id.isdigit() else i + 1
-               for i, r in enumerate(rows)]
+    numbers = [int(r.trial_id) + 1 if r.trial_id.isdigit() else i + 1 for i, r in enumerate(rows)]
     done = [(n, r.score) for n, r in zip(numbers, rows) if r.score is not None]
     if done:
         xs, ys = zip(*done)
@@ -175,8 +212,9 @@ def plot_objective(rows, path, objective, direction, title=None):
     failed = [n for n, r in zip(numbers, rows) if r.score is None]
     if failed:
         floor = min((s for _, s in done), default=0.0)
-        axis.plot(failed, [floor] * len(failed), "x", color="tab:red", markersize=9,
-                  label="failed")
+        axis.plot(
+            failed, [floor] * len(failed), "x", color="tab:red", markersize=9, label="failed"
+        )
     axis.set_xlabel("trial")
     axis.set_ylabel(objective)
     axis.grid(alpha=0.3)

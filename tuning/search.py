@@ -60,8 +60,13 @@ class _Progress:
     def on_trial_end(self, trial):
         seconds = time.perf_counter() - self._started.pop(trial.trial_id, time.perf_counter())
         error = None if trial.status == "COMPLETED" else report.last_line(trial.message)
-        report.write_run_file(self.get_trial_dir(trial.trial_id), seconds=seconds,
-                              worker=self.tuner_id, status=trial.status, error=error)
+        report.write_run_file(
+            self.get_trial_dir(trial.trial_id),
+            seconds=seconds,
+            worker=self.tuner_id,
+            status=trial.status,
+            error=error,
+        )
         super().on_trial_end(trial)  # hands the trial to the oracle, which scores it
         ended = self.oracle.get_trial(trial.trial_id)
         objective = self.oracle.objective.name
@@ -72,8 +77,11 @@ class _Progress:
             outcome = f"{objective}={ended.score:.4f}"
         else:
             outcome = f"FAILED ({error or ended.status})"
-        best_text = (f"best so far {best[0].score:.4f} (trial {best[0].trial_id})"
-                     if best else "no successful trial yet")
+        best_text = (
+            f"best so far {best[0].score:.4f} (trial {best[0].trial_id})"
+            if best
+            else "no successful trial yet"
+        )
         self.print_fn(f"[trial {number}] {outcome} | {best_text} | {seconds:.1f} s")
 
 
@@ -132,8 +140,13 @@ class TaskData:
         self.splits = data.standard_splits(task.dataset)
 
     def _load(self, split, batch_size, drop_remainder=None, **options):
-        dataset = data.load(self.task.dataset, split, batch_size=batch_size, seed=self.seed,
-                            **{**self.task.load_options, **options})
+        dataset = data.load(
+            self.task.dataset,
+            split,
+            batch_size=batch_size,
+            seed=self.seed,
+            **{**self.task.load_options, **options},
+        )
         if drop_remainder is None:
             drop_remainder = distribute.use_data_parallel() is not None
         return _drop_remainder(dataset, batch_size) if drop_remainder else dataset
@@ -152,8 +165,10 @@ class TaskData:
         if data.get_spec(self.task.dataset).offline:
             import numpy as np
 
-            parts = [data.arrays(self.task.dataset, self.splits[s], **self.task.load_options)
-                     for s in ("train", "validation")]
+            parts = [
+                data.arrays(self.task.dataset, self.splits[s], **self.task.load_options)
+                for s in ("train", "validation")
+            ]
             x = np.concatenate([p[0] for p in parts])
             y = np.concatenate([p[1] for p in parts])
             dataset = data.to_dataset(x, y, batch_size, shuffle=True, seed=self.seed)
@@ -205,12 +220,14 @@ def check_budget(tuner, max_trials, epochs, max_failures=3):
     """Raises ``ValueError`` for a tuner name or a budget that cannot work."""
     if tuner not in TUNERS:
         raise ValueError(f"Unknown tuner {tuner!r}. Choose one of: {', '.join(TUNERS)}.")
-    for name, value in (("max_trials", max_trials), ("epochs", epochs),
-                        ("max_failures", max_failures)):
+    for name, value in (
+        ("max_trials", max_trials),
+        ("epochs", epochs),
+        ("max_failures", max_failures),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(
-                f"Impossible budget: `{name}` must be an integer >= 1. Received: "
-                f"{name}={value!r}"
+                f"Impossible budget: `{name}` must be an integer >= 1. Received: {name}={value!r}"
             )
     if tuner == "hyperband" and epochs < HYPERBAND_FACTOR:
         raise ValueError(
@@ -221,8 +238,19 @@ def check_budget(tuner, max_trials, epochs, max_failures=3):
         )
 
 
-def make_tuner(name, hypermodel, objective, max_trials, epochs, directory, seed=0,
-               max_failures=3, strategy=None, print_fn=print, project_name="search"):
+def make_tuner(
+    name,
+    hypermodel,
+    objective,
+    max_trials,
+    epochs,
+    directory,
+    seed=0,
+    max_failures=3,
+    strategy=None,
+    print_fn=print,
+    project_name="search",
+):
     """Creates one of ``TUNERS`` over ``hypermodel``, resuming the project in
     ``directory/project_name`` when it exists.
 
@@ -230,9 +258,15 @@ def make_tuner(name, hypermodel, objective, max_trials, epochs, directory, seed=
     its factor 3; ``max_trials`` caps it.
     """
     common = dict(
-        hypermodel=hypermodel, objective=objective, seed=seed, directory=directory,
-        project_name=project_name, overwrite=False, max_consecutive_failed_trials=max_failures,
-        distribution_strategy=strategy, print_fn=print_fn,
+        hypermodel=hypermodel,
+        objective=objective,
+        seed=seed,
+        directory=directory,
+        project_name=project_name,
+        overwrite=False,
+        max_consecutive_failed_trials=max_failures,
+        distribution_strategy=strategy,
+        print_fn=print_fn,
     )
     if name == "random":
         tuner = RandomSearch(max_trials=max_trials, **common)
@@ -305,17 +339,33 @@ def tune(
         hypermodel = task.hypermodel()
         if xla is not None:
             hypermodel.xla = xla
-        search = make_tuner(tuner, hypermodel, task.keras_objective(), max_trials, epochs,
-                            run_dir, seed, max_failures, strategy, print_fn)
+        search = make_tuner(
+            tuner,
+            hypermodel,
+            task.keras_objective(),
+            max_trials,
+            epochs,
+            run_dir,
+            seed,
+            max_failures,
+            strategy,
+            print_fn,
+        )
         if role != "worker":
-            print_fn(f"Tuning {task.name!r} ({task.summary}) with {tuner} search: "
-                     f"{max_trials} trials of up to {epochs} epochs, objective "
-                     f"{task.objective} ({task.direction}); run folder {run_dir}")
+            print_fn(
+                f"Tuning {task.name!r} ({task.summary}) with {tuner} search: "
+                f"{max_trials} trials of up to {epochs} epochs, objective "
+                f"{task.objective} ({task.direction}); run folder {run_dir}"
+            )
             _print_resume(search, print_fn)
         task_data = TaskData(task, seed)
         try:
-            search.search(task_data.train, validation_data=task_data.validation,
-                          epochs=epochs, verbose=verbose)
+            search.search(
+                task_data.train,
+                validation_data=task_data.validation,
+                epochs=epochs,
+                verbose=verbose,
+            )
         except RuntimeError as error:
             if "consecutive failures" not in str(error):
                 raise
@@ -334,7 +384,8 @@ def tune(
         model, test_metrics = None, {}
         if retrain:
             model, test_metrics, final_paths = _retrain_best(
-                task, search, best, task_data, epochs, run_dir, strategy, verbose, print_fn)
+                task, search, best, task_data, epochs, run_dir, strategy, verbose, print_fn
+            )
             paths.update(final_paths)
     return TuneResult(task, rows, best.hyperparameters, test_metrics, model, paths, run_dir)
 
@@ -342,42 +393,60 @@ def tune(
 def _print_resume(search, print_fn):
     done = [t for t in search.oracle.trials.values() if t.status != "RUNNING"]
     if done:
-        print_fn(f"Resuming: {len(done)} trial(s) already finished in "
-                 f"{search.project_dir} will not run again.")
+        print_fn(
+            f"Resuming: {len(done)} trial(s) already finished in "
+            f"{search.project_dir} will not run again."
+        )
 
 
 def _report(task, project_dir, run_dir, print_fn):
     rows = report.rank(report.load_trials(project_dir), task.direction)
     paths = {
         "leaderboard": report.write_leaderboard(
-            rows, os.path.join(run_dir, "leaderboard.csv"), task.objective),
+            rows, os.path.join(run_dir, "leaderboard.csv"), task.objective
+        ),
         "objective_png": report.plot_objective(
-            rows, os.path.join(run_dir, "objective.png"), task.objective, task.direction,
-            title=f"{task.name}: {task.objective} per trial"),
+            rows,
+            os.path.join(run_dir, "objective.png"),
+            task.objective,
+            task.direction,
+            title=f"{task.name}: {task.objective} per trial",
+        ),
     }
     completed = sum(r.score is not None for r in rows)
-    print_fn(f"\nLeaderboard ({completed} completed, {len(rows) - completed} failed or "
-             f"unfinished):\n{report.format_table(rows, task.objective)}")
+    print_fn(
+        f"\nLeaderboard ({completed} completed, {len(rows) - completed} failed or "
+        f"unfinished):\n{report.format_table(rows, task.objective)}"
+    )
     best = next((r for r in rows if r.score is not None), None)
     if best is not None:
         paths["best_hyperparameters"] = report.write_best(
-            best, os.path.join(run_dir, "best_hyperparameters.json"), task.objective)
+            best, os.path.join(run_dir, "best_hyperparameters.json"), task.objective
+        )
     return rows, paths
 
 
-def _retrain_best(task, search, best, task_data, epochs, run_dir, strategy, verbose,
-                  print_fn):
-    paths = {"model": os.path.join(run_dir, "best_model.keras"),
-             "test_score": os.path.join(run_dir, "test_score.json")}
+def _retrain_best(task, search, best, task_data, epochs, run_dir, strategy, verbose, print_fn):
+    paths = {
+        "model": os.path.join(run_dir, "best_model.keras"),
+        "test_score": os.path.join(run_dir, "test_score.json"),
+    }
     hp = search.oracle.get_trial(best.trial_id).hyperparameters
     previous = _read_json(paths["test_score"])
-    if (previous.get("trial_id") == best.trial_id and previous.get("epochs") == epochs
-            and os.path.exists(paths["model"])):
-        print_fn(f"\nBest trial {best.trial_id} was already retrained and tested: "
-                 f"reusing {paths['model']}.")
+    if (
+        previous.get("trial_id") == best.trial_id
+        and previous.get("epochs") == epochs
+        and os.path.exists(paths["model"])
+    ):
+        print_fn(
+            f"\nBest trial {best.trial_id} was already retrained and tested: "
+            f"reusing {paths['model']}."
+        )
         return keras.saving.load_model(paths["model"]), previous["test"], paths
-    print_fn(f"\nRetraining trial {best.trial_id}'s model on train+validation for "
-             f"{epochs} epochs, then testing it once.")
+    print_fn(
+        f"\nRetraining trial {best.trial_id}'s model on train+validation for "
+        f"{epochs} epochs, then testing it once."
+    )
     hypermodel = search.hypermodel
     keras.backend.clear_session()
     distribute.use_data_parallel()  # the JAX distribution does not survive clear_session
@@ -385,8 +454,7 @@ def _retrain_best(task, search, best, task_data, epochs, run_dir, strategy, verb
     start = time.perf_counter()
     with strategy.scope() if strategy is not None else contextlib.nullcontext():
         model = hypermodel.build(hp)
-    hypermodel.fit(hp, model, task_data.train_and_validation, epochs=epochs,
-                   verbose=verbose)
+    hypermodel.fit(hp, model, task_data.train_and_validation, epochs=epochs, verbose=verbose)
     seconds = time.perf_counter() - start
     model.save(paths["model"])
     if keras.distribution.distribution() is not None:
@@ -395,18 +463,35 @@ def _retrain_best(task, search, best, task_data, epochs, run_dir, strategy, verb
         keras.distribution.set_distribution(None)
         model = keras.saving.load_model(paths["model"])
     batch_size = hp.values.get("batch_size", 32)
-    test_metrics = {k: float(v) for k, v in model.evaluate(
-        task_data.test(batch_size), return_dict=True, verbose=0).items()}
+    test_metrics = {
+        k: float(v)
+        for k, v in model.evaluate(task_data.test(batch_size), return_dict=True, verbose=0).items()
+    }
     with open(paths["test_score"], "w") as handle:
-        json.dump({"task": task.name, "dataset": task.dataset, "trial_id": best.trial_id,
-                   "trained_on": "train+validation", "epochs": epochs,
-                   "train_seconds": seconds, "test": test_metrics,
-                   "backend": keras.backend.backend()}, handle, indent=2)
+        json.dump(
+            {
+                "task": task.name,
+                "dataset": task.dataset,
+                "trial_id": best.trial_id,
+                "trained_on": "train+validation",
+                "epochs": epochs,
+                "train_seconds": seconds,
+                "test": test_metrics,
+                "backend": keras.backend.backend(),
+            },
+            handle,
+            indent=2,
+        )
     score = test_metrics.get(task.test_metric)
-    shown = (f"{task.test_metric} {score:.4f}" if score is not None
-             else ", ".join(f"{k} {v:.4f}" for k, v in test_metrics.items()))
-    print_fn(f"Test {shown} (best trial {best.trial_id}, {task.objective} "
-             f"{best.score:.4f}); model: {paths['model']}")
+    shown = (
+        f"{task.test_metric} {score:.4f}"
+        if score is not None
+        else ", ".join(f"{k} {v:.4f}" for k, v in test_metrics.items())
+    )
+    print_fn(
+        f"Test {shown} (best trial {best.trial_id}, {task.objective} "
+        f"{best.score:.4f}); model: {paths['model']}"
+    )
     return model, test_metrics, paths
 
 

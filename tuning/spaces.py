@@ -92,9 +92,18 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         name: name of the space.
     """
 
-    def __init__(self, input_shape, num_classes, batch_sizes=(32, 64, 128),
-                 learning_rates=(1e-4, 1e-2), schedules=SCHEDULES, optimizers=("adam", "sgd"),
-                 weight_decays=(0.0, 1e-4, 1e-3, 1e-2), xla=True, name=None):
+    def __init__(
+        self,
+        input_shape,
+        num_classes,
+        batch_sizes=(32, 64, 128),
+        learning_rates=(1e-4, 1e-2),
+        schedules=SCHEDULES,
+        optimizers=("adam", "sgd"),
+        weight_decays=(0.0, 1e-4, 1e-3, 1e-2),
+        xla=True,
+        name=None,
+    ):
         super().__init__(name=name or type(self).__name__)
         low, high = learning_rates
         if not 0 < low < high:
@@ -102,8 +111,10 @@ class RecipeHyperModel(keras_tuner.HyperModel):
                 "`learning_rates` must be (lowest, highest) with 0 < lowest < highest. "
                 f"Received: learning_rates={learning_rates!r}"
             )
-        for argument, values, allowed in (("optimizers", optimizers, OPTIMIZERS),
-                                          ("schedules", schedules, SCHEDULES)):
+        for argument, values, allowed in (
+            ("optimizers", optimizers, OPTIMIZERS),
+            ("schedules", schedules, SCHEDULES),
+        ):
             if not values or set(values) - set(allowed):
                 raise ValueError(
                     f"`{argument}` must be a non-empty subset of {allowed}. "
@@ -127,18 +138,32 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         """
         optimizer = hp.Choice("optimizer", list(self.optimizers), default=self.optimizers[0])
         low, high = self.learning_rates
-        learning_rate = hp.Float("learning_rate", low, high, sampling="log",
-                                 default=min(max(1e-3, low), high))
-        weight_decay = hp.Choice("weight_decay", list(self.weight_decays),
-                                 default=self.weight_decays[0])
+        learning_rate = hp.Float(
+            "learning_rate", low, high, sampling="log", default=min(max(1e-3, low), high)
+        )
+        weight_decay = hp.Choice(
+            "weight_decay", list(self.weight_decays), default=self.weight_decays[0]
+        )
         config = {"sgd": {"momentum": 0.9, "nesterov": True}}.get(optimizer, {})
         if weight_decay:
             config["weight_decay"] = weight_decay
-        return {"optimizer": {"class_name": optimizer, "config": config},
-                "learning_rate": learning_rate}
+        return {
+            "optimizer": {"class_name": optimizer, "config": config},
+            "learning_rate": learning_rate,
+        }
 
-    def fit(self, hp, model, x, y=None, validation_data=None, epochs=10, callbacks=None,
-            verbose=0, **kwargs):
+    def fit(
+        self,
+        hp,
+        model,
+        x,
+        y=None,
+        validation_data=None,
+        epochs=10,
+        callbacks=None,
+        verbose=0,
+        **kwargs,
+    ):
         """Trains ``model`` with the tuned batch size and learning-rate schedule.
 
         Args:
@@ -164,8 +189,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         schedule = hp.Choice("lr_schedule", list(self.schedules), default=self.schedules[0])
         callbacks = [*(callbacks or []), keras.callbacks.TerminateOnNaN()]
         if schedule == "cosine":
-            decay = functools.partial(cosine_decay, base=hp.get("learning_rate"),
-                                      epochs=epochs)
+            decay = functools.partial(cosine_decay, base=hp.get("learning_rate"), epochs=epochs)
             callbacks.append(keras.callbacks.LearningRateScheduler(decay))
         if not self.xla and keras.backend.backend() == "tensorflow":
             model.jit_compile = False
@@ -177,8 +201,15 @@ class RecipeHyperModel(keras_tuner.HyperModel):
             kwargs.setdefault("shuffle", False)  # datasets come shuffled already
         if callable(validation_data):
             validation_data = validation_data(batch_size)
-        history = model.fit(x, y, validation_data=validation_data, epochs=epochs,
-                            callbacks=callbacks, verbose=verbose, **kwargs)
+        history = model.fit(
+            x,
+            y,
+            validation_data=validation_data,
+            epochs=epochs,
+            callbacks=callbacks,
+            verbose=verbose,
+            **kwargs,
+        )
         return check_finite_history(history)
 
 
@@ -214,15 +245,12 @@ class MLPHyperModel(RecipeHyperModel):
         num_layers = hp.Int("num_layers", 1, 3, default=2)
         units = hp.Choice("units", [32, 64, 128, 256], default=128)
         funnel = hp.Boolean("funnel", default=True)
-        hidden_units = tuple(
-            max(units // 2**i, 8) if funnel else units for i in range(num_layers)
-        )
+        hidden_units = tuple(max(units // 2**i, 8) if funnel else units for i in range(num_layers))
         return build_mlp(
             input_shape=self.input_shape,
             num_classes=self.num_classes,
             hidden_units=hidden_units,
-            activation=hp.Choice("activation", ["relu", "elu", "swish", "tanh"],
-                                 default="relu"),
+            activation=hp.Choice("activation", ["relu", "elu", "swish", "tanh"], default="relu"),
             dropout=hp.Choice("dropout", [0.0, 0.1, 0.2, 0.3, 0.4, 0.5], default=0.1),
             batch_norm=hp.Boolean("batch_norm", default=False),
             kernel_initializer="he",
@@ -268,8 +296,9 @@ class ImageHyperModel(RecipeHyperModel):
         strength = hp.Choice("augment", [0.0, 0.05, 0.1, 0.15], default=0.05)
         if not strength:
             return None
-        return build_augmentation(flip=self.flip, rotation=strength / 3, zoom=strength,
-                                  translation=strength)
+        return build_augmentation(
+            flip=self.flip, rotation=strength / 3, zoom=strength, translation=strength
+        )
 
 
 class CNNHyperModel(ImageHyperModel):
@@ -381,8 +410,7 @@ class UNetHyperModel(RecipeHyperModel):
             filters=hp.Choice("filters", [8, 16, 32], default=16),
             batch_norm=hp.Boolean("batch_norm", default=True),
             dropout=hp.Choice("dropout", [0.0, 0.1, 0.2], default=0.0),
-            upsampling=hp.Choice("upsampling", ["transpose", "bilinear"],
-                                 default="transpose"),
+            upsampling=hp.Choice("upsampling", ["transpose", "bilinear"], default="transpose"),
             augment=build_augmentation(flip="horizontal") if flip else None,
             name="tuned_unet",
             **self.compile_args(hp),

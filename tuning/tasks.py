@@ -96,65 +96,134 @@ def get_task(name):
 
 def _space(space_class, dataset, **kwargs):
     spec = data.get_spec(dataset)
-    return partial(space_class, **{"input_shape": spec.input_shape,
-                                   "num_classes": spec.num_classes, **kwargs})
+    return partial(
+        space_class, **{"input_shape": spec.input_shape, "num_classes": spec.num_classes, **kwargs}
+    )
 
 
 # Offline tasks: no download, minutes on a laptop CPU.
-register_task(Task(
-    "digits", "digits",
-    _space(MLPHyperModel, "digits", batch_sizes=(16, 32, 64), learning_rates=(3e-4, 3e-2),
-           xla=False),
-    "val_accuracy", "max", max_trials=6, epochs=10,
-    summary="MLP on scikit-learn's 8x8 digits (offline, about a minute on 2 CPU cores)",
-))
-register_task(Task(
-    "moons", "moons",
-    _space(MLPHyperModel, "moons", num_classes=1, batch_sizes=(16, 32, 64),
-           learning_rates=(1e-3, 1e-1), xla=False),
-    "val_accuracy", "max", max_trials=6, epochs=20,
-    summary="MLP on the 2-D two-moons set (offline, binary)",
-))
-register_task(Task(
-    "shapes", "shapes", _space(UNetHyperModel, "shapes", batch_sizes=(8, 16, 32),
-                               learning_rates=(3e-4, 1e-2)),
-    "val_mean_iou", "max", max_trials=6, epochs=10, test_metric="mean_iou",
-    summary="U-Net on the synthetic 64x64 circles-and-squares masks (offline)",
-))
+register_task(
+    Task(
+        "digits",
+        "digits",
+        _space(
+            MLPHyperModel,
+            "digits",
+            batch_sizes=(16, 32, 64),
+            learning_rates=(3e-4, 3e-2),
+            xla=False,
+        ),
+        "val_accuracy",
+        "max",
+        max_trials=6,
+        epochs=10,
+        summary="MLP on scikit-learn's 8x8 digits (offline, about a minute on 2 CPU cores)",
+    )
+)
+register_task(
+    Task(
+        "moons",
+        "moons",
+        _space(
+            MLPHyperModel,
+            "moons",
+            num_classes=1,
+            batch_sizes=(16, 32, 64),
+            learning_rates=(1e-3, 1e-1),
+            xla=False,
+        ),
+        "val_accuracy",
+        "max",
+        max_trials=6,
+        epochs=20,
+        summary="MLP on the 2-D two-moons set (offline, binary)",
+    )
+)
+register_task(
+    Task(
+        "shapes",
+        "shapes",
+        _space(UNetHyperModel, "shapes", batch_sizes=(8, 16, 32), learning_rates=(3e-4, 1e-2)),
+        "val_mean_iou",
+        "max",
+        max_trials=6,
+        epochs=10,
+        test_metric="mean_iou",
+        summary="U-Net on the synthetic 64x64 circles-and-squares masks (offline)",
+    )
+)
 
 # tensorflow-datasets tasks: downloaded once (see recipes.data), then offline.
-register_task(Task(
-    "mnist", "mnist", _space(CNNHyperModel, "mnist", batch_sizes=(64, 128, 256)),
-    "val_accuracy", "max", max_trials=10, epochs=5,
-    summary="VGG-style CNN on MNIST digits (no flips)",
-))
-register_task(Task(
-    "fashion_mnist", "fashion_mnist",
-    _space(CNNHyperModel, "fashion_mnist", flip="horizontal", batch_sizes=(64, 128, 256)),
-    "val_accuracy", "max", max_trials=10, epochs=10,
-    summary="VGG-style CNN on Fashion-MNIST clothes",
-))
-register_task(Task(
-    "cifar10", "cifar10",
-    _space(ResNetHyperModel, "cifar10", flip="horizontal", batch_sizes=(64, 128, 256)),
-    "val_accuracy", "max", max_trials=15, epochs=20,
-    summary="CIFAR ResNet (depth 8-32) on CIFAR-10; Hyperband suits it best",
-))
-register_task(Task(
-    "cifar100", "cifar100",
-    _space(ResNetHyperModel, "cifar100", flip="horizontal", batch_sizes=(64, 128, 256)),
-    "val_accuracy", "max", max_trials=15, epochs=30,
-    summary="CIFAR ResNet (depth 8-32) on CIFAR-100",
-))
-register_task(Task(
-    "oxford_iiit_pet", "oxford_iiit_pet",
-    _space(UNetHyperModel, "oxford_iiit_pet", batch_sizes=(16, 32, 64)),
-    "val_mean_iou", "max", max_trials=8, epochs=15, test_metric="mean_iou",
-    summary="U-Net on Oxford-IIIT pets at 128x128 (pet, background, border)",
-))
-register_task(Task(
-    "imdb_reviews", "imdb_reviews", _space(TextHyperModel, "imdb_reviews",
-                                           batch_sizes=(32, 64, 128)),
-    "val_accuracy", "max", max_trials=8, epochs=4,
-    summary="Embedding + GRU/LSTM sentiment classifier on raw IMDB reviews (TensorFlow)",
-))
+register_task(
+    Task(
+        "mnist",
+        "mnist",
+        _space(CNNHyperModel, "mnist", batch_sizes=(64, 128, 256)),
+        "val_accuracy",
+        "max",
+        max_trials=10,
+        epochs=5,
+        summary="VGG-style CNN on MNIST digits (no flips)",
+    )
+)
+register_task(
+    Task(
+        "fashion_mnist",
+        "fashion_mnist",
+        _space(CNNHyperModel, "fashion_mnist", flip="horizontal", batch_sizes=(64, 128, 256)),
+        "val_accuracy",
+        "max",
+        max_trials=10,
+        epochs=10,
+        summary="VGG-style CNN on Fashion-MNIST clothes",
+    )
+)
+register_task(
+    Task(
+        "cifar10",
+        "cifar10",
+        _space(ResNetHyperModel, "cifar10", flip="horizontal", batch_sizes=(64, 128, 256)),
+        "val_accuracy",
+        "max",
+        max_trials=15,
+        epochs=20,
+        summary="CIFAR ResNet (depth 8-32) on CIFAR-10; Hyperband suits it best",
+    )
+)
+register_task(
+    Task(
+        "cifar100",
+        "cifar100",
+        _space(ResNetHyperModel, "cifar100", flip="horizontal", batch_sizes=(64, 128, 256)),
+        "val_accuracy",
+        "max",
+        max_trials=15,
+        epochs=30,
+        summary="CIFAR ResNet (depth 8-32) on CIFAR-100",
+    )
+)
+register_task(
+    Task(
+        "oxford_iiit_pet",
+        "oxford_iiit_pet",
+        _space(UNetHyperModel, "oxford_iiit_pet", batch_sizes=(16, 32, 64)),
+        "val_mean_iou",
+        "max",
+        max_trials=8,
+        epochs=15,
+        test_metric="mean_iou",
+        summary="U-Net on Oxford-IIIT pets at 128x128 (pet, background, border)",
+    )
+)
+register_task(
+    Task(
+        "imdb_reviews",
+        "imdb_reviews",
+        _space(TextHyperModel, "imdb_reviews", batch_sizes=(32, 64, 128)),
+        "val_accuracy",
+        "max",
+        max_trials=8,
+        epochs=4,
+        summary="Embedding + GRU/LSTM sentiment classifier on raw IMDB reviews (TensorFlow)",
+    )
+)

@@ -82,32 +82,95 @@ class DatasetSpec:
 _SPECS = {
     spec.name: spec
     for spec in (
-        DatasetSpec("digits", "classification", (8, 8, 1), 10, True,
-                    "scikit-learn's 8x8 handwritten digits, 1,797 images"),
-        DatasetSpec("moons", "classification", (2,), 2, True,
-                    "two interleaving half circles in 2-D (binary)"),
-        DatasetSpec("shapes", "segmentation", (64, 64, 3), 3, True,
-                    "synthetic circles and squares with segmentation masks"),
-        DatasetSpec("sine", "regression", (32, 1), 1, True,
-                    "noisy sine windows; predict the next value"),
-        DatasetSpec("copy", "seq2seq", None, SEQUENCE_VOCAB_SIZE, True,
-                    "copy a string of 10-20 digits"),
-        DatasetSpec("reverse", "seq2seq", None, SEQUENCE_VOCAB_SIZE, True,
-                    "reverse a string of 10-20 digits"),
-        DatasetSpec("mnist", "classification", (28, 28, 1), 10, False,
-                    "MNIST handwritten digits (tfds)"),
-        DatasetSpec("fashion_mnist", "classification", (28, 28, 1), 10, False,
-                    "Fashion-MNIST clothing images (tfds)"),
-        DatasetSpec("cifar10", "classification", (32, 32, 3), 10, False,
-                    "CIFAR-10 32x32 colour images, 10 classes (tfds)"),
-        DatasetSpec("cifar10_jpeg", "classification", (32, 32, 3), 10, False,
-                    "CIFAR-10 from the JPEG class-folder copy (no tfds, no network)"),
-        DatasetSpec("cifar100", "classification", (32, 32, 3), 100, False,
-                    "CIFAR-100 32x32 colour images, 100 classes (tfds)"),
-        DatasetSpec("imdb_reviews", "text_classification", None, 2, False,
-                    "IMDB movie reviews as raw text, positive/negative (tfds)"),
-        DatasetSpec("oxford_iiit_pet", "segmentation", (128, 128, 3), 3, False,
-                    "Oxford-IIIT pets with pet/background/border masks (tfds)"),
+        DatasetSpec(
+            "digits",
+            "classification",
+            (8, 8, 1),
+            10,
+            True,
+            "scikit-learn's 8x8 handwritten digits, 1,797 images",
+        ),
+        DatasetSpec(
+            "moons",
+            "classification",
+            (2,),
+            2,
+            True,
+            "two interleaving half circles in 2-D (binary)",
+        ),
+        DatasetSpec(
+            "shapes",
+            "segmentation",
+            (64, 64, 3),
+            3,
+            True,
+            "synthetic circles and squares with segmentation masks",
+        ),
+        DatasetSpec(
+            "sine", "regression", (32, 1), 1, True, "noisy sine windows; predict the next value"
+        ),
+        DatasetSpec(
+            "copy", "seq2seq", None, SEQUENCE_VOCAB_SIZE, True, "copy a string of 10-20 digits"
+        ),
+        DatasetSpec(
+            "reverse",
+            "seq2seq",
+            None,
+            SEQUENCE_VOCAB_SIZE,
+            True,
+            "reverse a string of 10-20 digits",
+        ),
+        DatasetSpec(
+            "mnist", "classification", (28, 28, 1), 10, False, "MNIST handwritten digits (tfds)"
+        ),
+        DatasetSpec(
+            "fashion_mnist",
+            "classification",
+            (28, 28, 1),
+            10,
+            False,
+            "Fashion-MNIST clothing images (tfds)",
+        ),
+        DatasetSpec(
+            "cifar10",
+            "classification",
+            (32, 32, 3),
+            10,
+            False,
+            "CIFAR-10 32x32 colour images, 10 classes (tfds)",
+        ),
+        DatasetSpec(
+            "cifar10_jpeg",
+            "classification",
+            (32, 32, 3),
+            10,
+            False,
+            "CIFAR-10 from the JPEG class-folder copy (no tfds, no network)",
+        ),
+        DatasetSpec(
+            "cifar100",
+            "classification",
+            (32, 32, 3),
+            100,
+            False,
+            "CIFAR-100 32x32 colour images, 100 classes (tfds)",
+        ),
+        DatasetSpec(
+            "imdb_reviews",
+            "text_classification",
+            None,
+            2,
+            False,
+            "IMDB movie reviews as raw text, positive/negative (tfds)",
+        ),
+        DatasetSpec(
+            "oxford_iiit_pet",
+            "segmentation",
+            (128, 128, 3),
+            3,
+            False,
+            "Oxford-IIIT pets with pet/background/border masks (tfds)",
+        ),
     )
 }
 
@@ -280,12 +343,14 @@ def load(
         root = image_folder.find_cifar10_jpeg(data_dir)
         dataset, size = image_folder.image_folder_dataset(root, split)
         return _finish(dataset, batch_size, shuffle, seed, cache, repeat, size)
-    return _load_tfds(spec, split, batch_size, shuffle, seed, cache, repeat, download,
-                      data_dir, image_size)
+    return _load_tfds(
+        spec, split, batch_size, shuffle, seed, cache, repeat, download, data_dir, image_size
+    )
 
 
-def _load_tfds(spec, split, batch_size, shuffle, seed, cache, repeat, download,
-               data_dir, image_size):
+def _load_tfds(
+    spec, split, batch_size, shuffle, seed, cache, repeat, download, data_dir, image_size
+):
     import tensorflow as tf
 
     from recipes.data import tfds_sets

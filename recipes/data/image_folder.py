@@ -20,8 +20,18 @@ from PIL import Image
 
 from recipes.data import DatasetNotAvailableError
 
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
-                   "horse", "ship", "truck")
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 _ARCHIVE_CANDIDATES = ("../shared/data/cifar10-jpeg.tar.gz", "shared/data/cifar10-jpeg.tar.gz")
 _VALIDATION_EVERY = 10  # every 10th training image (per class) is validation
 
@@ -88,8 +98,9 @@ def _as_root(candidate):
     archive, else ``None``."""
     if os.path.isfile(candidate) and candidate.endswith((".tar.gz", ".tgz")):
         candidate = _unpack(candidate)
-        inner = [os.path.join(candidate, d) for d in os.listdir(candidate)
-                 if not d.startswith(".")]
+        inner = [
+            os.path.join(candidate, d) for d in os.listdir(candidate) if not d.startswith(".")
+        ]
         if len(inner) == 1 and os.path.isdir(os.path.join(inner[0], "train")):
             candidate = inner[0]
     return candidate if os.path.isdir(os.path.join(candidate, "train")) else None
@@ -149,8 +160,7 @@ def image_folder_dataset(root, split, class_names=CIFAR10_CLASSES, image_size=No
     paths, labels = list_split(root, split, class_names)
 
     def decode(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3,
-                                   expand_animations=False)
+        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
         image = tf.cast(image, tf.float32) / 255.0
         if image_size is not None:
             image = tf.image.resize(image, image_size)

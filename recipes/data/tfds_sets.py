@@ -47,7 +47,7 @@ def missing_dataset_message(name, folder, reason):
         f"The tensorflow-datasets dataset {name!r} is not in the data folder "
         f"{folder} and {reason}.\n"
         "To fix it, either:\n"
-        f"  - on a machine with network, run: python -c \"import tensorflow_datasets "
+        f'  - on a machine with network, run: python -c "import tensorflow_datasets '
         f"as tfds; tfds.builder('{name}', data_dir='{folder}').download_and_prepare()\"\n"
         f"    then copy {os.path.join(folder, name)} to this machine's data folder;\n"
         "  - or point TFDS_DATA_DIR (or data_dir=...) at a folder that holds it.\n"
@@ -79,8 +79,9 @@ def load_tfds(name, split, download=None, data_dir_=None, as_supervised=True):
         pass
     if not download_allowed(download):
         raise DatasetNotAvailableError(
-            missing_dataset_message(name, folder, "downloads are off (download=False "
-                                    "or RECIPES_DOWNLOAD=0)")
+            missing_dataset_message(
+                name, folder, "downloads are off (download=False or RECIPES_DOWNLOAD=0)"
+            )
         )
     if not network_available():
         raise DatasetNotAvailableError(

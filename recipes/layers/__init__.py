@@ -37,5 +37,12 @@ __all__ += [
     "TransformerEncoderBlock",
 ]
 __all__ += ["AffineCoupling", "DenseTranspose"]
-__all__ += ["BahdanauAttention", "LuongAttention", "GRU1Cell", "GRU2Cell", "GRU3Cell",
-            "LayerNormGRUCell", "MGUCell"]
+__all__ += [
+    "BahdanauAttention",
+    "LuongAttention",
+    "GRU1Cell",
+    "GRU2Cell",
+    "GRU3Cell",
+    "LayerNormGRUCell",
+    "MGUCell",
+]

@@ -179,8 +179,9 @@ class LuongAttention(_EncoderDecoderAttention):
 """
     )
 
-    def __init__(self, score="general", scale=False, kernel_initializer="glorot_uniform",
-                 **kwargs):
+    def __init__(
+        self, score="general", scale=False, kernel_initializer="glorot_uniform", **kwargs
+    ):
         super().__init__(**kwargs)
         self.score = check_choice("score", score, ("general", "dot"))
         self.scale = bool(scale)
@@ -191,7 +192,8 @@ class LuongAttention(_EncoderDecoderAttention):
         self.kernel = None
         if self.score == "general":
             self.kernel = self.add_weight(
-                shape=(value_shape[-1], query_shape[-1]), initializer=self.kernel_initializer,
+                shape=(value_shape[-1], query_shape[-1]),
+                initializer=self.kernel_initializer,
                 name="kernel",
             )
         elif query_shape[-1] != value_shape[-1]:

@@ -258,8 +258,11 @@ class MultiHeadAttention(keras.layers.Layer):
     ):
         value_shape = query_shape if value_shape is None else value_shape
         key_shape = value_shape if key_shape is None else key_shape
-        for argument, shape in (("query", query_shape), ("value", value_shape),
-                                ("key", key_shape)):
+        for argument, shape in (
+            ("query", query_shape),
+            ("value", value_shape),
+            ("key", key_shape),
+        ):
             if len(shape) != 3 or shape[-1] is None:
                 raise ValueError(
                     f"`{argument}` must be (batch, length, features) with known features. "
@@ -270,20 +273,23 @@ class MultiHeadAttention(keras.layers.Layer):
             "abc,cde->abde", (None, heads, self.key_dim), "de", "query"
         )
         self.query_dense.build(query_shape)
-        self.key_dense = self._projection("abc,cde->abde", (None, heads, self.key_dim), "de",
-                                          "key")
+        self.key_dense = self._projection(
+            "abc,cde->abde", (None, heads, self.key_dim), "de", "key"
+        )
         self.key_dense.build(key_shape)
         self.value_dense = self._projection(
             "abc,cde->abde", (None, heads, self.value_dim), "de", "value"
         )
         self.value_dense.build(value_shape)
         self.attention = ScaledDotProductAttention(
-            causal=self.causal, dropout=self.dropout, seed=self.seed,
-            dtype=self.dtype_policy, name="scaled_dot_product_attention",
+            causal=self.causal,
+            dropout=self.dropout,
+            seed=self.seed,
+            dtype=self.dtype_policy,
+            name="scaled_dot_product_attention",
         )
         out = self.output_dim or query_shape[-1]
-        self.output_dense = self._projection("abcd,cde->abe", (None, out), "e",
-                                             "attention_output")
+        self.output_dense = self._projection("abcd,cde->abe", (None, out), "e", "attention_output")
         self.output_dense.build((query_shape[0], query_shape[1], heads, self.value_dim))
 
     def call(
@@ -303,8 +309,13 @@ class MultiHeadAttention(keras.layers.Layer):
         k = ops.transpose(self.key_dense(key), (0, 2, 1, 3))
         v = ops.transpose(self.value_dense(value), (0, 2, 1, 3))
         outputs, weights = self.attention(
-            q, v, k, padding_mask=padding_mask, attention_mask=attention_mask,
-            training=training, return_attention_scores=True,
+            q,
+            v,
+            k,
+            padding_mask=padding_mask,
+            attention_mask=attention_mask,
+            training=training,
+            return_attention_scores=True,
         )
         outputs = self.output_dense(ops.transpose(outputs, (0, 2, 1, 3)))
         if return_attention_scores:
@@ -429,7 +440,8 @@ class LearnedPositionalEmbedding(keras.layers.Layer):
                 f"max_length={self.max_length}."
             )
         self.embeddings = self.add_weight(
-            shape=(self.max_length, input_shape[-1]), initializer=self.initializer,
+            shape=(self.max_length, input_shape[-1]),
+            initializer=self.initializer,
             name="embeddings",
         )
 
@@ -543,8 +555,7 @@ class ClassToken(keras.layers.Layer):
 
     def call(self, inputs):
         batch = ops.shape(inputs)[0]
-        token = ops.broadcast_to(ops.cast(self.token, inputs.dtype),
-                                 (batch, 1, inputs.shape[-1]))
+        token = ops.broadcast_to(ops.cast(self.token, inputs.dtype), (batch, 1, inputs.shape[-1]))
         return ops.concatenate([token, inputs], axis=1)
 
     def compute_output_shape(self, input_shape):
@@ -609,34 +620,43 @@ class _TransformerBlock(keras.layers.Layer):
         return width, self.key_dim or width // self.num_heads
 
     def _initializer(self):
-        return self.kernel_initializer.__class__.from_config(
-            self.kernel_initializer.get_config()
-        )
+        return self.kernel_initializer.__class__.from_config(self.kernel_initializer.get_config())
 
     def _attention(self, key_dim, causal, offset, name):
         return MultiHeadAttention(
-            self.num_heads, key_dim, dropout=self.dropout, causal=causal,
-            kernel_initializer=self._initializer(), seed=_offset_seed(self.seed, offset),
-            dtype=self.dtype_policy, name=name,
+            self.num_heads,
+            key_dim,
+            dropout=self.dropout,
+            causal=causal,
+            kernel_initializer=self._initializer(),
+            seed=_offset_seed(self.seed, offset),
+            dtype=self.dtype_policy,
+            name=name,
         )
 
     def _norm(self, name):
-        return keras.layers.LayerNormalization(epsilon=self.epsilon, dtype=self.dtype_policy,
-                                               name=name)
+        return keras.layers.LayerNormalization(
+            epsilon=self.epsilon, dtype=self.dtype_policy, name=name
+        )
 
     def _dropout(self, offset, name):
-        return keras.layers.Dropout(self.dropout, seed=_offset_seed(self.seed, offset),
-                                    dtype=self.dtype_policy, name=name)
+        return keras.layers.Dropout(
+            self.dropout, seed=_offset_seed(self.seed, offset), dtype=self.dtype_policy, name=name
+        )
 
     def _build_feed_forward(self, inputs_shape, width, offset):
         self.feed_forward_inner = keras.layers.Dense(
-            self.feed_forward_dim, activation=self.activation,
-            kernel_initializer=self._initializer(), dtype=self.dtype_policy,
+            self.feed_forward_dim,
+            activation=self.activation,
+            kernel_initializer=self._initializer(),
+            dtype=self.dtype_policy,
             name="feed_forward_inner",
         )
         self.feed_forward_inner.build(inputs_shape)
         self.feed_forward_outer = keras.layers.Dense(
-            width, kernel_initializer=self._initializer(), dtype=self.dtype_policy,
+            width,
+            kernel_initializer=self._initializer(),
+            dtype=self.dtype_policy,
             name="feed_forward_outer",
         )
         self.feed_forward_outer.build((*inputs_shape[:-1], self.feed_forward_dim))
@@ -655,8 +675,9 @@ class _TransformerBlock(keras.layers.Layer):
         def network(h):
             return self.feed_forward_outer(self.feed_forward_inner(h)), None
 
-        outputs, _ = self._residual(x, self.feed_forward_norm, self.feed_forward_dropout,
-                                    network, training)
+        outputs, _ = self._residual(
+            x, self.feed_forward_norm, self.feed_forward_dropout, network, training
+        )
         return outputs
 
     def get_config(self):
@@ -739,10 +760,15 @@ class TransformerEncoderBlock(_TransformerBlock):
         return_attention_scores=False,
     ):
         x, weights = self._residual(
-            inputs, self.self_attention_norm, self.self_attention_dropout,
+            inputs,
+            self.self_attention_norm,
+            self.self_attention_dropout,
             lambda h: self.self_attention(
-                h, padding_mask=padding_mask, attention_mask=attention_mask,
-                training=training, return_attention_scores=True,
+                h,
+                padding_mask=padding_mask,
+                attention_mask=attention_mask,
+                training=training,
+                return_attention_scores=True,
             ),
             training,
         )
@@ -836,19 +862,28 @@ class TransformerDecoderBlock(_TransformerBlock):
             )
         weights = {}
         x, weights["self_attention"] = self._residual(
-            inputs, self.self_attention_norm, self.self_attention_dropout,
+            inputs,
+            self.self_attention_norm,
+            self.self_attention_dropout,
             lambda h: self.self_attention(
-                h, padding_mask=decoder_padding_mask, training=training,
+                h,
+                padding_mask=decoder_padding_mask,
+                training=training,
                 return_attention_scores=True,
             ),
             training,
         )
         if self.cross_attention is not None:
             x, weights["cross_attention"] = self._residual(
-                x, self.cross_attention_norm, self.cross_attention_dropout,
+                x,
+                self.cross_attention_norm,
+                self.cross_attention_dropout,
                 lambda h: self.cross_attention(
-                    h, encoder_outputs, padding_mask=encoder_padding_mask,
-                    training=training, return_attention_scores=True,
+                    h,
+                    encoder_outputs,
+                    padding_mask=encoder_padding_mask,
+                    training=training,
+                    return_attention_scores=True,
                 ),
                 training,
             )

@@ -157,8 +157,7 @@ def _fill_index(index, size, fill_mode):
     return ops.clip(index, 0, size - 1)  # "nearest"; "constant" masks them after
 
 
-def resample(images, rows, cols, interpolation="bilinear", fill_mode="reflect",
-             fill_value=0.0):
+def resample(images, rows, cols, interpolation="bilinear", fill_mode="reflect", fill_value=0.0):
     """Samples each image at the given source coordinates.
 
     Output pixel ``(b, i, j)`` takes the value of image ``b`` at ``(rows[b, i, j],
@@ -207,8 +206,9 @@ def resample(images, rows, cols, interpolation="bilinear", fill_mode="reflect",
         values = ops.reshape(ops.take(flat, ops.reshape(index, (-1,)), axis=0), shape)
         if fill_mode == "constant":
             inside = (row >= 0) & (row < height) & (col >= 0) & (col < width)
-            values = ops.where(ops.expand_dims(inside, -1), values,
-                               ops.cast(fill_value, values.dtype))
+            values = ops.where(
+                ops.expand_dims(inside, -1), values, ops.cast(fill_value, values.dtype)
+            )
         if weight is not None:
             values = values * ops.cast(ops.expand_dims(weight, -1), values.dtype)
         output = values if output is None else output + values
@@ -220,14 +220,14 @@ def _pixel_grid(images):
     shape = ops.shape(images)
     rows = ops.arange(shape[1], dtype="float32")
     cols = ops.arange(shape[2], dtype="float32")
-    return (ops.reshape(rows, (1, -1, 1)) + ops.zeros((1, 1, shape[2])),
-            ops.reshape(cols, (1, 1, -1)) + ops.zeros((1, shape[1], 1)))
+    return (
+        ops.reshape(rows, (1, -1, 1)) + ops.zeros((1, 1, shape[2])),
+        ops.reshape(cols, (1, 1, -1)) + ops.zeros((1, shape[1], 1)),
+    )
 
 
 def _check_fraction(name, value, high):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not (
-        0 <= value < high
-    ):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not (0 <= value < high):
         raise ValueError(f"`{name}` must be a number in [0, {high:g}). Received: {name}={value!r}")
     return float(value)
 
@@ -268,8 +268,17 @@ class RandomAffine(keras.layers.Layer):
     (4, 28, 28, 1)
     """
 
-    def __init__(self, rotation=0.0, zoom=0.0, translation=0.0, fill_mode="reflect",
-                 fill_value=0.0, interpolation="bilinear", seed=None, **kwargs):
+    def __init__(
+        self,
+        rotation=0.0,
+        zoom=0.0,
+        translation=0.0,
+        fill_mode="reflect",
+        fill_value=0.0,
+        interpolation="bilinear",
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.rotation = _check_fraction("rotation", rotation, 0.5)
         self.zoom = _check_fraction("zoom", zoom, 1.0)
@@ -303,8 +312,9 @@ class RandomAffine(keras.layers.Layer):
         cos, sin = ops.cos(angle), ops.sin(angle)
         source_rows = centre_rows + scale * (cos * rows - sin * cols) - shift_rows
         source_cols = centre_cols + scale * (sin * rows + cos * cols) - shift_cols
-        return resample(images, source_rows, source_cols, self.interpolation,
-                        self.fill_mode, self.fill_value)
+        return resample(
+            images, source_rows, source_cols, self.interpolation, self.fill_mode, self.fill_value
+        )
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -364,13 +374,21 @@ class RandomPadCrop(keras.layers.Layer):
         if not training:
             return images
         shifts = keras.random.randint(
-            (ops.shape(images)[0], 2), -self.padding, self.padding + 1,
+            (ops.shape(images)[0], 2),
+            -self.padding,
+            self.padding + 1,
             seed=self.seed_generator,
         )
         shifts = ops.reshape(ops.cast(shifts, "float32"), (-1, 2, 1, 1))
         rows, cols = _pixel_grid(images)
-        return resample(images, rows + shifts[:, 0], cols + shifts[:, 1], "nearest",
-                        "constant", self.fill_value)
+        return resample(
+            images,
+            rows + shifts[:, 0],
+            cols + shifts[:, 1],
+            "nearest",
+            "constant",
+            self.fill_value,
+        )
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -61,8 +61,15 @@ class DenseTranspose(keras.layers.Layer):
     [(64,)]
     """
 
-    def __init__(self, units=None, tied_to=None, activation=None, use_bias=True,
-                 bias_initializer="zeros", **kwargs):
+    def __init__(
+        self,
+        units=None,
+        tied_to=None,
+        activation=None,
+        use_bias=True,
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if isinstance(tied_to, keras.layers.Layer):
             layer, tied_name = tied_to, tied_to.name

@@ -115,8 +115,16 @@ class AffineCoupling(VariableDtypeInputs, keras.layers.Layer):
     >>> x, _ = layer(y, inverse=True)     # == the input, to float precision
     """
 
-    def __init__(self, mask="checkerboard", parity=0, hidden_units=64, num_hidden=2,
-                 kernel_size=3, activation="relu", **kwargs):
+    def __init__(
+        self,
+        mask="checkerboard",
+        parity=0,
+        hidden_units=64,
+        num_hidden=2,
+        kernel_size=3,
+        activation="relu",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.mask = check_choice("mask", mask, MASKS)
         self.parity = check_choice("parity", parity, (0, 1))
@@ -148,30 +156,47 @@ class AffineCoupling(VariableDtypeInputs, keras.layers.Layer):
         features = shape[-1]
         if len(shape) == 1:
             self.hidden_layers = [
-                keras.layers.Dense(self.hidden_units, activation=self.activation,
-                                   dtype=self.dtype_policy, name=f"hidden_{i}")
+                keras.layers.Dense(
+                    self.hidden_units,
+                    activation=self.activation,
+                    dtype=self.dtype_policy,
+                    name=f"hidden_{i}",
+                )
                 for i in range(1, self.num_hidden + 1)
             ]
-            self.output_layer = keras.layers.Dense(2 * features, kernel_initializer="zeros",
-                                                   dtype=self.dtype_policy,
-                                                   name="log_scale_and_shift")
+            self.output_layer = keras.layers.Dense(
+                2 * features,
+                kernel_initializer="zeros",
+                dtype=self.dtype_policy,
+                name="log_scale_and_shift",
+            )
         else:
             self.hidden_layers = [
-                keras.layers.Conv2D(self.hidden_units, self.kernel_size, padding="same",
-                                    activation=self.activation, dtype=self.dtype_policy,
-                                    name=f"hidden_{i}")
+                keras.layers.Conv2D(
+                    self.hidden_units,
+                    self.kernel_size,
+                    padding="same",
+                    activation=self.activation,
+                    dtype=self.dtype_policy,
+                    name=f"hidden_{i}",
+                )
                 for i in range(1, self.num_hidden + 1)
             ]
             self.output_layer = keras.layers.Conv2D(
-                2 * features, self.kernel_size, padding="same", kernel_initializer="zeros",
-                dtype=self.dtype_policy, name="log_scale_and_shift",
+                2 * features,
+                self.kernel_size,
+                padding="same",
+                kernel_initializer="zeros",
+                dtype=self.dtype_policy,
+                name="log_scale_and_shift",
             )
         current = tuple(input_shape)
         for layer in [*self.hidden_layers, self.output_layer]:
             layer.build(current)
             current = layer.compute_output_shape(current)
-        self.scale = self.add_weight(name="scale", shape=(features,), initializer="ones",
-                                     autocast=False)
+        self.scale = self.add_weight(
+            name="scale", shape=(features,), initializer="ones", autocast=False
+        )
 
     def log_scale_and_shift(self, conditioning):
         """``(s, t)`` for the masked input ``conditioning``, both zero where the
@@ -179,8 +204,9 @@ class AffineCoupling(VariableDtypeInputs, keras.layers.Layer):
         h = conditioning
         for layer in self.hidden_layers:
             h = layer(h)
-        raw_log_scale, shift = ops.split(ops.cast(self.output_layer(h), conditioning.dtype),
-                                         2, axis=-1)
+        raw_log_scale, shift = ops.split(
+            ops.cast(self.output_layer(h), conditioning.dtype), 2, axis=-1
+        )
         free = 1.0 - ops.cast(self.mask_values, conditioning.dtype)
         log_scale = ops.cast(self.scale, conditioning.dtype) * ops.tanh(raw_log_scale)
         return log_scale * free, shift * free

@@ -41,17 +41,20 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     def __init__(self, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(depth_radius, bool) or not isinstance(depth_radius, int) or (
-            depth_radius < 0
+        if (
+            isinstance(depth_radius, bool)
+            or not isinstance(depth_radius, int)
+            or (depth_radius < 0)
         ):
             raise ValueError(
                 f"`depth_radius` must be an integer >= 0. Received: depth_radius={depth_radius!r}"
             )
-        for argument, value, low in (("bias", bias, None), ("alpha", alpha, 0.0),
-                                     ("beta", beta, 0.0)):
-            if not isinstance(value, (int, float)) or (
-                value <= 0 if low is None else value < low
-            ):
+        for argument, value, low in (
+            ("bias", bias, None),
+            ("alpha", alpha, 0.0),
+            ("beta", beta, 0.0),
+        ):
+            if not isinstance(value, (int, float)) or (value <= 0 if low is None else value < low):
                 bound = "> 0" if low is None else ">= 0"
                 raise ValueError(
                     f"`{argument}` must be a number {bound}. Received: {argument}={value!r}"

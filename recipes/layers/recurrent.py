@@ -100,18 +100,18 @@ class _GatedCell(keras.layers.Layer):
         )
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight(
-                shape=(n,), initializer=self.bias_initializer, name="bias"
-            )
+            self.bias = self.add_weight(shape=(n,), initializer=self.bias_initializer, name="bias")
         self.gate_kernel = self.gate_recurrent_kernel = self.gate_bias = None
         if self.gates_read_input:
             self.gate_kernel = self.add_weight(
-                shape=(input_dim, gates), initializer=self.kernel_initializer,
+                shape=(input_dim, gates),
+                initializer=self.kernel_initializer,
                 name="gate_kernel",
             )
         if self.gates_read_state:
             self.gate_recurrent_kernel = self.add_weight(
-                shape=(n, gates), initializer=self.recurrent_initializer,
+                shape=(n, gates),
+                initializer=self.recurrent_initializer,
                 name="gate_recurrent_kernel",
             )
         if self._gate_bias_used:
@@ -357,8 +357,12 @@ class LayerNormGRUCell(_GatedCell):
         gates = self.num_gates * self.units
         self.gains = {
             which: self.add_weight(shape=(width,), initializer="ones", name=f"{which}_gain")
-            for which, width in (("gate_input", gates), ("gate_state", gates),
-                                 ("input", self.units), ("state", self.units))
+            for which, width in (
+                ("gate_input", gates),
+                ("gate_state", gates),
+                ("input", self.units),
+                ("state", self.units),
+            )
         }
 
     def _normalize(self, values, which):

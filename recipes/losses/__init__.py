@@ -32,6 +32,5 @@ __all__ = [
     "multiclass_hinge",
     "sign_accuracy",
 ]
-__all__ += ["BoundaryWeightedCrossentropy", "DiceLoss", "PixelCrossentropy",
-            "SegmentationMeanIoU"]
+__all__ += ["BoundaryWeightedCrossentropy", "DiceLoss", "PixelCrossentropy", "SegmentationMeanIoU"]
 __all__ += ["boundary_weighted_crossentropy", "dice_loss", "pixel_crossentropy"]

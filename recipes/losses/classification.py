@@ -117,8 +117,9 @@ class BinaryHinge(_HingeBase):
     1.125
     """
 
-    def __init__(self, margin=1.0, reduction="sum_over_batch_size", name="binary_hinge",
-                 dtype=None):
+    def __init__(
+        self, margin=1.0, reduction="sum_over_batch_size", name="binary_hinge", dtype=None
+    ):
         super().__init__(margin=margin, reduction=reduction, name=name, dtype=dtype)
 
     def call(self, y_true, y_pred):
@@ -146,8 +147,14 @@ class MulticlassHinge(_HingeBase):
     0.5
     """
 
-    def __init__(self, margin=1.0, sparse=True, reduction="sum_over_batch_size",
-                 name="multiclass_hinge", dtype=None):
+    def __init__(
+        self,
+        margin=1.0,
+        sparse=True,
+        reduction="sum_over_batch_size",
+        name="multiclass_hinge",
+        dtype=None,
+    ):
         super().__init__(margin=margin, reduction=reduction, name=name, dtype=dtype)
         self.sparse = bool(sparse)
 

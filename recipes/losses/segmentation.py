@@ -94,12 +94,16 @@ def pixel_crossentropy(y_true, y_pred, from_logits=False):
     y_true = ops.convert_to_tensor(y_true)
     classes = y_pred.shape[-1]
     if classes is None or classes < 2:
-        raise ValueError("`y_pred` must end in an axis of at least 2 class probabilities "
-                         f"(use binary_crossentropy for one). Received shape {y_pred.shape}")
+        raise ValueError(
+            "`y_pred` must end in an axis of at least 2 class probabilities "
+            f"(use binary_crossentropy for one). Received shape {y_pred.shape}"
+        )
     if len(y_true.shape) == len(y_pred.shape):
         if y_true.shape[-1] != 1:
-            raise ValueError("`y_true` must hold integer class ids, (batch, h, w) or "
-                             f"(batch, h, w, 1). Received shape {y_true.shape}")
+            raise ValueError(
+                "`y_true` must hold integer class ids, (batch, h, w) or "
+                f"(batch, h, w, 1). Received shape {y_true.shape}"
+            )
         y_true = ops.squeeze(y_true, axis=-1)
     losses = keras.losses.sparse_categorical_crossentropy(
         ops.reshape(y_true, (-1,)), ops.reshape(y_pred, (-1, classes)), from_logits=from_logits
@@ -147,8 +151,9 @@ def dice_loss(y_true, y_pred, smooth=1.0, from_logits=False):
     total = ops.sum(targets, axis=axes) + ops.sum(probabilities, axis=axes)
     denominator = total + smooth
     present = denominator > 0  # with smooth=0 a class absent from both masks is 0 / 0
-    dice = ops.where(present, (2.0 * intersection + smooth)
-                     / ops.where(present, denominator, 1.0), 1.0)
+    dice = ops.where(
+        present, (2.0 * intersection + smooth) / ops.where(present, denominator, 1.0), 1.0
+    )
     return 1.0 - ops.mean(dice, axis=-1)
 
 
@@ -181,8 +186,9 @@ def boundary_weights(labels, width=1, boundary_weight=5.0):
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-def boundary_weighted_crossentropy(y_true, y_pred, width=1, boundary_weight=5.0,
-                                   from_logits=False):
+def boundary_weighted_crossentropy(
+    y_true, y_pred, width=1, boundary_weight=5.0, from_logits=False
+):
     """Cross-entropy with pixels near mask boundaries weighted more (seed 004's
     shape-aware loss), one value per image: ``mean_pixels(w * crossentropy)``.
 
@@ -240,8 +246,14 @@ class DiceLoss(keras.losses.Loss):
     >>> model.compile(optimizer="adam", loss=DiceLoss(smooth=1.0))
     """
 
-    def __init__(self, smooth=1.0, from_logits=False, reduction="sum_over_batch_size",
-                 name="dice_loss", dtype=None):
+    def __init__(
+        self,
+        smooth=1.0,
+        from_logits=False,
+        reduction="sum_over_batch_size",
+        name="dice_loss",
+        dtype=None,
+    ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.smooth = _check_number("smooth", smooth)
         self.from_logits = bool(from_logits)
@@ -270,8 +282,13 @@ class PixelCrossentropy(keras.losses.Loss):
     >>> model.compile(optimizer="adam", loss=PixelCrossentropy())
     """
 
-    def __init__(self, from_logits=False, reduction="sum_over_batch_size",
-                 name="pixel_crossentropy", dtype=None):
+    def __init__(
+        self,
+        from_logits=False,
+        reduction="sum_over_batch_size",
+        name="pixel_crossentropy",
+        dtype=None,
+    ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.from_logits = bool(from_logits)
 
@@ -300,9 +317,15 @@ class BoundaryWeightedCrossentropy(keras.losses.Loss):
     ...               loss=BoundaryWeightedCrossentropy(width=2, boundary_weight=4.0))
     """
 
-    def __init__(self, width=1, boundary_weight=5.0, from_logits=False,
-                 reduction="sum_over_batch_size", name="boundary_weighted_crossentropy",
-                 dtype=None):
+    def __init__(
+        self,
+        width=1,
+        boundary_weight=5.0,
+        from_logits=False,
+        reduction="sum_over_batch_size",
+        name="boundary_weighted_crossentropy",
+        dtype=None,
+    ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         if isinstance(width, bool) or not isinstance(width, int) or width < 1:
             raise ValueError(f"`width` must be an integer >= 1. Received: width={width!r}")
@@ -353,17 +376,15 @@ class SegmentationMeanIoU(keras.metrics.MeanIoU):
     0.5833
     """
 
-    def __init__(self, num_classes, threshold=0.5, ignore_class=None, name="mean_iou",
-                 dtype=None):
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or (
-            num_classes < 2
-        ):
+    def __init__(self, num_classes, threshold=0.5, ignore_class=None, name="mean_iou", dtype=None):
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or (num_classes < 2):
             raise ValueError(
                 "`num_classes` must be an integer >= 2 (2 for a binary sigmoid output). "
                 f"Received: num_classes={num_classes!r}"
             )
-        super().__init__(num_classes=num_classes, name=name, dtype=dtype,
-                         ignore_class=ignore_class)
+        super().__init__(
+            num_classes=num_classes, name=name, dtype=dtype, ignore_class=ignore_class
+        )
         self.threshold = float(threshold)
 
     def update_state(self, y_true, y_pred, sample_weight=None):

@@ -76,8 +76,7 @@ class Autoencoder(keras.Model):
         self.noise_level = noise_level
         self.seed = seed
         if noise == "gaussian":
-            self.corruption = keras.layers.GaussianNoise(noise_level, seed=seed,
-                                                         name="corruption")
+            self.corruption = keras.layers.GaussianNoise(noise_level, seed=seed, name="corruption")
         elif noise == "dropout":
             self.corruption = keras.layers.Dropout(noise_level, seed=seed, name="corruption")
         else:
@@ -182,9 +181,12 @@ def build_autoencoder(
     for i, units in enumerate(encoder_units, start=1):
         coding = i == len(encoder_units)
         regularizer = keras.regularizers.L1(sparsity) if coding and sparsity else None
-        layer = keras.layers.Dense(units, activation=activation,
-                                   activity_regularizer=regularizer,
-                                   name="codings" if coding else f"encoder_dense_{i}")
+        layer = keras.layers.Dense(
+            units,
+            activation=activation,
+            activity_regularizer=regularizer,
+            name="codings" if coding else f"encoder_dense_{i}",
+        )
         encoder.add(layer)
         dense_layers.append(layer)
 
@@ -198,17 +200,27 @@ def build_autoencoder(
         # float32 reconstructions keep the loss exact under mixed precision
         dtype = "float32" if last else None
         if tied_weights:
-            decoder.add(DenseTranspose(widths[i], tied_to=dense_layers[i],
-                                       activation=layer_activation, dtype=dtype,
-                                       name=layer_name))
+            decoder.add(
+                DenseTranspose(
+                    widths[i],
+                    tied_to=dense_layers[i],
+                    activation=layer_activation,
+                    dtype=dtype,
+                    name=layer_name,
+                )
+            )
         else:
-            decoder.add(keras.layers.Dense(widths[i], activation=layer_activation,
-                                           dtype=dtype, name=layer_name))
+            decoder.add(
+                keras.layers.Dense(
+                    widths[i], activation=layer_activation, dtype=dtype, name=layer_name
+                )
+            )
     if len(input_shape) > 1:
         decoder.add(keras.layers.Reshape(input_shape, dtype="float32", name="reshape"))
 
-    model = Autoencoder(encoder, decoder, noise=noise, noise_level=noise_level, seed=seed,
-                        name=name)
+    model = Autoencoder(
+        encoder, decoder, noise=noise, noise_level=noise_level, seed=seed, name=name
+    )
     model.build((None, *input_shape))
     return compile_recipe(
         model,
@@ -294,8 +306,16 @@ def build_conv_autoencoder(
     encoder = keras.Sequential(name="encoder")
     encoder.add(keras.Input(shape=input_shape, name="inputs"))
     for i, count in enumerate(filters, start=1):
-        encoder.add(keras.layers.Conv2D(count, kernel_size, strides=2, padding="same",
-                                        activation=activation, name=f"encoder_conv_{i}"))
+        encoder.add(
+            keras.layers.Conv2D(
+                count,
+                kernel_size,
+                strides=2,
+                padding="same",
+                activation=activation,
+                name=f"encoder_conv_{i}",
+            )
+        )
     decoder = keras.Sequential(name="decoder")
     if latent_dim is None:
         decoder.add(keras.Input(shape=feature_shape, name="codings"))
@@ -303,19 +323,38 @@ def build_conv_autoencoder(
         encoder.add(keras.layers.Flatten(name="flatten"))
         encoder.add(keras.layers.Dense(latent_dim, activation=activation, name="codings"))
         decoder.add(keras.Input(shape=(latent_dim,), name="codings"))
-        decoder.add(keras.layers.Dense(math.prod(feature_shape), activation=activation,
-                                       name="decoder_dense"))
+        decoder.add(
+            keras.layers.Dense(
+                math.prod(feature_shape), activation=activation, name="decoder_dense"
+            )
+        )
         decoder.add(keras.layers.Reshape(feature_shape, name="reshape"))
     for i, count in enumerate(reversed(filters[:-1]), start=1):
-        decoder.add(keras.layers.Conv2DTranspose(count, kernel_size, strides=2,
-                                                 padding="same", activation=activation,
-                                                 name=f"decoder_conv_{i}"))
-    decoder.add(keras.layers.Conv2DTranspose(input_shape[-1], kernel_size, strides=2,
-                                             padding="same", activation=output_activation,
-                                             dtype="float32", name="reconstructions"))
+        decoder.add(
+            keras.layers.Conv2DTranspose(
+                count,
+                kernel_size,
+                strides=2,
+                padding="same",
+                activation=activation,
+                name=f"decoder_conv_{i}",
+            )
+        )
+    decoder.add(
+        keras.layers.Conv2DTranspose(
+            input_shape[-1],
+            kernel_size,
+            strides=2,
+            padding="same",
+            activation=output_activation,
+            dtype="float32",
+            name="reconstructions",
+        )
+    )
 
-    model = Autoencoder(encoder, decoder, noise=noise, noise_level=noise_level, seed=seed,
-                        name=name)
+    model = Autoencoder(
+        encoder, decoder, noise=noise, noise_level=noise_level, seed=seed, name=name
+    )
     model.build((None, *input_shape))
     return compile_recipe(
         model,
@@ -381,9 +420,7 @@ def pretrain_layerwise(
     """
     x = np.asarray(x)
     if x.ndim < 2 or len(x) == 0:
-        raise ValueError(
-            f"`x` must be a non-empty batch of samples. Received shape: {x.shape}"
-        )
+        raise ValueError(f"`x` must be a non-empty batch of samples. Received shape: {x.shape}")
     units = _check_units("units", units)
     check_choice("activation", activation, ACTIVATIONS)
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
@@ -394,33 +431,40 @@ def pretrain_layerwise(
 
     encoder_layers, decoder_layers = [], []
     for stage, width in enumerate(units, start=1):
-        dense = keras.layers.Dense(width, activation=activation,
-                                   name=f"encoder_dense_{stage}")
+        dense = keras.layers.Dense(width, activation=activation, name=f"encoder_dense_{stage}")
         out_activation = output_activation if stage == 1 else activation
         if tied_weights:
-            mirror = DenseTranspose(widths[stage - 1], tied_to=dense,
-                                    activation=out_activation, name=f"decoder_dense_{stage}")
+            mirror = DenseTranspose(
+                widths[stage - 1],
+                tied_to=dense,
+                activation=out_activation,
+                name=f"decoder_dense_{stage}",
+            )
         else:
-            mirror = keras.layers.Dense(widths[stage - 1], activation=out_activation,
-                                        name=f"decoder_dense_{stage}")
+            mirror = keras.layers.Dense(
+                widths[stage - 1], activation=out_activation, name=f"decoder_dense_{stage}"
+            )
         for layer in encoder_layers + decoder_layers:
             layer.trainable = False
         encoder_layers.append(dense)
         decoder_layers.append(mirror)
         stack = keras.Sequential(
-            [keras.Input(shape=input_shape), *_flatten(input_shape), *encoder_layers,
-             *reversed(decoder_layers), *_reshape(input_shape)],
+            [
+                keras.Input(shape=input_shape),
+                *_flatten(input_shape),
+                *encoder_layers,
+                *reversed(decoder_layers),
+                *_reshape(input_shape),
+            ],
             name=f"pretraining_stage_{stage}",
         )
         compile_recipe(stack, optimizer=optimizer, learning_rate=learning_rate, loss=loss)
-        stack.fit(x, x, epochs=epochs, batch_size=batch_size, callbacks=callbacks,
-                  verbose=verbose)
+        stack.fit(x, x, epochs=epochs, batch_size=batch_size, callbacks=callbacks, verbose=verbose)
 
     for layer in encoder_layers:
         layer.trainable = True
     return keras.Sequential(
-        [keras.Input(shape=input_shape, name="inputs"), *_flatten(input_shape),
-         *encoder_layers],
+        [keras.Input(shape=input_shape, name="inputs"), *_flatten(input_shape), *encoder_layers],
         name=name,
     )
 

@@ -40,14 +40,31 @@ _DETERMINERS = ("the", "this", "that")
 _NOUNS = ("film", "movie", "lecture", "book", "course", "story", "plot", "show")
 _VERBS = ("is", "was")
 _INTENSIFIERS = ("very", "quite", "really", "so")
-POSITIVE_WORDS = ("great", "good", "wonderful", "brilliant", "interesting", "excellent", "fun",
-             "clever")
+POSITIVE_WORDS = (
+    "great",
+    "good",
+    "wonderful",
+    "brilliant",
+    "interesting",
+    "excellent",
+    "fun",
+    "clever",
+)
 NEGATIVE_WORDS = ("terrible", "bad", "awful", "boring", "dull", "poor", "weak", "dense")
 _FEELINGS = {1: ("loved", "liked", "enjoyed"), 0: ("hated", "disliked", "regretted")}
-REVIEW_VOCABULARY = SPECIAL_TOKENS + tuple(dict.fromkeys(
-    _DETERMINERS + _NOUNS + _VERBS + _INTENSIFIERS + POSITIVE_WORDS + NEGATIVE_WORDS
-    + ("and", "but", "i", "it") + _FEELINGS[1] + _FEELINGS[0]
-))
+REVIEW_VOCABULARY = SPECIAL_TOKENS + tuple(
+    dict.fromkeys(
+        _DETERMINERS
+        + _NOUNS
+        + _VERBS
+        + _INTENSIFIERS
+        + POSITIVE_WORDS
+        + NEGATIVE_WORDS
+        + ("and", "but", "i", "it")
+        + _FEELINGS[1]
+        + _FEELINGS[0]
+    )
+)
 REVIEW_VOCAB_SIZE = len(REVIEW_VOCABULARY)
 REVIEW_LENGTH = 16
 _WORD_IDS = {word: i for i, word in enumerate(REVIEW_VOCABULARY)}
@@ -125,8 +142,16 @@ def encode_reviews(texts, max_length=REVIEW_LENGTH):
     return ids
 
 
-def mask_tokens(token_ids, vocab_size, rate=0.15, mask_rate=0.8, random_rate=0.1,
-                mask_id=MASK_ID, special_ids=(PAD_ID, CLS_ID, SEP_ID, MASK_ID), seed=None):
+def mask_tokens(
+    token_ids,
+    vocab_size,
+    rate=0.15,
+    mask_rate=0.8,
+    random_rate=0.1,
+    mask_id=MASK_ID,
+    special_ids=(PAD_ID, CLS_ID, SEP_ID, MASK_ID),
+    seed=None,
+):
     """Corrupts token ids for masked language modelling, as BERT does.
 
     Each token whose id is not in ``special_ids`` is chosen with probability
@@ -154,8 +179,11 @@ def mask_tokens(token_ids, vocab_size, rate=0.15, mask_rate=0.8, random_rate=0.1
     >>> inputs, labels, weights = mask_tokens(encode_reviews(texts),
     ...                                       REVIEW_VOCAB_SIZE, seed=0)
     """
-    for argument, value in (("rate", rate), ("mask_rate", mask_rate),
-                            ("random_rate", random_rate)):
+    for argument, value in (
+        ("rate", rate),
+        ("mask_rate", mask_rate),
+        ("random_rate", random_rate),
+    ):
         if not isinstance(value, (int, float)) or not 0 <= value <= 1:
             raise ValueError(f"`{argument}` must be in [0, 1]. Received: {argument}={value!r}")
     if mask_rate + random_rate > 1:
@@ -207,37 +235,62 @@ class MaskedLanguageModelBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        return mask_tokens(self.token_ids[rows], self.vocab_size, seed=self.rng,
-                           **self.mask_arguments)
+        return mask_tokens(
+            self.token_ids[rows], self.vocab_size, seed=self.rng, **self.mask_arguments
+        )
 
     def on_epoch_end(self):
         self.order = self.rng.permutation(len(self.token_ids))
 
 
-def _bert_encoder(input_shape, vocab_size, embed_dim, num_heads, feed_forward_dim, num_layers,
-                  dropout, activation, pad_id):
+def _bert_encoder(
+    input_shape,
+    vocab_size,
+    embed_dim,
+    num_heads,
+    feed_forward_dim,
+    num_layers,
+    dropout,
+    activation,
+    pad_id,
+):
     """The encoder: token ids -> ``(batch, length, embed_dim)``, a nested model
     named ``"bert_encoder"``."""
     initializer = keras.initializers.TruncatedNormal(stddev=0.02)
     tokens = keras.Input(shape=input_shape, dtype="int32", name="token_ids")
     mask = PaddingMask(pad_id, name="padding_mask")(tokens)
-    x = keras.layers.Embedding(vocab_size, embed_dim, embeddings_initializer=initializer,
-                               name="token_embedding")(tokens)
-    x = LearnedPositionalEmbedding(input_shape[0], initializer=initializer,
-                                   name="position_embedding")(x)
+    x = keras.layers.Embedding(
+        vocab_size, embed_dim, embeddings_initializer=initializer, name="token_embedding"
+    )(tokens)
+    x = LearnedPositionalEmbedding(
+        input_shape[0], initializer=initializer, name="position_embedding"
+    )(x)
     x = keras.layers.LayerNormalization(epsilon=1e-6, name="embedding_norm")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     for i in range(1, num_layers + 1):
         x = TransformerEncoderBlock(
-            num_heads=num_heads, feed_forward_dim=feed_forward_dim, dropout=dropout,
-            activation=activation, kernel_initializer=initializer, name=f"encoder_block_{i}",
+            num_heads=num_heads,
+            feed_forward_dim=feed_forward_dim,
+            dropout=dropout,
+            activation=activation,
+            kernel_initializer=initializer,
+            name=f"encoder_block_{i}",
         )(x, padding_mask=mask)
     return keras.Model(tokens, x, name="bert_encoder")
 
 
-def _check_encoder_arguments(input_shape, vocab_size, embed_dim, num_heads, feed_forward_dim,
-                             num_layers, dropout, activation, pad_id):
+def _check_encoder_arguments(
+    input_shape,
+    vocab_size,
+    embed_dim,
+    num_heads,
+    feed_forward_dim,
+    num_layers,
+    dropout,
+    activation,
+    pad_id,
+):
     input_shape = check_shape("input_shape", input_shape, ndim=1)
     if input_shape[0] is None:
         raise ValueError(
@@ -319,29 +372,47 @@ def build_bert(
     >>> model = build_bert()
     >>> model.fit(MaskedLanguageModelBatches(ids, REVIEW_VOCAB_SIZE), epochs=10)
     """
-    input_shape = _check_encoder_arguments(input_shape, vocab_size, embed_dim, num_heads,
-                                           feed_forward_dim, num_layers, dropout, activation,
-                                           pad_id)
-    encoder = _bert_encoder(input_shape, vocab_size, embed_dim, num_heads, feed_forward_dim,
-                            num_layers, dropout, activation, pad_id)
+    input_shape = _check_encoder_arguments(
+        input_shape,
+        vocab_size,
+        embed_dim,
+        num_heads,
+        feed_forward_dim,
+        num_layers,
+        dropout,
+        activation,
+        pad_id,
+    )
+    encoder = _bert_encoder(
+        input_shape,
+        vocab_size,
+        embed_dim,
+        num_heads,
+        feed_forward_dim,
+        num_layers,
+        dropout,
+        activation,
+        pad_id,
+    )
     tokens = keras.Input(shape=input_shape, dtype="int32", name="token_ids")
     x = encoder(tokens)
     x = keras.layers.Dense(embed_dim, activation="gelu", name="mlm_transform")(x)
     x = keras.layers.LayerNormalization(epsilon=1e-6, name="mlm_norm")(x)
-    outputs = keras.layers.Dense(vocab_size, activation="softmax", dtype="float32",
-                                 name="mlm_predictions")(x)
+    outputs = keras.layers.Dense(
+        vocab_size, activation="softmax", dtype="float32", name="mlm_predictions"
+    )(x)
     model = keras.Model(tokens, outputs, name=name)
     return compile_recipe(
         model,
         compile=compile,
         optimizer=optimizer,
         learning_rate=learning_rate,
-        loss=loss or keras.losses.SparseCategoricalCrossentropy(
-            reduction="mean_with_sample_weight"
-        ),
+        loss=loss
+        or keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight"),
         weighted_metrics=(
             [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-            if metrics is None else metrics
+            if metrics is None
+            else metrics
         ),
     )
 
@@ -439,9 +510,14 @@ def build_bert_classifier(
         )
     output_activation = output_activation or default_output_activation(num_classes)
     check_choice("output_activation", output_activation, ("softmax", "sigmoid"))
-    architecture = {"input_shape": input_shape, "vocab_size": vocab_size,
-                    "embed_dim": embed_dim, "num_heads": num_heads,
-                    "feed_forward_dim": feed_forward_dim, "num_layers": num_layers}
+    architecture = {
+        "input_shape": input_shape,
+        "vocab_size": vocab_size,
+        "embed_dim": embed_dim,
+        "num_heads": num_heads,
+        "feed_forward_dim": feed_forward_dim,
+        "num_layers": num_layers,
+    }
     if pretrained_encoder is not None:
         given = sorted(key for key, value in architecture.items() if value is not None)
         if given:
@@ -454,8 +530,10 @@ def build_bert_classifier(
         encoder.set_weights(source.get_weights())
     else:
         defaults = inspect.signature(build_bert).parameters
-        arguments = {key: defaults[key].default if value is None else value
-                     for key, value in architecture.items()}
+        arguments = {
+            key: defaults[key].default if value is None else value
+            for key, value in architecture.items()
+        }
         arguments["input_shape"] = _check_encoder_arguments(
             **arguments, dropout=dropout, activation="gelu", pad_id=PAD_ID
         )
@@ -471,8 +549,9 @@ def build_bert_classifier(
         x = keras.layers.GlobalAveragePooling1D(name="mean_pooling")(x, mask=mask)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    outputs = keras.layers.Dense(num_classes, activation=output_activation, dtype="float32",
-                                 name="predictions")(x)
+    outputs = keras.layers.Dense(
+        num_classes, activation=output_activation, dtype="float32", name="predictions"
+    )(x)
     model = keras.Model(tokens, outputs, name=name)
     default_loss, default_metrics = default_loss_and_metrics(output_activation)
     return compile_recipe(

@@ -52,8 +52,9 @@ def _int_tuple(name, values):
 
 def _predictions(num_classes):
     # A float32 output keeps the loss stable under mixed precision.
-    return keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
-                              name="predictions")
+    return keras.layers.Dense(
+        num_classes, activation="softmax", dtype="float32", name="predictions"
+    )
 
 
 def _compile_classifier(model, compile, optimizer, learning_rate, loss, metrics):
@@ -131,8 +132,7 @@ def build_lenet(
     if augment is not None:
         model.add(augment)
     for i, width in enumerate(filters, start=1):
-        model.add(keras.layers.Conv2D(width, kernel_size, activation=activation,
-                                      name=f"conv_{i}"))
+        model.add(keras.layers.Conv2D(width, kernel_size, activation=activation, name=f"conv_{i}"))
         model.add(pool(2, name=f"pool_{i}"))
     model.add(keras.layers.Flatten(name="flatten"))
     for i, units in enumerate(dense_units, start=1):
@@ -297,12 +297,18 @@ def build_alexnet_small(
     if cropping is not None:
         model.add(cropping)
     for i, width in enumerate(filters, start=1):
-        model.add(keras.layers.Conv2D(width, kernel_size, padding="same", activation="relu",
-                                      name=f"conv_{i}"))
+        model.add(
+            keras.layers.Conv2D(
+                width, kernel_size, padding="same", activation="relu", name=f"conv_{i}"
+            )
+        )
         model.add(keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool_{i}"))
         if local_response_norm:
-            model.add(LocalResponseNormalization(depth_radius=4, bias=1.0, alpha=0.001 / 9.0,
-                                                 beta=0.75, name=f"lrn_{i}"))
+            model.add(
+                LocalResponseNormalization(
+                    depth_radius=4, bias=1.0, alpha=0.001 / 9.0, beta=0.75, name=f"lrn_{i}"
+                )
+            )
     model.add(keras.layers.Flatten(name="flatten"))
     for i, units in enumerate(dense_units, start=1):
         model.add(keras.layers.Dense(units, activation="relu", name=f"dense_{i}"))
@@ -318,8 +324,14 @@ def apply_conv_module(x, filters, kernel_size, strides=1, batch_norm=True, name=
     statistics use ``momentum=0.9``.
     Layers are named ``{name}_conv``, ``{name}_bn`` and ``{name}_relu``.
     """
-    x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
-                            use_bias=not batch_norm, name=f"{name}_conv")(x)
+    x = keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same",
+        use_bias=not batch_norm,
+        name=f"{name}_conv",
+    )(x)
     if batch_norm:
         x = keras.layers.BatchNormalization(scale=False, momentum=0.9, name=f"{name}_bn")(x)
     return keras.layers.Activation("relu", name=f"{name}_relu")(x)
@@ -329,10 +341,8 @@ def apply_inception_module(x, filters_1x1, filters_3x3, batch_norm=True, name="i
     """Zhang et al.'s small Inception module: a 1x1 and a 3x3 conv module side by
     side, concatenated on the channels (``{name}_1x1_*``, ``{name}_3x3_*``,
     ``{name}_concat``)."""
-    branch_1x1 = apply_conv_module(x, filters_1x1, 1, batch_norm=batch_norm,
-                                   name=f"{name}_1x1")
-    branch_3x3 = apply_conv_module(x, filters_3x3, 3, batch_norm=batch_norm,
-                                   name=f"{name}_3x3")
+    branch_1x1 = apply_conv_module(x, filters_1x1, 1, batch_norm=batch_norm, name=f"{name}_1x1")
+    branch_3x3 = apply_conv_module(x, filters_3x3, 3, batch_norm=batch_norm, name=f"{name}_3x3")
     return keras.layers.Concatenate(name=f"{name}_concat")([branch_1x1, branch_3x3])
 
 
@@ -340,10 +350,10 @@ def apply_downsample_module(x, filters_3x3, batch_norm=True, name="downsample"):
     """Zhang et al.'s downsample module: a 3x3 stride-2 conv module next to a 3x3
     stride-2 max-pooling, concatenated (``{name}_3x3_*``, ``{name}_pool``,
     ``{name}_concat``)."""
-    branch_conv = apply_conv_module(x, filters_3x3, 3, strides=2, batch_norm=batch_norm,
-                                    name=f"{name}_3x3")
-    branch_pool = keras.layers.MaxPooling2D(3, strides=2, padding="same",
-                                            name=f"{name}_pool")(x)
+    branch_conv = apply_conv_module(
+        x, filters_3x3, 3, strides=2, batch_norm=batch_norm, name=f"{name}_3x3"
+    )
+    branch_pool = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
     return keras.layers.Concatenate(name=f"{name}_concat")([branch_conv, branch_pool])
 
 

@@ -106,15 +106,15 @@ def build_dann(
     label = shared
     for i, units in enumerate(label_units, start=1):
         label = keras.layers.Dense(units, activation=activation, name=f"label_dense_{i}")(label)
-    label = keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
-                               name="label")(label)
+    label = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="label")(
+        label
+    )
     domain = GradientReversal(lambda_=lambda_, name="gradient_reversal")(shared)
     for i, units in enumerate(domain_units, start=1):
-        domain = keras.layers.Dense(
-            units, activation=activation, name=f"domain_dense_{i}"
-        )(domain)
-    domain = keras.layers.Dense(num_domains, activation="softmax", dtype="float32",
-                                name="domain")(domain)
+        domain = keras.layers.Dense(units, activation=activation, name=f"domain_dense_{i}")(domain)
+    domain = keras.layers.Dense(num_domains, activation="softmax", dtype="float32", name="domain")(
+        domain
+    )
     model = keras.Model(inputs, {"label": label, "domain": domain}, name=name)
 
     return compile_recipe(
@@ -175,9 +175,7 @@ def make_dann_data(x_source, y_source, x_target, shuffle=True, seed=0):
     labels = np.concatenate(
         [y_source.astype("int32"), np.full(len(x_target), IGNORED_LABEL, "int32")]
     )
-    domains = np.concatenate(
-        [np.zeros(len(x_source), "int32"), np.ones(len(x_target), "int32")]
-    )
+    domains = np.concatenate([np.zeros(len(x_source), "int32"), np.ones(len(x_target), "int32")])
     if shuffle:
         order = np.random.default_rng(seed).permutation(len(x))
         x, labels, domains = x[order], labels[order], domains[order]

@@ -75,8 +75,10 @@ _STEM = "whiten_conv"
 
 
 def _check_number(name, value, low=0.0, high=math.inf, low_open=True):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-        (low < value if low_open else low <= value) and value < high
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not ((low < value if low_open else low <= value) and value < high)
     ):
         bracket = "(" if low_open else "["
         raise ValueError(
@@ -150,7 +152,8 @@ class PartialIdentity(keras.initializers.Initializer):
     def __init__(self, seed=None):
         self.seed = seed
         self._uniform = keras.initializers.VarianceScaling(
-            scale=1.0 / 3.0, mode="fan_in", distribution="uniform", seed=seed)
+            scale=1.0 / 3.0, mode="fan_in", distribution="uniform", seed=seed
+        )
 
     def __call__(self, shape, dtype=None):
         height, width, channels_in, channels_out = shape
@@ -158,8 +161,9 @@ class PartialIdentity(keras.initializers.Initializer):
         for channel in range(min(channels_in, channels_out)):
             identity[height // 2, width // 2, channel, channel] = 1.0
         is_identity = np.arange(channels_out) < channels_in
-        return ops.where(is_identity, ops.cast(identity, dtype or "float32"),
-                         self._uniform(shape, dtype))
+        return ops.where(
+            is_identity, ops.cast(identity, dtype or "float32"), self._uniform(shape, dtype)
+        )
 
     def get_config(self):
         return {"seed": self.seed}
@@ -187,11 +191,17 @@ class SparseSmoothedCrossentropy(keras.losses.Loss):
     0.693...
     """
 
-    def __init__(self, label_smoothing=0.0, from_logits=True,
-                 reduction="sum_over_batch_size", name="sparse_smoothed_crossentropy"):
+    def __init__(
+        self,
+        label_smoothing=0.0,
+        from_logits=True,
+        reduction="sum_over_batch_size",
+        name="sparse_smoothed_crossentropy",
+    ):
         super().__init__(reduction=reduction, name=name)
-        self.label_smoothing = _check_number("label_smoothing", label_smoothing, 0.0, 1.0,
-                                             low_open=False)
+        self.label_smoothing = _check_number(
+            "label_smoothing", label_smoothing, 0.0, 1.0, low_open=False
+        )
         self.from_logits = bool(from_logits)
 
     def call(self, y_true, y_pred):
@@ -202,8 +212,11 @@ class SparseSmoothedCrossentropy(keras.losses.Loss):
         )
 
     def get_config(self):
-        return {**super().get_config(), "label_smoothing": self.label_smoothing,
-                "from_logits": self.from_logits}
+        return {
+            **super().get_config(),
+            "label_smoothing": self.label_smoothing,
+            "from_logits": self.from_logits,
+        }
 
 
 def apply_conv_group(x, filters, batchnorm_momentum=0.6, bias_scale=8.0, name="block"):
@@ -213,14 +226,23 @@ def apply_conv_group(x, filters, batchnorm_momentum=0.6, bias_scale=8.0, name="b
     ``_pool``, ``_bn1``, ``_bias1``, ``_gelu1``, ``_conv2``, ``_bn2``, ``_bias2``,
     ``_gelu2``."""
     for index in (1, 2):
-        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False,
-                                kernel_initializer=PartialIdentity(),
-                                name=f"{name}_conv{index}")(x)
+        x = keras.layers.Conv2D(
+            filters,
+            3,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=PartialIdentity(),
+            name=f"{name}_conv{index}",
+        )(x)
         if index == 1:
             x = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
-        x = keras.layers.BatchNormalization(momentum=batchnorm_momentum, epsilon=_BN_EPSILON,
-                                            center=False, scale=False,
-                                            name=f"{name}_bn{index}")(x)
+        x = keras.layers.BatchNormalization(
+            momentum=batchnorm_momentum,
+            epsilon=_BN_EPSILON,
+            center=False,
+            scale=False,
+            name=f"{name}_bn{index}",
+        )(x)
         x = ScaledBias(bias_scale, name=f"{name}_bias{index}")(x)
         x = keras.layers.Activation("gelu", name=f"{name}_gelu{index}")(x)
     return x
@@ -228,8 +250,10 @@ def apply_conv_group(x, filters, batchnorm_momentum=0.6, bias_scale=8.0, name="b
 
 def _check_per_channel(name, value, channels):
     values = tuple(value) if isinstance(value, (tuple, list)) else None
-    if values is None or len(values) != channels or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+    if (
+        values is None
+        or len(values) != channels
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     ):
         raise ValueError(
             f"`{name}` must be {channels} numbers, one per input channel. "
@@ -319,8 +343,10 @@ def build_fast_cifar(
     if None in input_shape:
         raise ValueError(f"`input_shape` must be fully known. Received: input_shape={input_shape}")
     check_positive_int("num_classes", num_classes)
-    if not isinstance(widths, (tuple, list)) or not widths or not all(
-        isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths
+    if (
+        not isinstance(widths, (tuple, list))
+        or not widths
+        or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)
     ):
         raise ValueError(
             f"`widths` must be a non-empty tuple of positive integers. Received: widths={widths!r}"
@@ -336,9 +362,11 @@ def build_fast_cifar(
     momentum = _check_number("batchnorm_momentum", batchnorm_momentum, 0.0, 1.0, low_open=False)
     bias_scale = math.sqrt(_check_number("bias_lr_multiplier", bias_lr_multiplier))
     output_scale = _check_number("output_scale", output_scale)
-    if translate is not None and (isinstance(translate, bool) or not isinstance(
-        translate, int
-    ) or not 0 <= translate < smallest // 2):
+    if translate is not None and (
+        isinstance(translate, bool)
+        or not isinstance(translate, int)
+        or not 0 <= translate < smallest // 2
+    ):
         raise ValueError(
             f"`translate` must be an integer in [0, {smallest // 2}) (pixels). "
             f"Received: translate={translate!r}"
@@ -349,8 +377,9 @@ def build_fast_cifar(
     if min(std) <= 0:
         raise ValueError(f"`std` must be > 0. Received: std={std!r}")
     total_steps = check_positive_int("total_steps", total_steps)
-    learning_rate = None if learning_rate is None else _check_number(
-        "learning_rate", learning_rate)
+    learning_rate = (
+        None if learning_rate is None else _check_number("learning_rate", learning_rate)
+    )
     weight_decay = check_non_negative("weight_decay", weight_decay)
 
     inputs = keras.Input(shape=input_shape, name="images")
@@ -358,31 +387,46 @@ def build_fast_cifar(
     if flip:
         x = RandomFlip("horizontal", seed=seed, name="random_flip")(x)
     if translate:
-        x = RandomAffine(translation=translate / input_shape[0], fill_mode="reflect",
-                         interpolation="nearest", seed=None if seed is None else seed + 1,
-                         name="random_translate")(x)
-    x = keras.layers.Normalization(mean=mean, variance=[s**2 for s in std],
-                                   name="normalize")(x)
-    x = keras.layers.Conv2D(2 * kernel * kernel * channels, kernel, use_bias=False,
-                            trainable=False, name=_STEM)(x)
+        x = RandomAffine(
+            translation=translate / input_shape[0],
+            fill_mode="reflect",
+            interpolation="nearest",
+            seed=None if seed is None else seed + 1,
+            name="random_translate",
+        )(x)
+    x = keras.layers.Normalization(mean=mean, variance=[s**2 for s in std], name="normalize")(x)
+    x = keras.layers.Conv2D(
+        2 * kernel * kernel * channels, kernel, use_bias=False, trainable=False, name=_STEM
+    )(x)
     x = ScaledBias(name="whiten_bias")(x)
     x = keras.layers.Activation("gelu", name="whiten_gelu")(x)
     for index, width in enumerate(widths, start=1):
         x = apply_conv_group(x, width, momentum, bias_scale, name=f"block{index}")
     x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
-    x = keras.layers.Dense(num_classes, use_bias=False, name="head",
-                           kernel_initializer=keras.initializers.VarianceScaling(
-                               scale=1.0 / 3.0, mode="fan_in", distribution="uniform"))(x)
+    x = keras.layers.Dense(
+        num_classes,
+        use_bias=False,
+        name="head",
+        kernel_initializer=keras.initializers.VarianceScaling(
+            scale=1.0 / 3.0, mode="fan_in", distribution="uniform"
+        ),
+    )(x)
     outputs = keras.layers.Rescaling(output_scale, dtype="float32", name="logits")(x)
     model = keras.Model(inputs, outputs, name=name)
 
     if optimizer is None:
         from callbacks.schedules import OneCycle
 
-        rate = OneCycle(learning_rate or AIRBENCH_LEARNING_RATE, total_steps,
-                        warmup_fraction=0.23, div_factor=5.0, final_div_factor=0.2 / 0.07)
-        optimizer = keras.optimizers.SGD(rate, momentum=AIRBENCH_MOMENTUM, nesterov=True,
-                                         weight_decay=weight_decay or None)
+        rate = OneCycle(
+            learning_rate or AIRBENCH_LEARNING_RATE,
+            total_steps,
+            warmup_fraction=0.23,
+            div_factor=5.0,
+            final_div_factor=0.2 / 0.07,
+        )
+        optimizer = keras.optimizers.SGD(
+            rate, momentum=AIRBENCH_MOMENTUM, nesterov=True, weight_decay=weight_decay or None
+        )
         learning_rate = None
     return compile_recipe(
         model,
@@ -392,8 +436,6 @@ def build_fast_cifar(
         loss=loss or SparseSmoothedCrossentropy(label_smoothing),
         metrics=["accuracy"] if metrics is None else metrics,
     )
-
-
 
 
 def _stem(model, layer_name):
@@ -455,14 +497,19 @@ def fit_whitening(model, images, epsilon=5e-4, layer_name=_STEM, batch_size=500)
         x = ops.cast(normalise(images[start : start + batch_size], training=False), "float32")
         rows, cols = x.shape[1] - height + 1, x.shape[2] - width + 1
         patches = ops.reshape(
-            ops.stack([x[:, i : i + rows, j : j + cols] for i in range(height)
-                       for j in range(width)], axis=3), (-1, size))
+            ops.stack(
+                [x[:, i : i + rows, j : j + cols] for i in range(height) for j in range(width)],
+                axis=3,
+            ),
+            (-1, size),
+        )
         covariance += ops.convert_to_numpy(ops.matmul(ops.transpose(patches), patches))
         count += patches.shape[0]
     eigenvalues, eigenvectors = np.linalg.eigh(covariance / count)
     eigenvalues, eigenvectors = eigenvalues[::-1], eigenvectors[:, ::-1]
-    filters = (eigenvectors / np.sqrt(eigenvalues + epsilon)).reshape(height, width, channels,
-                                                                      size)
+    filters = (eigenvectors / np.sqrt(eigenvalues + epsilon)).reshape(
+        height, width, channels, size
+    )
     layer.kernel.assign(np.concatenate([filters, -filters], axis=-1).astype("float32"))
     return eigenvalues
 
@@ -546,11 +593,14 @@ def load_image_data(dataset="cifar10", data_dir=None, image_size=(32, 32)):
                 raise data.DatasetNotAvailableError(
                     f"{error}\nThe JPEG copy is not there either: {jpeg_error}"
                 ) from error
-        print(f"tensorflow-datasets has no cifar10 here and cannot download it; using the "
-              f"JPEG copy at {root} instead (set DATA_DIR=... for another image folder).")
+        print(
+            f"tensorflow-datasets has no cifar10 here and cannot download it; using the "
+            f"JPEG copy at {root} instead (set DATA_DIR=... for another image folder)."
+        )
     classes = image_folder.list_classes(root)
-    x_train, y_train = image_folder.image_folder_arrays(root, "train+validation", classes,
-                                                        tuple(image_size))
+    x_train, y_train = image_folder.image_folder_arrays(
+        root, "train+validation", classes, tuple(image_size)
+    )
     x_test, y_test = image_folder.image_folder_arrays(root, "test", classes, tuple(image_size))
     return x_train, y_train, x_test, y_test, f"image folders at {root} ({len(classes)} classes)"
 
@@ -561,8 +611,10 @@ def _tfds_arrays(dataset):
     arrays = []
     for split in ("train", "test"):
         batches = list(data.load(dataset, split, batch_size=10_000, shuffle=False, cache=False))
-        arrays += [np.concatenate([np.asarray(x) for x, _ in batches]),
-                   np.concatenate([np.asarray(y) for _, y in batches])]
+        arrays += [
+            np.concatenate([np.asarray(x) for x, _ in batches]),
+            np.concatenate([np.asarray(y) for _, y in batches]),
+        ]
     return (*arrays, f"tensorflow-datasets {dataset!r}")
 
 
@@ -685,14 +737,16 @@ def train_fast_cifar(
     check_choice("precision_policy", precision_policy, PRECISIONS)
     epochs = check_positive_int("epochs", epochs or recipe.fit.get("epochs", 10))
     batch_size = check_positive_int(
-        "batch_size", batch_size or recipe.fit.get("batch_size", AIRBENCH_BATCH_SIZE))
+        "batch_size", batch_size or recipe.fit.get("batch_size", AIRBENCH_BATCH_SIZE)
+    )
     check_positive_int("whitening_images", whitening_images)
     check_positive_int("runs", runs)
     keras.utils.set_random_seed(seed)
 
     input_shape = tuple({**recipe.kwargs, **overrides}.get("input_shape", (32, 32, 3)))
     x_train, y_train, x_test, y_test, source = load_image_data(
-        dataset or recipe.dataset, data_dir, input_shape[:2])
+        dataset or recipe.dataset, data_dir, input_shape[:2]
+    )
     if x_train.shape[1:] != input_shape:
         raise ValueError(
             f"The images of {source} are {x_train.shape[1:]}, the model takes {input_shape}: "
@@ -703,11 +757,11 @@ def train_fast_cifar(
     steps_per_epoch = len(x_train) // batch_size
     # On an accelerator, several steps per compiled call (a divisor of the epoch).
     steps_per_execution = steps_dividing(steps_per_epoch) if _accelerated() else 1
-    overrides = {"total_steps": epochs * steps_per_epoch, "num_classes": num_classes,
-                 **overrides}
+    overrides = {"total_steps": epochs * steps_per_epoch, "num_classes": num_classes, **overrides}
     if overrides.get("optimizer") is None:
         overrides.setdefault(
-            "learning_rate", AIRBENCH_LEARNING_RATE * batch_size / AIRBENCH_BATCH_SIZE)
+            "learning_rate", AIRBENCH_LEARNING_RATE * batch_size / AIRBENCH_BATCH_SIZE
+        )
     with precision(precision_policy):
         model = build(name, **overrides)
     if not model.compiled:
@@ -727,13 +781,23 @@ def train_fast_cifar(
             fresh = build(name, **{**overrides, "compile": False})
         _restore(model, (_values(fresh.variables), initial_optimizer))
         history, run_result = _timed_run(
-            model, (x_train, y_train, x_test, y_test), epochs, batch_size, tta,
-            whitening_images, seed + run, verbose, list(callbacks))
+            model,
+            (x_train, y_train, x_test, y_test),
+            epochs,
+            batch_size,
+            tta,
+            whitening_images,
+            seed + run,
+            verbose,
+            list(callbacks),
+        )
         done.append(run_result)
         if runs > 1 and verbose:
             scores = ", ".join(f"{k}={v:.4f}" for k, v in run_result["test_metrics"].items())
-            print(f"run {run + 1}/{runs} (seed {seed + run}): {scores}, "
-                  f"{run_result['train_seconds']:.2f} s")
+            print(
+                f"run {run + 1}/{runs} (seed {seed + run}): {scores}, "
+                f"{run_result['train_seconds']:.2f} s"
+            )
 
     test_metrics = _mean_over(done, "test_metrics")
     seconds = _mean_over(done, "seconds")
@@ -744,16 +808,29 @@ def train_fast_cifar(
         paths["metrics"] = os.path.join(output_dir, "metrics.json")
         with open(paths["metrics"], "w") as handle:
             json.dump(
-                {"recipe": name, "source": source, "epochs": epochs, "batch_size": batch_size,
-                 "train_examples": len(x_train), "test_examples": len(x_test),
-                 "precision": precision_policy, "tta": tta, "train_seconds": train_seconds,
-                 "seconds": seconds, "compile_seconds": compile_seconds,
-                 "test": test_metrics, "runs": done, "backend": keras.backend.backend(),
-                 "devices": devices()},
-                handle, indent=2,
+                {
+                    "recipe": name,
+                    "source": source,
+                    "epochs": epochs,
+                    "batch_size": batch_size,
+                    "train_examples": len(x_train),
+                    "test_examples": len(x_test),
+                    "precision": precision_policy,
+                    "tta": tta,
+                    "train_seconds": train_seconds,
+                    "seconds": seconds,
+                    "compile_seconds": compile_seconds,
+                    "test": test_metrics,
+                    "runs": done,
+                    "backend": keras.backend.backend(),
+                    "devices": devices(),
+                },
+                handle,
+                indent=2,
             )
-    return FastTrainResult(model, history, test_metrics, train_seconds, paths,
-                           compile_seconds, seconds, source, done)
+    return FastTrainResult(
+        model, history, test_metrics, train_seconds, paths, compile_seconds, seconds, source, done
+    )
 
 
 def _mean_over(runs, field):
@@ -770,28 +847,40 @@ def _warm_up(model, x, y, x_test):
     model.steps_per_execution = 1
     model.predict(_pad_to(x_test, len(x)), batch_size=len(x), verbose=0)
     model.steps_per_execution = steps_per_execution
-    model.fit(array_batches(x, y, len(x)), epochs=1, steps_per_epoch=steps_per_execution,
-              shuffle=False, verbose=0)
+    model.fit(
+        array_batches(x, y, len(x)),
+        epochs=1,
+        steps_per_epoch=steps_per_execution,
+        shuffle=False,
+        verbose=0,
+    )
     _restore(model, snapshot)
 
 
-def _timed_run(model, arrays, epochs, batch_size, tta, whitening_images, seed, verbose,
-               callbacks):
+def _timed_run(model, arrays, epochs, batch_size, tta, whitening_images, seed, verbose, callbacks):
     """One airbench-timed run on ``model`` as it stands: whitening, ``fit`` and the
     test-time-augmented evaluation. Returns ``(history dict, run summary)``."""
     x_train, y_train, x_test, y_test = arrays
     steps_per_execution = model.steps_per_execution
     # Image folders list their images class by class: whiten on a random sample.
-    whitening_sample = np.sort(np.random.default_rng(seed).choice(
-        len(x_train), min(whitening_images, len(x_train)), replace=False))
+    whitening_sample = np.sort(
+        np.random.default_rng(seed).choice(
+            len(x_train), min(whitening_images, len(x_train)), replace=False
+        )
+    )
     seconds = {}
     start = time.perf_counter()
     fit_whitening(model, x_train[whitening_sample])
     seconds["whitening"] = time.perf_counter() - start
     start = time.perf_counter()
-    history = model.fit(array_batches(x_train, y_train, batch_size, seed), epochs=epochs,
-                        steps_per_epoch=len(x_train) // batch_size, shuffle=False,
-                        callbacks=callbacks, verbose=verbose)
+    history = model.fit(
+        array_batches(x_train, y_train, batch_size, seed),
+        epochs=epochs,
+        steps_per_epoch=len(x_train) // batch_size,
+        shuffle=False,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
     seconds["fit"] = time.perf_counter() - start
     start = time.perf_counter()
     model.steps_per_execution = 1
@@ -801,8 +890,12 @@ def _timed_run(model, arrays, epochs, batch_size, tta, whitening_images, seed, v
     test_metrics = {"accuracy": _accuracy(plain, y_test)}
     if tta:
         test_metrics["tta_accuracy"] = _accuracy(augmented, y_test)
-    return history.history, {"seed": seed, "test_metrics": test_metrics, "seconds": seconds,
-                             "train_seconds": sum(seconds.values())}
+    return history.history, {
+        "seed": seed,
+        "test_metrics": test_metrics,
+        "seconds": seconds,
+        "train_seconds": sum(seconds.values()),
+    }
 
 
 def _write_outputs(output_dir, model, history, title):
@@ -811,8 +904,14 @@ def _write_outputs(output_dir, model, history, title):
     from recipes.plots import plot_history
 
     os.makedirs(output_dir, exist_ok=True)
-    paths = {name: os.path.join(output_dir, file) for name, file in (
-        ("curves_png", "curves.png"), ("curves_csv", "curves.csv"), ("model", "model.keras"))}
+    paths = {
+        name: os.path.join(output_dir, file)
+        for name, file in (
+            ("curves_png", "curves.png"),
+            ("curves_csv", "curves.csv"),
+            ("model", "model.keras"),
+        )
+    }
     plot_history(history, paths["curves_png"], title=title)
     keys = sorted(history)
     with open(paths["curves_csv"], "w", newline="") as handle:

@@ -68,8 +68,16 @@ class RealNVP(VariableDtypeInputs, keras.Model):
     (500, 2)
     """
 
-    def __init__(self, event_shape, num_couplings=6, hidden_units=64, num_hidden=2,
-                 num_scales=1, kernel_size=3, **kwargs):
+    def __init__(
+        self,
+        event_shape,
+        num_couplings=6,
+        hidden_units=64,
+        num_hidden=2,
+        num_scales=1,
+        kernel_size=3,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         event_shape = check_shape("event_shape", event_shape, ndim=(1, 3))
         if None in event_shape:
@@ -107,11 +115,17 @@ class RealNVP(VariableDtypeInputs, keras.Model):
                 continue
             for i in range(self.num_couplings):
                 count += 1
-                layers.append(AffineCoupling(
-                    mask=step, parity=i % 2, hidden_units=self.hidden_units,
-                    num_hidden=self.num_hidden, kernel_size=self.kernel_size,
-                    dtype=self.dtype_policy, name=f"coupling_{count}",
-                ))
+                layers.append(
+                    AffineCoupling(
+                        mask=step,
+                        parity=i % 2,
+                        hidden_units=self.hidden_units,
+                        num_hidden=self.num_hidden,
+                        kernel_size=self.kernel_size,
+                        dtype=self.dtype_policy,
+                        name=f"coupling_{count}",
+                    )
+                )
         return layers
 
     def _latent_shape(self):
@@ -160,8 +174,9 @@ class RealNVP(VariableDtypeInputs, keras.Model):
         return log_normal - 0.5 * self.dimension * math.log(2 * math.pi) + log_det
 
     def call(self, inputs, training=False):
-        return self.log_prob(ops.convert_to_tensor(inputs, dtype=self.variable_dtype),
-                             training=training)
+        return self.log_prob(
+            ops.convert_to_tensor(inputs, dtype=self.variable_dtype), training=training
+        )
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         check_no_sample_weight(sample_weight, "normalizing flow")
@@ -175,10 +190,12 @@ class RealNVP(VariableDtypeInputs, keras.Model):
         check_positive_int("num_samples", num_samples)
         z = np.random.default_rng(seed).standard_normal((num_samples, *self.latent_shape))
         z = z.astype(self.variable_dtype)
-        return np.concatenate([
-            ops.convert_to_numpy(self.inverse(ops.convert_to_tensor(z[i : i + batch_size])))
-            for i in range(0, num_samples, batch_size)
-        ])
+        return np.concatenate(
+            [
+                ops.convert_to_numpy(self.inverse(ops.convert_to_tensor(z[i : i + batch_size])))
+                for i in range(0, num_samples, batch_size)
+            ]
+        )
 
     def get_config(self):
         return {
@@ -238,12 +255,17 @@ def build_realnvp(
     """
     input_shape = check_shape("input_shape", input_shape, ndim=(1, 3))
     check_builtin_loss(loss, metrics, "normalizing flow")
-    model = RealNVP(input_shape, num_couplings=num_couplings, hidden_units=hidden_units,
-                    num_hidden=num_hidden, num_scales=num_scales, kernel_size=kernel_size,
-                    name=name)
+    model = RealNVP(
+        input_shape,
+        num_couplings=num_couplings,
+        hidden_units=hidden_units,
+        num_hidden=num_hidden,
+        num_scales=num_scales,
+        kernel_size=kernel_size,
+        name=name,
+    )
     model.build((None, *input_shape))
-    return compile_recipe(model, compile=compile, optimizer=optimizer,
-                          learning_rate=learning_rate)
+    return compile_recipe(model, compile=compile, optimizer=optimizer, learning_rate=learning_rate)
 
 
 register_recipe(

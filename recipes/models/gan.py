@@ -78,8 +78,8 @@ def gan_optimizer(optimizer=GAN_ADAM, learning_rate=2e-4, discriminator_learning
             discriminator_optimizer.learning_rate = discriminator_learning_rate
     else:
         discriminator_optimizer = get_optimizer(
-            optimizer, learning_rate if discriminator_learning_rate is None
-            else discriminator_learning_rate
+            optimizer,
+            learning_rate if discriminator_learning_rate is None else discriminator_learning_rate,
         )
     return keras.optimizers.MultiOptimizer(
         keras.optimizers.OptimizerMap(
@@ -133,8 +133,9 @@ class AdversarialModel(keras.Model):
         discriminator = self.discriminator
         trainable = [ops.stop_gradient(v) for v in discriminator.trainable_variables]
         non_trainable = [ops.convert_to_tensor(v) for v in discriminator.non_trainable_variables]
-        outputs, _ = discriminator.stateless_call(trainable, non_trainable, inputs,
-                                                  training=training)
+        outputs, _ = discriminator.stateless_call(
+            trainable, non_trainable, inputs, training=training
+        )
         return outputs
 
     def _total_loss(self, d_loss, g_loss):
@@ -203,8 +204,9 @@ class GAN(AdversarialModel):
         """``num_samples`` generated samples (NumPy) from ``z ~ N(0, I)``."""
         check_positive_int("num_samples", num_samples)
         z = np.random.default_rng(seed).standard_normal((num_samples, self.latent_dim))
-        return np.asarray(self.generator.predict(z.astype("float32"), batch_size=batch_size,
-                                                 verbose=0))
+        return np.asarray(
+            self.generator.predict(z.astype("float32"), batch_size=batch_size, verbose=0)
+        )
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
@@ -274,16 +276,16 @@ class ConditionalGAN(AdversarialModel):
         labels = np.asarray(labels, "int32").reshape(-1)
         if num_samples is not None and num_samples != len(labels):
             raise ValueError(
-                f"`num_samples` ({num_samples}) must equal the number of labels "
-                f"({len(labels)})."
+                f"`num_samples` ({num_samples}) must equal the number of labels ({len(labels)})."
             )
         if labels.size == 0 or labels.min() < 0 or labels.max() >= self.num_classes:
             raise ValueError(
                 f"`labels` must be class ids in [0, {self.num_classes}). Received: {labels}"
             )
         z = np.random.default_rng(seed).standard_normal((len(labels), self.latent_dim))
-        return np.asarray(self.generator.predict([z.astype("float32"), labels],
-                                                 batch_size=batch_size, verbose=0))
+        return np.asarray(
+            self.generator.predict([z.astype("float32"), labels], batch_size=batch_size, verbose=0)
+        )
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
@@ -348,8 +350,9 @@ def apply_dense_stack(x, units, activation, dropout=0.0, batch_norm=False, name=
     """``Dense -> [BatchNormalization] -> [Dropout]`` per width in ``units``; layers
     named ``{name}_{i}``, ``{name}_bn_{i}``, ``{name}_dropout_{i}``."""
     for i, width in enumerate(units, start=1):
-        x = keras.layers.Dense(width, activation=None if batch_norm else activation,
-                               name=f"{name}_{i}")(x)
+        x = keras.layers.Dense(
+            width, activation=None if batch_norm else activation, name=f"{name}_{i}"
+        )(x)
         if batch_norm:
             x = keras.layers.BatchNormalization(name=f"{name}_bn_{i}")(x)
             x = keras.layers.Activation(activation, name=f"{name}_act_{i}")(x)
@@ -366,13 +369,15 @@ def apply_patchgan(source, target, filters=(64, 128, 256, 512), name="discrimina
     x = keras.layers.Concatenate(name=f"{name}_pair")([source, target])
     for i, count in enumerate(filters, start=1):
         strides = 2 if i < len(filters) else 1
-        x = keras.layers.Conv2D(count, 4, strides=strides, padding="same",
-                                use_bias=i == 1, name=f"{name}_conv_{i}")(x)
+        x = keras.layers.Conv2D(
+            count, 4, strides=strides, padding="same", use_bias=i == 1, name=f"{name}_conv_{i}"
+        )(x)
         if i > 1:
             x = keras.layers.BatchNormalization(name=f"{name}_bn_{i}")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"{name}_leaky_relu_{i}")(x)
-    return keras.layers.Conv2D(1, 4, padding="same", dtype="float32",
-                               name=f"{name}_patch_logits")(x)
+    return keras.layers.Conv2D(1, 4, padding="same", dtype="float32", name=f"{name}_patch_logits")(
+        x
+    )
 
 
 @register_builder
@@ -438,15 +443,17 @@ def build_gan(
     check_builtin_loss(loss, metrics, "GAN")
 
     z = keras.Input(shape=(latent_dim,), name="latent")
-    x = apply_dense_stack(z, generator_units, activation, batch_norm=batch_norm,
-                          name="generator_dense")
-    generator = keras.Model(z, _dense_output(x, input_shape, output_activation),
-                            name="generator")
-    discriminator = _mlp_discriminator(input_shape, discriminator_units, activation, dropout,
-                                       outputs=1)
+    x = apply_dense_stack(
+        z, generator_units, activation, batch_norm=batch_norm, name="generator_dense"
+    )
+    generator = keras.Model(z, _dense_output(x, input_shape, output_activation), name="generator")
+    discriminator = _mlp_discriminator(
+        input_shape, discriminator_units, activation, dropout, outputs=1
+    )
     model = GAN(generator, discriminator, seed=seed, name=name)
-    return _compile_gan(model, input_shape, compile, optimizer, learning_rate,
-                        discriminator_learning_rate)
+    return _compile_gan(
+        model, input_shape, compile, optimizer, learning_rate, discriminator_learning_rate
+    )
 
 
 @register_builder
@@ -520,25 +527,36 @@ def build_dcgan(
     base = (input_shape[0] // factor, input_shape[1] // factor, filters[-1])
 
     z = keras.Input(shape=(latent_dim,), name="latent")
-    x = keras.layers.Dense(int(np.prod(base)), use_bias=not batch_norm,
-                           name="generator_dense")(z)
+    x = keras.layers.Dense(int(np.prod(base)), use_bias=not batch_norm, name="generator_dense")(z)
     x = _normalize_activate(x, batch_norm, "relu", "generator_dense")
     x = keras.layers.Reshape(base, name="generator_reshape")(x)
     for i, count in enumerate(reversed(filters[:-1]), start=1):
-        x = keras.layers.Conv2DTranspose(count, kernel_size, strides=2, padding="same",
-                                         use_bias=not batch_norm,
-                                         name=f"generator_upconv_{i}")(x)
+        x = keras.layers.Conv2DTranspose(
+            count,
+            kernel_size,
+            strides=2,
+            padding="same",
+            use_bias=not batch_norm,
+            name=f"generator_upconv_{i}",
+        )(x)
         x = _normalize_activate(x, batch_norm, "relu", f"generator_upconv_{i}")
-    outputs = keras.layers.Conv2DTranspose(input_shape[-1], kernel_size, strides=2,
-                                           padding="same", activation=output_activation,
-                                           dtype="float32", name="generator_outputs")(x)
+    outputs = keras.layers.Conv2DTranspose(
+        input_shape[-1],
+        kernel_size,
+        strides=2,
+        padding="same",
+        activation=output_activation,
+        dtype="float32",
+        name="generator_outputs",
+    )(x)
     generator = keras.Model(z, outputs, name="generator")
 
     images = keras.Input(shape=input_shape, name="discriminator_inputs")
     x = images
     for i, count in enumerate(filters, start=1):
-        x = keras.layers.Conv2D(count, kernel_size, strides=2, padding="same",
-                                name=f"discriminator_conv_{i}")(x)
+        x = keras.layers.Conv2D(
+            count, kernel_size, strides=2, padding="same", name=f"discriminator_conv_{i}"
+        )(x)
         if batch_norm and i > 1:
             x = keras.layers.BatchNormalization(name=f"discriminator_bn_{i}")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"discriminator_leaky_relu_{i}")(x)
@@ -549,8 +567,9 @@ def build_dcgan(
     discriminator = keras.Model(images, logits, name="discriminator")
 
     model = GAN(generator, discriminator, seed=seed, name=name)
-    return _compile_gan(model, input_shape, compile, optimizer, learning_rate,
-                        discriminator_learning_rate)
+    return _compile_gan(
+        model, input_shape, compile, optimizer, learning_rate, discriminator_learning_rate
+    )
 
 
 @register_builder
@@ -624,18 +643,23 @@ def build_conditional_gan(
 
     z = keras.Input(shape=(latent_dim,), name="latent")
     labels = keras.Input(shape=(), dtype="int32", name="labels")
-    embedded = keras.layers.Embedding(num_classes, embedding_dim,
-                                      name="generator_label_embedding")(labels)
+    embedded = keras.layers.Embedding(
+        num_classes, embedding_dim, name="generator_label_embedding"
+    )(labels)
     x = keras.layers.Concatenate(name="generator_condition")([z, embedded])
-    x = apply_dense_stack(x, generator_units, activation, batch_norm=batch_norm,
-                          name="generator_dense")
-    generator = keras.Model([z, labels], _dense_output(x, input_shape, output_activation),
-                            name="generator")
-    discriminator = _mlp_discriminator(input_shape, discriminator_units, activation, dropout,
-                                       outputs=num_classes)
+    x = apply_dense_stack(
+        x, generator_units, activation, batch_norm=batch_norm, name="generator_dense"
+    )
+    generator = keras.Model(
+        [z, labels], _dense_output(x, input_shape, output_activation), name="generator"
+    )
+    discriminator = _mlp_discriminator(
+        input_shape, discriminator_units, activation, dropout, outputs=num_classes
+    )
     model = ConditionalGAN(generator, discriminator, seed=seed, name=name)
-    return _compile_gan(model, input_shape, compile, optimizer, learning_rate,
-                        discriminator_learning_rate)
+    return _compile_gan(
+        model, input_shape, compile, optimizer, learning_rate, discriminator_learning_rate
+    )
 
 
 @register_builder
@@ -704,22 +728,33 @@ def build_pix2pix(
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
     check_builtin_loss(loss, metrics, "GAN")
 
-    unet = build_unet(input_shape=input_shape, num_classes=1, depth=depth, filters=filters,
-                      dropout=dropout, compile=False, name="unet")
+    unet = build_unet(
+        input_shape=input_shape,
+        num_classes=1,
+        depth=depth,
+        filters=filters,
+        dropout=dropout,
+        compile=False,
+        name="unet",
+    )
     features = unet.get_layer("predictions").input
-    outputs = keras.layers.Conv2D(output_channels, 1, activation=output_activation,
-                                  dtype="float32", name="generator_outputs")(features)
+    outputs = keras.layers.Conv2D(
+        output_channels, 1, activation=output_activation, dtype="float32", name="generator_outputs"
+    )(features)
     generator = keras.Model(unet.inputs, outputs, name="generator")
 
     target_shape = (*input_shape[:2], output_channels)
     source = keras.Input(shape=input_shape, name="discriminator_source")
     target = keras.Input(shape=target_shape, name="discriminator_target")
-    discriminator = keras.Model([source, target],
-                                apply_patchgan(source, target, discriminator_filters),
-                                name="discriminator")
+    discriminator = keras.Model(
+        [source, target],
+        apply_patchgan(source, target, discriminator_filters),
+        name="discriminator",
+    )
     model = Pix2Pix(generator, discriminator, l1_weight=l1_weight, name=name)
-    return _compile_gan(model, input_shape, compile, optimizer, learning_rate,
-                        discriminator_learning_rate)
+    return _compile_gan(
+        model, input_shape, compile, optimizer, learning_rate, discriminator_learning_rate
+    )
 
 
 def _mlp_discriminator(input_shape, units, activation, dropout, outputs):
@@ -731,22 +766,25 @@ def _mlp_discriminator(input_shape, units, activation, dropout, outputs):
     if outputs == 1:
         logits = keras.layers.Dense(1, dtype="float32", name="discriminator_logits")(x)
     else:
-        unconditional = keras.layers.Dense(1, dtype="float32",
-                                           name="discriminator_unconditional")(x)
-        projection = keras.layers.Dense(outputs, use_bias=False, dtype="float32",
-                                        name="discriminator_projection")(x)
+        unconditional = keras.layers.Dense(1, dtype="float32", name="discriminator_unconditional")(
+            x
+        )
+        projection = keras.layers.Dense(
+            outputs, use_bias=False, dtype="float32", name="discriminator_projection"
+        )(x)
         logits = keras.layers.Add(dtype="float32", name="discriminator_logits")(
-            [unconditional, projection])
+            [unconditional, projection]
+        )
     return keras.Model(inputs, logits, name="discriminator")
 
 
 def _dense_output(x, input_shape, output_activation):
     width = int(np.prod(input_shape))
-    x = keras.layers.Dense(width, activation=output_activation, dtype="float32",
-                           name="generator_outputs")(x)
+    x = keras.layers.Dense(
+        width, activation=output_activation, dtype="float32", name="generator_outputs"
+    )(x)
     if len(input_shape) > 1:
-        x = keras.layers.Reshape(input_shape, dtype="float32",
-                                 name="generator_reshape_outputs")(x)
+        x = keras.layers.Reshape(input_shape, dtype="float32", name="generator_reshape_outputs")(x)
     return x
 
 
@@ -756,8 +794,9 @@ def _normalize_activate(x, batch_norm, activation, name):
     return keras.layers.Activation(activation, name=f"{name}_{activation}")(x)
 
 
-def _compile_gan(model, input_shape, compile, optimizer, learning_rate,
-                 discriminator_learning_rate):
+def _compile_gan(
+    model, input_shape, compile, optimizer, learning_rate, discriminator_learning_rate
+):
     model.build((None, *input_shape))
     if not compile:
         return model
@@ -818,8 +857,7 @@ register_recipe(
 register_recipe(
     "moons_gan",
     build_gan,
-    "Small GAN for the 2-D moons: 4-D noise, MLPs of 128-128 units, linear output, "
-    "Adam 5e-4.",
+    "Small GAN for the 2-D moons: 4-D noise, MLPs of 128-128 units, linear output, Adam 5e-4.",
     dataset="moons",
     fit={"epochs": 200, "batch_size": 64},
     input_shape=(2,),

@@ -48,11 +48,11 @@ class Perplexity(keras.metrics.Metric):
         losses = keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
         weights = ops.ones_like(losses)
         if self.ignore_class is not None:
-            weights = weights * ops.cast(ops.not_equal(y_true, self.ignore_class),
-                                         losses.dtype)
+            weights = weights * ops.cast(ops.not_equal(y_true, self.ignore_class), losses.dtype)
         if sample_weight is not None:
             weights = weights * ops.cast(
-                ops.broadcast_to(sample_weight, ops.shape(weights)), losses.dtype)
+                ops.broadcast_to(sample_weight, ops.shape(weights)), losses.dtype
+            )
         self.total.assign_add(ops.cast(ops.sum(losses * weights), self.dtype))
         self.count.assign_add(ops.cast(ops.sum(weights), self.dtype))
 
@@ -74,8 +74,10 @@ def next_token_data(sequences):
     """
     sequences = np.asarray(sequences)
     if sequences.ndim != 2 or sequences.shape[1] < 2:
-        raise ValueError("`sequences` must be int ids of shape (batch, steps >= 2). "
-                         f"Received shape: {sequences.shape}")
+        raise ValueError(
+            "`sequences` must be int ids of shape (batch, steps >= 2). "
+            f"Received shape: {sequences.shape}"
+        )
     return sequences[:, :-1], sequences[:, 1:]
 
 
@@ -100,8 +102,17 @@ class LanguageModel(keras.Model):
     (1, 3, 50)
     """
 
-    def __init__(self, vocab_size=10_000, embedding_dim=64, units=128, num_layers=1,
-                 cell="lstm", dropout=0.0, name="language_model", **kwargs):
+    def __init__(
+        self,
+        vocab_size=10_000,
+        embedding_dim=64,
+        units=128,
+        num_layers=1,
+        cell="lstm",
+        dropout=0.0,
+        name="language_model",
+        **kwargs,
+    ):
         check_positive_int("vocab_size", vocab_size, minimum=2)
         check_positive_int("embedding_dim", embedding_dim)
         check_positive_int("units", units)
@@ -109,15 +120,18 @@ class LanguageModel(keras.Model):
         check_choice("cell", cell, CELLS)
         check_rate("dropout", dropout)
         inputs = keras.Input(shape=(None,), dtype="int32", name="tokens")
-        x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
-                                   name="embedding")(inputs)
-        for layer in recurrent_layers(cell, (units,) * num_layers, return_sequences=True,
-                                      dropout=dropout):
+        x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(
+            inputs
+        )
+        for layer in recurrent_layers(
+            cell, (units,) * num_layers, return_sequences=True, dropout=dropout
+        ):
             x = layer(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name="output_dropout")(x)
-        outputs = keras.layers.Dense(vocab_size, activation="softmax", dtype="float32",
-                                     name="predictions")(x)
+        outputs = keras.layers.Dense(
+            vocab_size, activation="softmax", dtype="float32", name="predictions"
+        )(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
@@ -232,8 +246,15 @@ def build_language_model(
     >>> model.fit(x, y, epochs=5)
     >>> model.generate([2, 7], num_tokens=6, temperature=0.5, seed=0)
     """
-    model = LanguageModel(vocab_size=vocab_size, embedding_dim=embedding_dim, units=units,
-                          num_layers=num_layers, cell=cell, dropout=dropout, name=name)
+    model = LanguageModel(
+        vocab_size=vocab_size,
+        embedding_dim=embedding_dim,
+        units=units,
+        num_layers=num_layers,
+        cell=cell,
+        dropout=dropout,
+        name=name,
+    )
     return compile_recipe(
         model,
         compile=compile,

@@ -91,8 +91,9 @@ def build_linear(
 
     binary = num_classes == 2 and kind in ("perceptron", "logistic")
     units = 1 if binary else num_classes
-    activation = {"perceptron": None, "logistic": "sigmoid", "softmax": "softmax",
-                  "linear": None}[kind]
+    activation = {"perceptron": None, "logistic": "sigmoid", "softmax": "softmax", "linear": None}[
+        kind
+    ]
     model = keras.Sequential(name=name or kind)
     model.add(keras.Input(shape=input_shape, name="inputs"))
     if len(input_shape) > 1:

@@ -251,8 +251,7 @@ register_recipe(
 register_recipe(
     "cifar10_fc",
     build_mlp,
-    "Seed 004's CIFAR-10 model 1: fully connected 3072-1024-256-64-10, ReLU "
-    "(3,426,250 params).",
+    "Seed 004's CIFAR-10 model 1: fully connected 3072-1024-256-64-10, ReLU (3,426,250 params).",
     dataset="cifar10",
     fit={"epochs": 20, "batch_size": 128},
     input_shape=(32, 32, 3),

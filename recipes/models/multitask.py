@@ -123,8 +123,7 @@ def _check_heads(heads):
             spec = {"units": spec}
         if not isinstance(spec, dict) or "units" not in spec:
             raise ValueError(
-                f"`heads[{head!r}]` must be an int or a dict with 'units'. "
-                f"Received: {spec!r}"
+                f"`heads[{head!r}]` must be an int or a dict with 'units'. Received: {spec!r}"
             )
         unknown = sorted(set(spec) - set(_HEAD_KEYS))
         if unknown:
@@ -152,8 +151,7 @@ def _check_per_head(argument, value, heads):
     unknown = sorted(set(value) - set(heads))
     if unknown:
         raise ValueError(
-            f"`{argument}` names unknown head(s) {unknown}; the heads are "
-            f"{', '.join(heads)}."
+            f"`{argument}` names unknown head(s) {unknown}; the heads are {', '.join(heads)}."
         )
     return dict(value)
 

@@ -19,8 +19,16 @@ PADDINGS = ("valid", "same")
 ROTATION_POOLING = ("max", "mean")
 
 
-def apply_p4_block(x, filters, kernel_size=3, padding="valid", batch_norm=True,
-                   dropout=0.0, lifting=False, name="p4_block"):
+def apply_p4_block(
+    x,
+    filters,
+    kernel_size=3,
+    padding="valid",
+    batch_norm=True,
+    dropout=0.0,
+    lifting=False,
+    name="p4_block",
+):
     """``P4ConvZ2`` (``lifting=True``) or ``P4ConvP4``, then batch norm over the
     filters (statistics shared by the 4 rotations; momentum 0.9, PyTorch's default,
     so that the inference statistics follow small data sets), ReLU and optional
@@ -30,8 +38,14 @@ def apply_p4_block(x, filters, kernel_size=3, padding="valid", batch_norm=True,
     ``{name}_dropout``.
     """
     conv = P4ConvZ2 if lifting else P4ConvP4
-    x = conv(filters, kernel_size, padding=padding, use_bias=not batch_norm,
-             kernel_initializer="he_normal", name=f"{name}_conv")(x)
+    x = conv(
+        filters,
+        kernel_size,
+        padding=padding,
+        use_bias=not batch_norm,
+        kernel_initializer="he_normal",
+        name=f"{name}_conv",
+    )(x)
     if batch_norm:
         # axis -2 is the filter axis of (batch, h, w, filters, 4): one mean, variance,
         # scale and shift per filter, whatever its rotation.
@@ -146,16 +160,26 @@ def build_p4cnn(
     inputs = keras.Input(shape=input_shape, name="images")
     x = augment(inputs) if augment is not None else inputs
     for layer, count in enumerate(filters, start=1):
-        x = apply_p4_block(x, count, kernel_size, padding, batch_norm, dropout,
-                           lifting=layer == 1, name=f"block{layer}")
+        x = apply_p4_block(
+            x,
+            count,
+            kernel_size,
+            padding,
+            batch_norm,
+            dropout,
+            lifting=layer == 1,
+            name=f"block{layer}",
+        )
         if layer in pool_after:
             # (batch, h, w, filters, 4): pool h and w only, per filter and rotation.
-            x = keras.layers.MaxPooling3D((2, 2, 1), data_format="channels_last",
-                                          name=f"block{layer}_pool")(x)
+            x = keras.layers.MaxPooling3D(
+                (2, 2, 1), data_format="channels_last", name=f"block{layer}_pool"
+            )(x)
     x = P4Pool(rotation_pooling, name="rotation_pool")(x)
     x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
-                                 name="predictions")(x)
+    outputs = keras.layers.Dense(
+        num_classes, activation="softmax", dtype="float32", name="predictions"
+    )(x)
     model = keras.Model(inputs, outputs, name=name)
     return compile_recipe(
         model,

@@ -243,8 +243,7 @@ class EpisodeSampler(keras.utils.PyDataset):
         self.y = np.asarray(y).reshape(-1)
         if len(self.x) != len(self.y):
             raise ValueError(
-                f"`x` and `y` must have the same length. Received: {len(self.x)} and "
-                f"{len(self.y)}"
+                f"`x` and `y` must have the same length. Received: {len(self.x)} and {len(self.y)}"
             )
         self.n_way = check_positive_int("n_way", n_way, minimum=2)
         self.k_shot = check_positive_int("k_shot", k_shot)

@@ -124,8 +124,11 @@ def _check_depth(depth, block, variant):
         return _DEFAULT_DEPTH[block]
     per_block = _LAYERS_PER_BLOCK[block]
     step = 3 * per_block
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < step + 2 or (
-        (depth - 2) % step
+    if (
+        isinstance(depth, bool)
+        or not isinstance(depth, int)
+        or depth < step + 2
+        or ((depth - 2) % step)
     ):
         examples = ", ".join(str(step * n + 2) for n in (1, 3, 5, 7, 9, 18))
         raise ValueError(
@@ -210,8 +213,10 @@ def build_resnet(
             f"block={block!r}"
         )
     depth = _check_depth(depth, block, variant)
-    filters = check_positive_int("filters", filters) if filters is not None else (
-        64 if variant == "resnet9" else 16
+    filters = (
+        check_positive_int("filters", filters)
+        if filters is not None
+        else (64 if variant == "resnet9" else 16)
     )
     l2 = check_non_negative("l2", l2)
     regularizer = keras.regularizers.L2(l2) if l2 else None
@@ -223,8 +228,9 @@ def build_resnet(
         x = apply_conv_bn(x, filters, l2=l2, name="stem")
         blocks = (depth - 2) // (3 * _LAYERS_PER_BLOCK[block])
         for s, stride in enumerate((1, 2, 2)):
-            x = apply_stack(x, filters * 2**s, blocks, stride, block=block, l2=l2,
-                            name=f"stack{s + 1}")
+            x = apply_stack(
+                x, filters * 2**s, blocks, stride, block=block, l2=l2, name=f"stack{s + 1}"
+            )
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     else:
         x = apply_conv_bn(x, filters, l2=l2, name="prep")
@@ -234,8 +240,13 @@ def build_resnet(
         x = apply_conv_bn(x, 8 * filters, pool=True, l2=l2, name="layer3")
         x = apply_resnet9_residual(x, 8 * filters, l2=l2, name="layer3_res")
         x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax", dtype="float32",
-                                 kernel_regularizer=regularizer, name="predictions")(x)
+    outputs = keras.layers.Dense(
+        num_classes,
+        activation="softmax",
+        dtype="float32",
+        kernel_regularizer=regularizer,
+        name="predictions",
+    )(x)
     model = keras.Model(inputs, outputs, name=name or f"resnet{depth}")
 
     default_loss, default_metrics = default_loss_and_metrics("softmax")
@@ -252,8 +263,7 @@ def build_resnet(
 register_recipe(
     "cifar10_resnet20",
     build_resnet,
-    "He et al. 2016 CIFAR ResNet-20 (3 stacks of 3 basic blocks, 16-32-64 filters, "
-    "0.27M params).",
+    "He et al. 2016 CIFAR ResNet-20 (3 stacks of 3 basic blocks, 16-32-64 filters, 0.27M params).",
     dataset="cifar10",
     fit={"epochs": 30, "batch_size": 128},
     input_shape=(32, 32, 3),

@@ -59,8 +59,10 @@ def cudnn_lstm_supported():
     compilation with "Unknown output type bfloat16" (JAX 0.11, Keras 3.15).
     ``recurrent_layer`` then builds the LSTM with ``use_cudnn=False``.
     """
-    return not (keras.backend.backend() == "jax"
-                and keras.config.dtype_policy().compute_dtype == "bfloat16")
+    return not (
+        keras.backend.backend() == "jax"
+        and keras.config.dtype_policy().compute_dtype == "bfloat16"
+    )
 
 
 def recurrent_layer(
@@ -98,8 +100,12 @@ def recurrent_layer(
     """
     check_cell(cell)
     check_positive_int("units", units)
-    options = dict(return_sequences=return_sequences, return_state=return_state,
-                   go_backwards=go_backwards, name=name)
+    options = dict(
+        return_sequences=return_sequences,
+        return_state=return_state,
+        go_backwards=go_backwards,
+        name=name,
+    )
     if isinstance(cell, str) and cell in _BUILT_IN_LAYERS:
         if cell == "lstm" and not cudnn_lstm_supported():
             options["use_cudnn"] = False
@@ -121,8 +127,15 @@ def recurrent_layer(
     return keras.layers.RNN(instance, **options)
 
 
-def recurrent_layers(cell, units, return_sequences, bidirectional=False, dropout=0.0,
-                     recurrent_dropout=0.0, name="recurrent"):
+def recurrent_layers(
+    cell,
+    units,
+    return_sequences,
+    bidirectional=False,
+    dropout=0.0,
+    recurrent_dropout=0.0,
+    name="recurrent",
+):
     """The layers of a stacked (deep) recurrent network, in order.
 
     Every layer but the last returns sequences; the last returns sequences when
@@ -160,8 +173,11 @@ def recurrent_layers(cell, units, return_sequences, bidirectional=False, dropout
         if dropout and not built_in:
             layers.append(keras.layers.SpatialDropout1D(dropout, name=f"{name}_dropout_{i}"))
         layer = recurrent_layer(
-            cell, width, return_sequences=return_sequences or i < len(units),
-            dropout=dropout if built_in else 0.0, recurrent_dropout=recurrent_dropout,
+            cell,
+            width,
+            return_sequences=return_sequences or i < len(units),
+            dropout=dropout if built_in else 0.0,
+            recurrent_dropout=recurrent_dropout,
             name=None if bidirectional else f"{name}_{i}",
         )
         if bidirectional:
@@ -231,8 +247,7 @@ def _slow_reason(layer):
 def _units_per_layer(units, num_layers):
     if isinstance(units, int) and not isinstance(units, bool):
         check_positive_int("units", units)
-        return (units,) * check_positive_int("num_layers", 1 if num_layers is None
-                                             else num_layers)
+        return (units,) * check_positive_int("num_layers", 1 if num_layers is None else num_layers)
     try:
         widths = tuple(units)
     except TypeError:
@@ -349,8 +364,9 @@ def build_rnn(
     check_cell(cell)
     widths = _units_per_layer(units, num_layers)
     check_positive_int("num_classes", num_classes)
-    input_shape = check_shape("input_shape", input_shape,
-                              ndim=1 if mode == "vec2seq" or vocab_size else 2)
+    input_shape = check_shape(
+        "input_shape", input_shape, ndim=1 if mode == "vec2seq" or vocab_size else 2
+    )
     representation = representation or ("sentence" if mode == "seq2vec" else "token")
     check_choice("representation", representation, REPRESENTATIONS)
     if representation == "sentence" and mode != "seq2vec":
@@ -364,8 +380,10 @@ def build_rnn(
         check_positive_int("vocab_size", vocab_size, minimum=2)
         check_positive_int("embedding_dim", embedding_dim)
         if mode == "vec2seq":
-            raise ValueError("`vocab_size` (token inputs) needs mode 'seq2vec' or "
-                             f"'seq2seq'. Received: mode={mode!r}")
+            raise ValueError(
+                "`vocab_size` (token inputs) needs mode 'seq2vec' or "
+                f"'seq2seq'. Received: mode={mode!r}"
+            )
     if mask_value is not None and (vocab_size is not None or mode == "vec2seq"):
         raise ValueError(
             "`mask_value` applies to float sequences (no vocab_size, mode 'seq2vec' or "
@@ -383,23 +401,33 @@ def build_rnn(
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
 
     model = keras.Sequential(name=name)
-    model.add(keras.Input(shape=input_shape, dtype="int32" if vocab_size else "float32",
-                          name="inputs"))
+    model.add(
+        keras.Input(shape=input_shape, dtype="int32" if vocab_size else "float32", name="inputs")
+    )
     if vocab_size:
-        model.add(keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
-                                         name="embedding"))
+        model.add(
+            keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")
+        )
     elif mask_value is not None:
         model.add(keras.layers.Masking(mask_value, name="masking"))
     if mode == "vec2seq":
         model.add(keras.layers.RepeatVector(output_length, name="repeat"))
-    for layer in recurrent_layers(cell, widths, return_sequences=representation == "token",
-                                  bidirectional=bidirectional, dropout=dropout,
-                                  recurrent_dropout=recurrent_dropout):
+    for layer in recurrent_layers(
+        cell,
+        widths,
+        return_sequences=representation == "token",
+        bidirectional=bidirectional,
+        dropout=dropout,
+        recurrent_dropout=recurrent_dropout,
+    ):
         model.add(layer)
     if mode == "seq2vec" and representation == "token":
         model.add(keras.layers.GlobalAveragePooling1D(name="pooling"))
-    model.add(keras.layers.Dense(num_classes, activation=output_activation, dtype="float32",
-                                 name="predictions"))
+    model.add(
+        keras.layers.Dense(
+            num_classes, activation=output_activation, dtype="float32", name="predictions"
+        )
+    )
     default_loss, default_metrics = default_loss_and_metrics(output_activation)
     return compile_recipe(
         model,

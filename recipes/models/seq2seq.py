@@ -120,7 +120,8 @@ class Seq2Seq(keras.Model):
     ):
         check_positive_int("vocab_size", vocab_size, minimum=2)
         target_vocab = check_positive_int(
-            "target_vocab_size", vocab_size if target_vocab_size is None else target_vocab_size,
+            "target_vocab_size",
+            vocab_size if target_vocab_size is None else target_vocab_size,
             minimum=2,
         )
         check_positive_int("embedding_dim", embedding_dim)
@@ -144,29 +145,48 @@ class Seq2Seq(keras.Model):
 
         encoder_inputs = keras.Input(shape=(None,), dtype="int32", name="encoder_inputs")
         decoder_inputs = keras.Input(shape=(None,), dtype="int32", name="decoder_inputs")
-        source = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
-                                        name="encoder_embedding")(encoder_inputs)
-        target = keras.layers.Embedding(target_vocab, embedding_dim, mask_zero=True,
-                                        name="decoder_embedding")(decoder_inputs)
+        source = keras.layers.Embedding(
+            vocab_size, embedding_dim, mask_zero=True, name="encoder_embedding"
+        )(encoder_inputs)
+        target = keras.layers.Embedding(
+            target_vocab, embedding_dim, mask_zero=True, name="decoder_embedding"
+        )(decoder_inputs)
         if spatial_dropout:
-            source = keras.layers.SpatialDropout1D(spatial_dropout,
-                                                   name="encoder_dropout")(source)
-            target = keras.layers.SpatialDropout1D(spatial_dropout,
-                                                   name="decoder_dropout")(target)
-        encoder = recurrent_layer(cell, units, return_sequences=True, return_state=True,
-                                  dropout=layer_dropout, name="encoder")
+            source = keras.layers.SpatialDropout1D(spatial_dropout, name="encoder_dropout")(source)
+            target = keras.layers.SpatialDropout1D(spatial_dropout, name="decoder_dropout")(target)
+        encoder = recurrent_layer(
+            cell,
+            units,
+            return_sequences=True,
+            return_state=True,
+            dropout=layer_dropout,
+            name="encoder",
+        )
         encoder_outputs, *states = encoder(source)
-        decoder = recurrent_layer(cell, units, return_sequences=True, return_state=True,
-                                  dropout=layer_dropout, name="decoder")
+        decoder = recurrent_layer(
+            cell,
+            units,
+            return_sequences=True,
+            return_state=True,
+            dropout=layer_dropout,
+            name="decoder",
+        )
         hidden, *_ = decoder(target, initial_state=states)
         if attention is not None:
-            hidden = _attend(_attention_layer(attention, attention_units or units),
-                             hidden, encoder_outputs, units)[0]
-        outputs = keras.layers.Dense(target_vocab, activation="softmax", dtype="float32",
-                                     name="predictions")(hidden)
+            hidden = _attend(
+                _attention_layer(attention, attention_units or units),
+                hidden,
+                encoder_outputs,
+                units,
+            )[0]
+        outputs = keras.layers.Dense(
+            target_vocab, activation="softmax", dtype="float32", name="predictions"
+        )(hidden)
         super().__init__(
             inputs={"encoder_inputs": encoder_inputs, "decoder_inputs": decoder_inputs},
-            outputs=outputs, name=name, **kwargs,
+            outputs=outputs,
+            name=name,
+            **kwargs,
         )
         self.vocab_size = vocab_size
         self.target_vocab_size = target_vocab_size
@@ -212,12 +232,16 @@ class Seq2Seq(keras.Model):
             steps)``: row ``t`` is where the decoder looked to produce token ``t``.
         """
         if return_attention and self.attention is None:
-            raise ValueError("`return_attention=True` needs a model built with attention. "
-                             f"Received: attention={self.attention!r}")
+            raise ValueError(
+                "`return_attention=True` needs a model built with attention. "
+                f"Received: attention={self.attention!r}"
+            )
         source = np.asarray(encoder_inputs)
         if source.ndim != 2:
-            raise ValueError("`encoder_inputs` must be int ids of shape (batch, steps). "
-                             f"Received shape: {source.shape}")
+            raise ValueError(
+                "`encoder_inputs` must be int ids of shape (batch, steps). "
+                f"Received shape: {source.shape}"
+            )
         max_length = max_length or 2 * source.shape[1] + 1
         check_positive_int("max_length", max_length)
         source_mask = ops.convert_to_tensor(source != PAD)
@@ -231,11 +255,13 @@ class Seq2Seq(keras.Model):
         tokens, weights = [], []
         finished = np.zeros(batch, bool)
         for _ in range(max_length):
-            hidden, *states = decoder(decoder_embedding(ops.convert_to_tensor(token)),
-                                      initial_state=states)
+            hidden, *states = decoder(
+                decoder_embedding(ops.convert_to_tensor(token)), initial_state=states
+            )
             if self.attention is not None:
-                hidden, step_weights = _attend(self, hidden, values, self.units,
-                                               value_mask=source_mask)
+                hidden, step_weights = _attend(
+                    self, hidden, values, self.units, value_mask=source_mask
+                )
                 weights.append(ops.convert_to_numpy(step_weights)[:, 0])
             probabilities = ops.convert_to_numpy(predictions(hidden))[:, 0]
             token = probabilities.argmax(-1).astype("int32")[:, None]
@@ -269,8 +295,7 @@ def _attend(source, hidden, values, units, value_mask=None):
     else:
         attention = source
         concatenate = keras.layers.Concatenate(name="attention_concat")
-        projection = keras.layers.Dense(units, activation="tanh",
-                                        name="attention_projection")
+        projection = keras.layers.Dense(units, activation="tanh", name="attention_projection")
         context, weights = attention(hidden, values)
     return projection(concatenate([context, hidden])), weights
 
@@ -293,8 +318,10 @@ def exact_match(predicted, targets, end_id=END):
     """
     predicted, targets = np.asarray(predicted), np.asarray(targets)
     if len(predicted) != len(targets):
-        raise ValueError("`predicted` and `targets` must hold as many sequences. "
-                         f"Received: {len(predicted)} and {len(targets)}")
+        raise ValueError(
+            "`predicted` and `targets` must hold as many sequences. "
+            f"Received: {len(predicted)} and {len(targets)}"
+        )
 
     def trim(row):
         ends = np.flatnonzero(row == end_id)
@@ -365,9 +392,16 @@ def build_seq2seq(
     >>> exact_match(model.generate(x["encoder_inputs"]), y)
     """
     model = Seq2Seq(
-        vocab_size=vocab_size, target_vocab_size=target_vocab_size,
-        embedding_dim=embedding_dim, units=units, cell=cell, attention=attention,
-        attention_units=attention_units, dropout=dropout, start_id=start_id, end_id=end_id,
+        vocab_size=vocab_size,
+        target_vocab_size=target_vocab_size,
+        embedding_dim=embedding_dim,
+        units=units,
+        cell=cell,
+        attention=attention,
+        attention_units=attention_units,
+        dropout=dropout,
+        start_id=start_id,
+        end_id=end_id,
         name=name,
     )
     return compile_recipe(

@@ -97,8 +97,7 @@ class TextClassifier(keras.Model):
         check_positive_int("units", units)
         check_positive_int("max_n", max_n)
         check_rate("dropout", dropout)
-        output_activation = output_activation or (
-            "softmax" if num_classes > 1 else "sigmoid")
+        output_activation = output_activation or ("softmax" if num_classes > 1 else "sigmoid")
         check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
         if text_input:
             if keras.backend.backend() != "tensorflow":
@@ -113,39 +112,49 @@ class TextClassifier(keras.Model):
         if text_input:
             inputs = keras.Input(shape=(), dtype="string", name="text")
             ids = keras.layers.TextVectorization(
-                max_tokens=vocab_size, output_sequence_length=sequence_length,
+                max_tokens=vocab_size,
+                output_sequence_length=sequence_length,
                 name="vectorizer",
             )(inputs)
         else:
             inputs = ids = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
         if kind == "bow":
-            x = keras.layers.CategoryEncoding(vocab_size, output_mode=bag_mode,
-                                              name="bag_of_words")(ids)
+            x = keras.layers.CategoryEncoding(
+                vocab_size, output_mode=bag_mode, name="bag_of_words"
+            )(ids)
             for i, width in enumerate(hidden_units, start=1):
                 x = keras.layers.Dense(width, activation="relu", name=f"dense_{i}")(x)
                 if dropout:
                     x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
         elif kind == "fasttext":
             if max_n > 1:
-                ids = HashedNGrams(vocab_size, max_n=max_n, num_buckets=num_buckets,
-                                   name="ngrams")(ids)
-            x = keras.layers.Embedding(vocab_size + (num_buckets if max_n > 1 else 0),
-                                       embedding_dim, mask_zero=True, name="embedding")(ids)
+                ids = HashedNGrams(
+                    vocab_size, max_n=max_n, num_buckets=num_buckets, name="ngrams"
+                )(ids)
+            x = keras.layers.Embedding(
+                vocab_size + (num_buckets if max_n > 1 else 0),
+                embedding_dim,
+                mask_zero=True,
+                name="embedding",
+            )(ids)
             x = keras.layers.GlobalAveragePooling1D(name="average")(x)
             if dropout:
                 x = keras.layers.Dropout(dropout, name="dropout")(x)
         else:
-            x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
-                                       name="embedding")(ids)
-            layer = recurrent_layer(kind, units, dropout=dropout,
-                                    name=None if bidirectional else "recurrent")
+            x = keras.layers.Embedding(
+                vocab_size, embedding_dim, mask_zero=True, name="embedding"
+            )(ids)
+            layer = recurrent_layer(
+                kind, units, dropout=dropout, name=None if bidirectional else "recurrent"
+            )
             if bidirectional:
                 layer = keras.layers.Bidirectional(layer, name="recurrent")
             x = layer(x)
             if dropout:
                 x = keras.layers.Dropout(dropout, name="dropout")(x)
-        outputs = keras.layers.Dense(num_classes, activation=output_activation, dtype="float32",
-                                     name="predictions")(x)
+        outputs = keras.layers.Dense(
+            num_classes, activation=output_activation, dtype="float32", name="predictions"
+        )(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
         self.kind = kind
         self.vocab_size = vocab_size
@@ -276,11 +285,19 @@ def build_text_classifier(
     """
     check_choice("kind", kind, ("bow", "gru", "lstm"))
     model = TextClassifier(
-        kind=kind, vocab_size=vocab_size, num_classes=num_classes,
-        sequence_length=sequence_length, embedding_dim=embedding_dim,
-        hidden_units=hidden_units, bag_mode=bag_mode, units=units,
-        bidirectional=bidirectional, dropout=dropout, output_activation=output_activation,
-        text_input=text_input, name=name,
+        kind=kind,
+        vocab_size=vocab_size,
+        num_classes=num_classes,
+        sequence_length=sequence_length,
+        embedding_dim=embedding_dim,
+        hidden_units=hidden_units,
+        bag_mode=bag_mode,
+        units=units,
+        bidirectional=bidirectional,
+        dropout=dropout,
+        output_activation=output_activation,
+        text_input=text_input,
+        name=name,
     )
     return _compile(model, compile, optimizer, learning_rate, loss, metrics)
 
@@ -338,10 +355,17 @@ def build_fasttext(
     250022
     """
     model = TextClassifier(
-        kind="fasttext", vocab_size=vocab_size, num_classes=num_classes,
-        sequence_length=sequence_length, embedding_dim=embedding_dim, max_n=max_n,
-        num_buckets=num_buckets, dropout=dropout, output_activation=output_activation,
-        text_input=text_input, name=name,
+        kind="fasttext",
+        vocab_size=vocab_size,
+        num_classes=num_classes,
+        sequence_length=sequence_length,
+        embedding_dim=embedding_dim,
+        max_n=max_n,
+        num_buckets=num_buckets,
+        dropout=dropout,
+        output_activation=output_activation,
+        text_input=text_input,
+        name=name,
     )
     return _compile(model, compile, optimizer, learning_rate, loss, metrics)
 

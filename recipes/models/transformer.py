@@ -97,8 +97,9 @@ def embed_tokens(tokens, vocab_size, embed_dim, positional, max_length, dropout,
     return x
 
 
-def _check_transformer_arguments(embed_dim, num_heads, feed_forward_dim, dropout, activation,
-                                 norm_first, positional):
+def _check_transformer_arguments(
+    embed_dim, num_heads, feed_forward_dim, dropout, activation, norm_first, positional
+):
     check_positive_int("embed_dim", embed_dim)
     check_positive_int("num_heads", num_heads)
     if embed_dim % num_heads:
@@ -198,22 +199,27 @@ def build_transformer(
     check_positive_int("vocab_size", vocab_size, minimum=2)
     target_vocab_size = target_vocab_size or vocab_size
     check_positive_int("target_vocab_size", target_vocab_size, minimum=2)
-    _check_transformer_arguments(embed_dim, num_heads, feed_forward_dim, dropout, activation,
-                                 norm_first, positional)
+    _check_transformer_arguments(
+        embed_dim, num_heads, feed_forward_dim, dropout, activation, norm_first, positional
+    )
     check_positive_int("num_layers", num_layers)
     num_decoder_layers = num_decoder_layers or num_layers
     check_positive_int("num_decoder_layers", num_decoder_layers)
     check_positive_int("pad_id", pad_id, minimum=0)
     source_length = _positions_length("input_shape", input_shape, positional)
     target_length = _positions_length("target_shape", target_shape, positional)
-    block_arguments = dict(num_heads=num_heads, feed_forward_dim=feed_forward_dim,
-                           dropout=dropout, activation=activation, norm_first=norm_first)
+    block_arguments = dict(
+        num_heads=num_heads,
+        feed_forward_dim=feed_forward_dim,
+        dropout=dropout,
+        activation=activation,
+        norm_first=norm_first,
+    )
 
     # Encoder: source tokens -> contextual vectors.
     source = keras.Input(shape=input_shape, dtype="int32", name="source_tokens")
     source_mask = PaddingMask(pad_id, name="source_padding_mask")(source)
-    x = embed_tokens(source, vocab_size, embed_dim, positional, source_length, dropout,
-                     "source")
+    x = embed_tokens(source, vocab_size, embed_dim, positional, source_length, dropout, "source")
     for i in range(1, num_layers + 1):
         x = TransformerEncoderBlock(**block_arguments, name=f"encoder_block_{i}")(
             x, padding_mask=source_mask
@@ -228,8 +234,9 @@ def build_transformer(
     memory_tokens = keras.Input(shape=input_shape, dtype="int32", name="memory_tokens")
     target_mask = PaddingMask(pad_id, name="target_padding_mask")(target)
     memory_mask = PaddingMask(pad_id, name="memory_padding_mask")(memory_tokens)
-    y = embed_tokens(target, target_vocab_size, embed_dim, positional, target_length, dropout,
-                     "target")
+    y = embed_tokens(
+        target, target_vocab_size, embed_dim, positional, target_length, dropout, "target"
+    )
     for i in range(1, num_decoder_layers + 1):
         y = TransformerDecoderBlock(**block_arguments, name=f"decoder_block_{i}")(
             y, memory, decoder_padding_mask=target_mask, encoder_padding_mask=memory_mask
@@ -257,8 +264,9 @@ def build_transformer(
     )
 
 
-def greedy_decode(model, encoder_inputs, max_length=None, start_id=START, end_id=END,
-                  pad_id=PAD, batch_size=256):
+def greedy_decode(
+    model, encoder_inputs, max_length=None, start_id=START, end_id=END, pad_id=PAD, batch_size=256
+):
     """Generates target sequences with a ``build_transformer`` model, one token at
     a time, always taking the most probable token.
 
@@ -387,8 +395,9 @@ def build_transformer_classifier(
     input_shape = check_shape("input_shape", input_shape, ndim=1)
     check_positive_int("vocab_size", vocab_size, minimum=2)
     check_positive_int("num_classes", num_classes)
-    _check_transformer_arguments(embed_dim, num_heads, feed_forward_dim, dropout, activation,
-                                 norm_first, positional)
+    _check_transformer_arguments(
+        embed_dim, num_heads, feed_forward_dim, dropout, activation, norm_first, positional
+    )
     check_positive_int("num_layers", num_layers)
     check_choice("pooling", pooling, POOLINGS)
     check_positive_int("pad_id", pad_id, minimum=0)
@@ -400,11 +409,14 @@ def build_transformer_classifier(
     mask = PaddingMask(pad_id, name="padding_mask")(tokens)
     x = embed_tokens(tokens, vocab_size, embed_dim, positional, length, dropout, "token")
     for i in range(1, num_layers + 1):
-        x = TransformerEncoderBlock(num_heads=num_heads, feed_forward_dim=feed_forward_dim,
-                                    dropout=dropout, activation=activation,
-                                    norm_first=norm_first, name=f"encoder_block_{i}")(
-            x, padding_mask=mask
-        )
+        x = TransformerEncoderBlock(
+            num_heads=num_heads,
+            feed_forward_dim=feed_forward_dim,
+            dropout=dropout,
+            activation=activation,
+            norm_first=norm_first,
+            name=f"encoder_block_{i}",
+        )(x, padding_mask=mask)
     if norm_first:
         x = keras.layers.LayerNormalization(epsilon=1e-6, name="encoder_norm")(x)
     if pooling == "mean":
@@ -413,8 +425,9 @@ def build_transformer_classifier(
         x = SelectToken(0, name="pooling")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    outputs = keras.layers.Dense(num_classes, activation=output_activation, dtype="float32",
-                                 name="predictions")(x)
+    outputs = keras.layers.Dense(
+        num_classes, activation=output_activation, dtype="float32", name="predictions"
+    )(x)
     model = keras.Model(tokens, outputs, name=name)
     default_loss, default_metrics = default_loss_and_metrics(output_activation)
     return compile_recipe(

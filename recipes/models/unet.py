@@ -21,8 +21,9 @@ from recipes.registry import register_builder, register_recipe
 UPSAMPLING = ("transpose", "bilinear")
 
 
-def apply_conv_block(x, filters, batch_norm=True, dropout=0.0,
-                     kernel_initializer="he_normal", name="block"):
+def apply_conv_block(
+    x, filters, batch_norm=True, dropout=0.0, kernel_initializer="he_normal", name="block"
+):
     """Two ``3x3 conv -> [batch norm] -> ReLU`` steps, then optional dropout.
 
     Batch norm uses momentum 0.9 (PyTorch's default) so that its inference
@@ -33,8 +34,12 @@ def apply_conv_block(x, filters, batch_norm=True, dropout=0.0,
     """
     for i in (1, 2):
         x = keras.layers.Conv2D(
-            filters, 3, padding="same", use_bias=not batch_norm,
-            kernel_initializer=kernel_initializer, name=f"{name}_conv{i}",
+            filters,
+            3,
+            padding="same",
+            use_bias=not batch_norm,
+            kernel_initializer=kernel_initializer,
+            name=f"{name}_conv{i}",
         )(x)
         if batch_norm:
             x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{i}")(x)
@@ -44,8 +49,9 @@ def apply_conv_block(x, filters, batch_norm=True, dropout=0.0,
     return x
 
 
-def apply_down_block(x, filters, batch_norm=True, dropout=0.0,
-                     kernel_initializer="he_normal", name="encoder"):
+def apply_down_block(
+    x, filters, batch_norm=True, dropout=0.0, kernel_initializer="he_normal", name="encoder"
+):
     """Encoder level: a conv block (the skip) then 2x2 max-pooling (``{name}_pool``).
 
     Returns:
@@ -56,13 +62,24 @@ def apply_down_block(x, filters, batch_norm=True, dropout=0.0,
     return pooled, skip
 
 
-def apply_up_block(x, skip, filters, upsampling="transpose", batch_norm=True, dropout=0.0,
-                   kernel_initializer="he_normal", name="decoder"):
+def apply_up_block(
+    x,
+    skip,
+    filters,
+    upsampling="transpose",
+    batch_norm=True,
+    dropout=0.0,
+    kernel_initializer="he_normal",
+    name="decoder",
+):
     """Decoder level: upsample by 2 to ``filters`` channels (``{name}_upconv``),
     concatenate ``skip`` (``{name}_concat``), then a conv block."""
     if upsampling == "transpose":
         x = keras.layers.Conv2DTranspose(
-            filters, 2, strides=2, kernel_initializer=kernel_initializer,
+            filters,
+            2,
+            strides=2,
+            kernel_initializer=kernel_initializer,
             name=f"{name}_upconv",
         )(x)
     else:
@@ -180,21 +197,36 @@ def build_unet(
     inputs = keras.Input(shape=input_shape, name="images")
     x = inputs
     if flip is not None:
-        x, flips = RandomFlip(flip[0], seed=flip[1], return_flips=True,
-                              name="augment_flip")(x)
+        x, flips = RandomFlip(flip[0], seed=flip[1], return_flips=True, name="augment_flip")(x)
     skips = []
     for level in range(depth):
-        x, skip = apply_down_block(x, filters * 2**level, batch_norm, dropout,
-                                   kernel_initializer, name=f"encoder{level + 1}")
+        x, skip = apply_down_block(
+            x,
+            filters * 2**level,
+            batch_norm,
+            dropout,
+            kernel_initializer,
+            name=f"encoder{level + 1}",
+        )
         skips.append(skip)
-    x = apply_conv_block(x, filters * 2**depth, batch_norm, dropout, kernel_initializer,
-                         name="bottleneck")
+    x = apply_conv_block(
+        x, filters * 2**depth, batch_norm, dropout, kernel_initializer, name="bottleneck"
+    )
     for level in reversed(range(depth)):
-        x = apply_up_block(x, skips[level], filters * 2**level, upsampling, batch_norm,
-                           dropout, kernel_initializer, name=f"decoder{level + 1}")
+        x = apply_up_block(
+            x,
+            skips[level],
+            filters * 2**level,
+            upsampling,
+            batch_norm,
+            dropout,
+            kernel_initializer,
+            name=f"decoder{level + 1}",
+        )
     activation = "softmax" if num_classes > 1 else "sigmoid"
-    outputs = keras.layers.Conv2D(num_classes, 1, activation=activation, dtype="float32",
-                                  name="predictions")(x)
+    outputs = keras.layers.Conv2D(
+        num_classes, 1, activation=activation, dtype="float32", name="predictions"
+    )(x)
     if flip is not None:
         outputs = ApplyFlips(name="augment_unflip")([outputs, flips])
     model = keras.Model(inputs, outputs, name=name)
@@ -214,8 +246,7 @@ def build_unet(
 register_recipe(
     "shapes_unet",
     build_unet,
-    "U-Net (depth 3, 16 filters, batch norm) for the offline 64x64 `shapes` masks, "
-    "3 classes.",
+    "U-Net (depth 3, 16 filters, batch norm) for the offline 64x64 `shapes` masks, 3 classes.",
     dataset="shapes",
     fit={"epochs": 15, "batch_size": 32},
     input_shape=(64, 64, 3),

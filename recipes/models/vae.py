@@ -77,8 +77,10 @@ def check_observation_std(observation_std, reconstruction):
     given with a Gaussian likelihood."""
     if observation_std is None:
         return
-    if isinstance(observation_std, bool) or not isinstance(observation_std, (int, float)) or (
-        observation_std <= 0
+    if (
+        isinstance(observation_std, bool)
+        or not isinstance(observation_std, (int, float))
+        or (observation_std <= 0)
     ):
         raise ValueError(
             "`observation_std` must be None or a number > 0. "
@@ -124,8 +126,16 @@ class VAE(keras.Model):
     (100, 2)
     """
 
-    def __init__(self, encoder, decoder, reconstruction="bernoulli", observation_std=None,
-                 beta=1.0, seed=None, **kwargs):
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        reconstruction="bernoulli",
+        observation_std=None,
+        beta=1.0,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         check_choice("reconstruction", reconstruction, RECONSTRUCTIONS)
         check_observation_std(observation_std, reconstruction)
@@ -157,8 +167,9 @@ class VAE(keras.Model):
 
     def reparameterize(self, z_mean, z_log_var):
         """``z = z_mean + exp(z_log_var / 2) * eps`` with ``eps ~ N(0, I)``."""
-        epsilon = keras.random.normal(ops.shape(z_mean), dtype=z_mean.dtype,
-                                      seed=self.seed_generator)
+        epsilon = keras.random.normal(
+            ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator
+        )
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
     def reconstruction_nll(self, x, reconstructions):
@@ -202,8 +213,9 @@ class VAE(keras.Model):
         """
         check_positive_int("num_samples", num_samples)
         z = np.random.default_rng(seed).standard_normal((num_samples, self.latent_dim))
-        return np.asarray(self.decoder.predict(z.astype("float32"), batch_size=batch_size,
-                                               verbose=0))
+        return np.asarray(
+            self.decoder.predict(z.astype("float32"), batch_size=batch_size, verbose=0)
+        )
 
     def get_config(self):
         return {
@@ -306,18 +318,28 @@ def build_vae(
         decoder.add(keras.layers.Dense(units, activation=activation, name=f"decoder_dense_{i}"))
     # float32 outputs keep the reconstruction NLL, a sum over every input feature,
     # exact under a mixed-precision policy
-    decoder.add(keras.layers.Dense(
-        width, activation="sigmoid" if reconstruction == "bernoulli" else None,
-        dtype="float32", name="reconstructions",
-    ))
+    decoder.add(
+        keras.layers.Dense(
+            width,
+            activation="sigmoid" if reconstruction == "bernoulli" else None,
+            dtype="float32",
+            name="reconstructions",
+        )
+    )
     if len(input_shape) > 1:
         decoder.add(keras.layers.Reshape(input_shape, dtype="float32", name="reshape"))
 
-    model = VAE(encoder, decoder, reconstruction=reconstruction,
-                observation_std=observation_std, beta=beta, seed=seed, name=name)
+    model = VAE(
+        encoder,
+        decoder,
+        reconstruction=reconstruction,
+        observation_std=observation_std,
+        beta=beta,
+        seed=seed,
+        name=name,
+    )
     model.build((None, *input_shape))
-    return compile_recipe(model, compile=compile, optimizer=optimizer,
-                          learning_rate=learning_rate)
+    return compile_recipe(model, compile=compile, optimizer=optimizer, learning_rate=learning_rate)
 
 
 register_recipe(

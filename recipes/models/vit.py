@@ -113,24 +113,31 @@ def build_vit(
     initializer = keras.initializers.TruncatedNormal(stddev=0.02)
 
     images = keras.Input(shape=input_shape, name="images")
-    x = keras.layers.Conv2D(embed_dim, patch_size, strides=patch_size,
-                            name="patch_embedding")(images)
+    x = keras.layers.Conv2D(embed_dim, patch_size, strides=patch_size, name="patch_embedding")(
+        images
+    )
     x = keras.layers.Reshape((num_patches, embed_dim), name="patches")(x)
     x = ClassToken(initializer=initializer, name="class_token")(x)
-    x = LearnedPositionalEmbedding(num_patches + 1, initializer=initializer,
-                                   name="position_embedding")(x)
+    x = LearnedPositionalEmbedding(
+        num_patches + 1, initializer=initializer, name="position_embedding"
+    )(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     for i in range(1, num_layers + 1):
         x, _ = TransformerEncoderBlock(
-            num_heads=num_heads, feed_forward_dim=feed_forward_dim, dropout=dropout,
-            activation=activation, norm_first=norm_first, name=f"encoder_block_{i}",
+            num_heads=num_heads,
+            feed_forward_dim=feed_forward_dim,
+            dropout=dropout,
+            activation=activation,
+            norm_first=norm_first,
+            name=f"encoder_block_{i}",
         )(x, return_attention_scores=True)
     if norm_first:
         x = keras.layers.LayerNormalization(epsilon=1e-6, name="encoder_norm")(x)
     x = SelectToken(0, name="class_output")(x)
-    outputs = keras.layers.Dense(num_classes, activation=output_activation, dtype="float32",
-                                 name="predictions")(x)
+    outputs = keras.layers.Dense(
+        num_classes, activation=output_activation, dtype="float32", name="predictions"
+    )(x)
     model = keras.Model(images, outputs, name=name)
     default_loss, default_metrics = default_loss_and_metrics(output_activation)
     return compile_recipe(

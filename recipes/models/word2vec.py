@@ -30,12 +30,16 @@ MODES = ("skipgram", "cbow")
 def _check_sequences(sequences, vocab_size):
     sequences = np.asarray(sequences)
     if sequences.ndim != 2 or not np.issubdtype(sequences.dtype, np.integer):
-        raise ValueError("`sequences` must be int token ids of shape (texts, steps), 0 "
-                         f"for padding. Received: shape {sequences.shape}, dtype "
-                         f"{sequences.dtype}")
+        raise ValueError(
+            "`sequences` must be int token ids of shape (texts, steps), 0 "
+            f"for padding. Received: shape {sequences.shape}, dtype "
+            f"{sequences.dtype}"
+        )
     if sequences.size and (sequences.min() < 0 or sequences.max() >= vocab_size):
-        raise ValueError(f"Token ids must lie in [0, vocab_size={vocab_size}). Received ids "
-                         f"from {sequences.min()} to {sequences.max()}")
+        raise ValueError(
+            f"Token ids must lie in [0, vocab_size={vocab_size}). Received ids "
+            f"from {sequences.min()} to {sequences.max()}"
+        )
     return sequences
 
 
@@ -94,9 +98,13 @@ def skipgram_examples(sequences, vocab_size, window_size=2, negative_samples=4, 
                 if j != i:
                     words.append(word)
                     contexts.append(row[j])
-    return _with_negatives(np.array(words, "int32"), np.array(contexts, "int32"),
-                           negative_sampling_table(sequences, vocab_size),
-                           negative_samples, seed)
+    return _with_negatives(
+        np.array(words, "int32"),
+        np.array(contexts, "int32"),
+        negative_sampling_table(sequences, vocab_size),
+        negative_samples,
+        seed,
+    )
 
 
 def cbow_examples(sequences, vocab_size, window_size=2, negative_samples=4, seed=0):
@@ -123,15 +131,21 @@ def cbow_examples(sequences, vocab_size, window_size=2, negative_samples=4, seed
     for row in sequences:
         row = row[row != 0]
         for i, word in enumerate(row):
-            around = [row[j] for j in range(max(0, i - window_size),
-                                            min(len(row), i + window_size + 1)) if j != i]
+            around = [
+                row[j]
+                for j in range(max(0, i - window_size), min(len(row), i + window_size + 1))
+                if j != i
+            ]
             if around:
                 contexts.append(around + [0] * (2 * window_size - len(around)))
                 centres.append(word)
-    return _with_negatives(np.array(contexts, "int32").reshape(-1, 2 * window_size),
-                           np.array(centres, "int32"),
-                           negative_sampling_table(sequences, vocab_size),
-                           negative_samples, seed)
+    return _with_negatives(
+        np.array(contexts, "int32").reshape(-1, 2 * window_size),
+        np.array(centres, "int32"),
+        negative_sampling_table(sequences, vocab_size),
+        negative_samples,
+        seed,
+    )
 
 
 def _with_negatives(words, positives, table, negative_samples, seed):
@@ -172,9 +186,17 @@ class Word2Vec(keras.Model):
     (1, 3)
     """
 
-    def __init__(self, vocab_size=10_000, embedding_dim=64, mode="skipgram",
-                 negative_samples=4, window_size=2, vocabulary=None, name="word2vec",
-                 **kwargs):
+    def __init__(
+        self,
+        vocab_size=10_000,
+        embedding_dim=64,
+        mode="skipgram",
+        negative_samples=4,
+        window_size=2,
+        vocabulary=None,
+        name="word2vec",
+        **kwargs,
+    ):
         check_positive_int("vocab_size", vocab_size, minimum=2)
         check_positive_int("embedding_dim", embedding_dim)
         check_choice("mode", mode, MODES)
@@ -187,21 +209,26 @@ class Word2Vec(keras.Model):
                     f"`vocabulary` must name each of the {vocab_size} ids. Received "
                     f"{len(vocabulary)} words."
                 )
-        words = keras.Input(shape=(2 * window_size,) if mode == "cbow" else (), dtype="int32",
-                            name="words")
-        candidates = keras.Input(shape=(1 + negative_samples,), dtype="int32",
-                                 name="candidates")
-        word_vectors = keras.layers.Embedding(vocab_size, embedding_dim,
-                                              mask_zero=mode == "cbow",
-                                              name="word_embedding")(words)
+        words = keras.Input(
+            shape=(2 * window_size,) if mode == "cbow" else (), dtype="int32", name="words"
+        )
+        candidates = keras.Input(shape=(1 + negative_samples,), dtype="int32", name="candidates")
+        word_vectors = keras.layers.Embedding(
+            vocab_size, embedding_dim, mask_zero=mode == "cbow", name="word_embedding"
+        )(words)
         if mode == "cbow":
             word_vectors = keras.layers.GlobalAveragePooling1D(name="average")(word_vectors)
-        candidate_vectors = keras.layers.Embedding(vocab_size, embedding_dim,
-                                                   name="output_embedding")(candidates)
-        logits = keras.layers.Dot(axes=(1, 2), dtype="float32",  # float32 logits, as the
-                                  name="logits")([word_vectors, candidate_vectors])  # loss
-        super().__init__(inputs={"words": words, "candidates": candidates}, outputs=logits,
-                         name=name, **kwargs)
+        candidate_vectors = keras.layers.Embedding(
+            vocab_size, embedding_dim, name="output_embedding"
+        )(candidates)
+        logits = keras.layers.Dot(
+            axes=(1, 2),
+            dtype="float32",  # float32 logits, as the
+            name="logits",
+        )([word_vectors, candidate_vectors])  # loss
+        super().__init__(
+            inputs={"words": words, "candidates": candidates}, outputs=logits, name=name, **kwargs
+        )
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
         self.mode = mode
@@ -227,8 +254,13 @@ class Word2Vec(keras.Model):
         ``negative_samples``. Draw again with a new ``seed`` for each epoch to
         see fresh negatives."""
         make = skipgram_examples if self.mode == "skipgram" else cbow_examples
-        return make(sequences, self.vocab_size, window_size=self.window_size,
-                    negative_samples=self.negative_samples, seed=seed)
+        return make(
+            sequences,
+            self.vocab_size,
+            window_size=self.window_size,
+            negative_samples=self.negative_samples,
+            seed=seed,
+        )
 
     @property
     def embeddings(self):
@@ -323,9 +355,15 @@ def build_word2vec(
     >>> model.fit(x, y, epochs=3, batch_size=256)
     >>> model.most_similar("cat", topn=3)
     """
-    model = Word2Vec(vocab_size=vocab_size, embedding_dim=embedding_dim, mode=mode,
-                     negative_samples=negative_samples, window_size=window_size,
-                     vocabulary=vocabulary, name=name)
+    model = Word2Vec(
+        vocab_size=vocab_size,
+        embedding_dim=embedding_dim,
+        mode=mode,
+        negative_samples=negative_samples,
+        window_size=window_size,
+        vocabulary=vocabulary,
+        name=name,
+    )
     return compile_recipe(
         model,
         compile=compile,

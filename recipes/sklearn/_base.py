@@ -38,10 +38,24 @@ class KerasEstimator(BaseEstimator):
     # The builder used when ``model=None``, and what each subclass injects.
     _default_builder_name = "build_mlp"
 
-    def __init__(self, model=None, *, optimizer=None, loss=None, metrics=None, epochs=30,
-                 batch_size=32, validation_split=0.0, callbacks=None, shuffle=True,
-                 warm_start=False, random_state=None, verbose=0, run_eagerly="auto",
-                 **routed):
+    def __init__(
+        self,
+        model=None,
+        *,
+        optimizer=None,
+        loss=None,
+        metrics=None,
+        epochs=30,
+        batch_size=32,
+        validation_split=0.0,
+        callbacks=None,
+        shuffle=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        run_eagerly="auto",
+        **routed,
+    ):
         self.model = model
         self.optimizer = optimizer
         self.loss = loss
@@ -70,8 +84,9 @@ class KerasEstimator(BaseEstimator):
         return self
 
     def _route(self, prefix):
-        return {k[len(prefix) + 2:]: v for k, v in self._routed.items()
-                if k.startswith(f"{prefix}__")}
+        return {
+            k[len(prefix) + 2 :]: v for k, v in self._routed.items() if k.startswith(f"{prefix}__")
+        }
 
     def _check_params(self):
         unknown = sorted(k for k in self._routed if k.split("__", 1)[0] not in ROUTES)
@@ -82,8 +97,10 @@ class KerasEstimator(BaseEstimator):
             )
         _check_int("epochs", self.epochs)
         _check_int("batch_size", self.batch_size)
-        if not isinstance(self.validation_split, (int, float)) \
-                or not 0 <= self.validation_split < 1:
+        if (
+            not isinstance(self.validation_split, (int, float))
+            or not 0 <= self.validation_split < 1
+        ):
             raise ValueError(
                 f"`validation_split` must be in [0, 1). Received: {self.validation_split!r}"
             )
@@ -132,8 +149,11 @@ class KerasEstimator(BaseEstimator):
 
         user = self._route("model")
         for key, value in self._injected_kwargs(n_features, target_width).items():
-            if accepts(key) and key not in user and not (
-                    key == "input_shape" and _fits_shape(kwargs.get(key), n_features)):
+            if (
+                accepts(key)
+                and key not in user
+                and not (key == "input_shape" and _fits_shape(kwargs.get(key), n_features))
+            ):
                 kwargs[key] = value
         kwargs.update(user)
         compile_args = self._compile_args(signature, takes_all)
@@ -170,8 +190,10 @@ class KerasEstimator(BaseEstimator):
                 default = signature.get("optimizer")
                 base = "adam" if default is None else default.default
             args["optimizer"] = _optimizer_config(base, options)
-            if isinstance(self.optimizer, keras.optimizers.Optimizer) \
-                    and "learning_rate" not in args:
+            if (
+                isinstance(self.optimizer, keras.optimizers.Optimizer)
+                and "learning_rate" not in args
+            ):
                 args["learning_rate"] = None  # keep the instance's own rate
         if self.loss is not None:
             args["loss"] = self.loss
@@ -200,8 +222,9 @@ class KerasEstimator(BaseEstimator):
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
     def _prepare_weights(self, sample_weight, x):
-        weights = _check_sample_weight(sample_weight, x, dtype=np.float64,
-                                       ensure_non_negative=True)
+        weights = _check_sample_weight(
+            sample_weight, x, dtype=np.float64, ensure_non_negative=True
+        )
         return weights
 
     def _fit_keras(self, model, x, y, weights, epochs, seed, history):
@@ -224,8 +247,10 @@ class KerasEstimator(BaseEstimator):
             validation = (x[cut:], y[cut:], weights[cut:])
             x, y, weights = x[:cut], y[:cut], weights[:cut]
             if weights.sum() <= 0:
-                raise ValueError("Sample weights must contain at least one non-zero number "
-                                 "in the training part of validation_split.")
+                raise ValueError(
+                    "Sample weights must contain at least one non-zero number "
+                    "in the training part of validation_split."
+                )
         weights = weights * (len(weights) / weights.sum())
         batch_size = min(self.batch_size, len(x))
         fit_kwargs = {"verbose": self.verbose, **self._route("fit")}
@@ -237,14 +262,27 @@ class KerasEstimator(BaseEstimator):
         self._set_execution(model, math.ceil(len(x) / batch_size), epochs)
         with _seeded(seed), _floatx(self._input_dtype(model)):
             if plan is None:
-                result = model.fit(x, y, sample_weight=weights, batch_size=batch_size,
-                                   epochs=epochs, shuffle=self.shuffle, **fit_kwargs)
+                result = model.fit(
+                    x,
+                    y,
+                    sample_weight=weights,
+                    batch_size=batch_size,
+                    epochs=epochs,
+                    shuffle=self.shuffle,
+                    **fit_kwargs,
+                )
             else:
                 index, scale = plan
-                result = model.fit(x[index], y[index], sample_weight=weights[index] * scale,
-                                   batch_size=batch_size, epochs=epochs,
-                                   steps_per_epoch=math.ceil(len(x) / batch_size),
-                                   shuffle=False, **fit_kwargs)
+                result = model.fit(
+                    x[index],
+                    y[index],
+                    sample_weight=weights[index] * scale,
+                    batch_size=batch_size,
+                    epochs=epochs,
+                    steps_per_epoch=math.ceil(len(x) / batch_size),
+                    shuffle=False,
+                    **fit_kwargs,
+                )
         for key, values in result.history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
         return history
@@ -266,8 +304,11 @@ class KerasEstimator(BaseEstimator):
             # per call is also faster eagerly.
             model.steps_per_execution = 1
             return
-        if self.callbacks or model.train_function is not None \
-                or model.steps_per_execution not in (1, steps_per_execution()):
+        if (
+            self.callbacks
+            or model.train_function is not None
+            or model.steps_per_execution not in (1, steps_per_execution())
+        ):
             return  # the user's own setting
         model.steps_per_execution = steps_dividing(steps)
 
@@ -275,8 +316,10 @@ class KerasEstimator(BaseEstimator):
     def _forward(self, x):
         """The model's outputs on ``x`` (NumPy, float64), in chunks, inference mode."""
         model = self.model_
-        outputs = [keras.ops.convert_to_numpy(model(x[i:i + PREDICT_CHUNK], training=False))
-                   for i in range(0, len(x), PREDICT_CHUNK)]
+        outputs = [
+            keras.ops.convert_to_numpy(model(x[i : i + PREDICT_CHUNK], training=False))
+            for i in range(0, len(x), PREDICT_CHUNK)
+        ]
         return np.concatenate(outputs).astype(np.float64)
 
     @staticmethod
@@ -284,8 +327,11 @@ class KerasEstimator(BaseEstimator):
         """The model's input dtype (Keras' ``floatx`` when it has no symbolic input)."""
         inputs = _symbolic_inputs(model)
         dtype = keras.backend.standardize_dtype(inputs[0].dtype) if inputs else None
-        return dtype if dtype in ("float16", "bfloat16", "float32", "float64") \
+        return (
+            dtype
+            if dtype in ("float16", "bfloat16", "float32", "float64")
             else keras.config.floatx()
+        )
 
     def _to_model_input(self, x):
         """``x`` in the model's input dtype, reshaped to its input shape (images

@@ -112,8 +112,7 @@ class _SupervisedMixin:
     def _fit(self, X, y, sample_weight, epochs, partial, classes=None):
         self._check_params()
         warm = hasattr(self, "model_") and (partial or self.warm_start)
-        X, y = validate_data(self, X, y, reset=not warm, dtype=_FLOATS,
-                             **self._y_check_params())
+        X, y = validate_data(self, X, y, reset=not warm, dtype=_FLOATS, **self._y_check_params())
         targets, width = self._encode_targets(y, warm, classes)
         weights = self._prepare_weights(sample_weight, X)
         weights = self._class_weights(weights, targets)
@@ -172,15 +171,41 @@ class KerasClassifier(ClassifierMixin, _SupervisedMixin, KerasEstimator):
     (360, 10)
     """
 
-    def __init__(self, model=None, *, optimizer=None, loss=None, metrics=None, epochs=30,
-                 batch_size=32, validation_split=0.0, callbacks=None, shuffle=True,
-                 warm_start=False, random_state=None, verbose=0, run_eagerly="auto",
-                 class_weight=None, **routed):
-        super().__init__(model, optimizer=optimizer, loss=loss, metrics=metrics,
-                         epochs=epochs, batch_size=batch_size,
-                         validation_split=validation_split, callbacks=callbacks,
-                         shuffle=shuffle, warm_start=warm_start, random_state=random_state,
-                         verbose=verbose, run_eagerly=run_eagerly, **routed)
+    def __init__(
+        self,
+        model=None,
+        *,
+        optimizer=None,
+        loss=None,
+        metrics=None,
+        epochs=30,
+        batch_size=32,
+        validation_split=0.0,
+        callbacks=None,
+        shuffle=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        run_eagerly="auto",
+        class_weight=None,
+        **routed,
+    ):
+        super().__init__(
+            model,
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_split=validation_split,
+            callbacks=callbacks,
+            shuffle=shuffle,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            run_eagerly=run_eagerly,
+            **routed,
+        )
         self.class_weight = class_weight
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -192,8 +217,7 @@ class KerasClassifier(ClassifierMixin, _SupervisedMixin, KerasEstimator):
         first = not hasattr(self, "model_")
         if first and classes is None:
             raise ValueError("`classes` must be passed on the first call to partial_fit.")
-        return self._fit(X, y, sample_weight, 1, partial=True,
-                         classes=classes if first else None)
+        return self._fit(X, y, sample_weight, 1, partial=True, classes=classes if first else None)
 
     def _y_check_params(self):
         return {}
@@ -241,8 +265,9 @@ class KerasClassifier(ClassifierMixin, _SupervisedMixin, KerasEstimator):
             unknown = set(class_weight) - set(self.classes_.tolist())
             if unknown:
                 raise ValueError(f"`class_weight` has labels not in classes_: {unknown}")
-            class_weight = {int(np.searchsorted(self.classes_, k)): v
-                            for k, v in class_weight.items()}
+            class_weight = {
+                int(np.searchsorted(self.classes_, k)): v for k, v in class_weight.items()
+            }
         elif class_weight != "balanced":
             raise ValueError(
                 "`class_weight` must be None, 'balanced' or a dict. "
@@ -323,8 +348,11 @@ class KerasRegressor(RegressorMixin, _SupervisedMixin, KerasEstimator):
         return targets, targets.shape[1]
 
     def _injected_kwargs(self, n_features, target_width):
-        return {"input_shape": (n_features,), "num_classes": target_width,
-                "output_activation": "linear"}
+        return {
+            "input_shape": (n_features,),
+            "num_classes": target_width,
+            "output_activation": "linear",
+        }
 
     def _keras_targets(self, targets):
         return targets.astype("float32")
@@ -386,15 +414,42 @@ class KerasTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, KerasE
     (150, 3)
     """
 
-    def __init__(self, model=None, *, optimizer=None, loss=None, metrics=None, epochs=30,
-                 batch_size=32, validation_split=0.0, callbacks=None, shuffle=True,
-                 warm_start=False, random_state=None, verbose=0, run_eagerly="auto",
-                 encoder=None, n_components=2, **routed):
-        super().__init__(model, optimizer=optimizer, loss=loss, metrics=metrics,
-                         epochs=epochs, batch_size=batch_size,
-                         validation_split=validation_split, callbacks=callbacks,
-                         shuffle=shuffle, warm_start=warm_start, random_state=random_state,
-                         verbose=verbose, run_eagerly=run_eagerly, **routed)
+    def __init__(
+        self,
+        model=None,
+        *,
+        optimizer=None,
+        loss=None,
+        metrics=None,
+        epochs=30,
+        batch_size=32,
+        validation_split=0.0,
+        callbacks=None,
+        shuffle=True,
+        warm_start=False,
+        random_state=None,
+        verbose=0,
+        run_eagerly="auto",
+        encoder=None,
+        n_components=2,
+        **routed,
+    ):
+        super().__init__(
+            model,
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            epochs=epochs,
+            batch_size=batch_size,
+            validation_split=validation_split,
+            callbacks=callbacks,
+            shuffle=shuffle,
+            warm_start=warm_start,
+            random_state=random_state,
+            verbose=verbose,
+            run_eagerly=run_eagerly,
+            **routed,
+        )
         self.encoder = encoder
         self.n_components = n_components
 
@@ -423,8 +478,11 @@ class KerasTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, KerasE
         return self
 
     def _injected_kwargs(self, n_features, target_width):
-        injected = {"input_shape": (n_features,), "num_classes": n_features,
-                    "output_activation": "linear"}
+        injected = {
+            "input_shape": (n_features,),
+            "num_classes": n_features,
+            "output_activation": "linear",
+        }
         if self.model is None:
             injected.update(activation="tanh", hidden_units=(self.n_components,))
         return injected
@@ -448,7 +506,7 @@ class KerasTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, KerasE
         dense = [layer for layer in model.layers[:-1] if isinstance(layer, keras.layers.Dense)]
         if dense:
             narrowest = min(range(len(dense)), key=lambda i: dense[i].units)
-            activation = model.layers[model.layers.index(dense[narrowest]) + 1:]
+            activation = model.layers[model.layers.index(dense[narrowest]) + 1 :]
             for layer in activation:
                 if isinstance(layer, keras.layers.Activation):
                     return f"layer:{layer.name}"
@@ -466,10 +524,13 @@ class KerasTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, KerasE
             part = getattr(self.model_, name)
         else:
             inputs = self.model_.inputs
-            part = keras.Model(inputs[0] if len(inputs) == 1 else inputs,
-                               self.model_.get_layer(name).output)
-        outputs = [keras.ops.convert_to_numpy(part(x[i:i + PREDICT_CHUNK], training=False))
-                   for i in range(0, len(x), PREDICT_CHUNK)]
+            part = keras.Model(
+                inputs[0] if len(inputs) == 1 else inputs, self.model_.get_layer(name).output
+            )
+        outputs = [
+            keras.ops.convert_to_numpy(part(x[i : i + PREDICT_CHUNK], training=False))
+            for i in range(0, len(x), PREDICT_CHUNK)
+        ]
         return np.concatenate(outputs).reshape(len(x), -1)
 
     def transform(self, X):
