@@ -1,5 +1,7 @@
 """Argument checks shared by builders and layers: fail early, name the argument."""
 
+import keras
+
 
 def check_choice(name, value, allowed):
     """Raises ``ValueError`` unless ``value`` is one of ``allowed``.
@@ -58,3 +60,11 @@ def check_shape(name, value, ndim=None):
             f"Received: {name}={value!r}"
         )
     return shape
+
+
+def check_augment(augment):
+    """Raises ``ValueError`` unless ``augment`` is ``None`` or a Keras layer (such
+    as ``recipes.augment.build_augmentation(...)``); returns it."""
+    if augment is not None and not isinstance(augment, keras.layers.Layer):
+        raise ValueError(f"`augment` must be a Keras layer or None. Received: augment={augment!r}")
+    return augment

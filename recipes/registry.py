@@ -15,10 +15,13 @@ True
 
 import difflib
 import fnmatch
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from recipes.compiling import COMPILE_ARGUMENTS, compiled_builder
 
 _BUILDERS: dict[str, Callable] = {}
 _RECIPES: dict[str, "Recipe"] = {}
@@ -51,25 +54,46 @@ class Recipe:
     trainer: Callable | None = None
 
 
-def register_builder(builder):
-    """Registers a ``build_<arch>`` function so that ``recipes`` exports it.
+def register_builder(body=None, /, **compile_defaults):
+    """Registers a ``build_<arch>`` function so that ``recipes`` exports it, and
+    gives it the five compile arguments.
+
+    The function builds the model and returns it (or a
+    ``recipes.compiling.BuiltModel`` when its default loss or metrics depend on
+    its arguments). The registered builder also takes ``compile``,
+    ``optimizer``, ``learning_rate``, ``loss`` and ``metrics`` and compiles the
+    model with the defaults given here and the user's overrides (see
+    ``recipes.compiling.compiled_builder``).
 
     Args:
-        builder: a function whose name starts with ``build_``.
+        body: a function whose name starts with ``build_``; with no function,
+            ``register_builder(...)`` returns the decorator.
+        **compile_defaults: ``optimizer``, ``learning_rate``, ``loss``,
+            ``metrics`` (values, or functions making fresh ones), ``loss_doc``,
+            ``metrics_doc``, ``builtin_loss``.
 
     Returns:
-        The function itself, unchanged.
+        The builder (or the decorator).
 
     Example:
 
-    >>> @register_builder
-    ... def build_tiny(input_shape=(4,), num_classes=2, compile=True): ...
+    >>> @register_builder(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    ... def build_tiny(input_shape=(4,), num_classes=2, name="tiny"):
+    ...     return keras.Sequential([keras.Input(input_shape),
+    ...                              keras.layers.Dense(num_classes, "softmax")], name=name)
     """
-    name = builder.__name__
+    if body is None:
+        return functools.partial(register_builder, **compile_defaults)
+    name = body.__name__
     if not name.startswith("build_"):
         raise ValueError(f"A builder's name must start with 'build_'. Received: {name}")
-    if name in _BUILDERS and _BUILDERS[name] is not builder:
+    if name in _BUILDERS and getattr(_BUILDERS[name], "__wrapped__", _BUILDERS[name]) is not body:
         raise ValueError(f"A builder named {name!r} is already registered.")
+    declared = set(inspect.signature(body).parameters)
+    if not compile_defaults and declared.issuperset(COMPILE_ARGUMENTS):
+        builder = body  # a builder that compiles by itself (calls compile_recipe)
+    else:
+        builder = compiled_builder(body, **compile_defaults)
     _BUILDERS[name] = builder
     return builder
 

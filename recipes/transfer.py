@@ -29,7 +29,7 @@ Example:
 import keras
 
 from recipes.checks import check_choice, check_positive_int
-from recipes.models.mlp import OUTPUT_ACTIVATIONS, default_output_activation
+from recipes.heads import OUTPUT_ACTIVATIONS, default_output_activation
 
 
 def reuse_layers(

@@ -24,13 +24,13 @@ import numpy as np
 
 from recipes.checks import check_choice, check_positive_int, check_rate, check_shape
 from recipes.compiling import compile_recipe
+from recipes.heads import default_loss_and_metrics, default_output_activation
 from recipes.layers.attention import (
     LearnedPositionalEmbedding,
     PaddingMask,
     SelectToken,
     TransformerEncoderBlock,
 )
-from recipes.models.mlp import default_loss_and_metrics, default_output_activation
 from recipes.registry import register_builder
 
 SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]")

@@ -4,15 +4,11 @@ Inception (seed 002's random-label table)."""
 
 import keras
 
-from recipes.checks import check_choice, check_positive_int, check_rate, check_shape
-from recipes.compiling import compile_recipe
+from recipes.blocks import center_crop
+from recipes.checks import check_augment, check_choice, check_positive_int, check_rate, check_shape
+from recipes.compiling import ZHANG_SGD, compile_recipe
+from recipes.heads import default_loss_and_metrics
 from recipes.layers.normalization import LocalResponseNormalization
-from recipes.models.mlp import (
-    ZHANG_SGD,
-    center_crop,
-    check_augment,
-    default_loss_and_metrics,
-)
 from recipes.registry import register_builder, register_recipe
 
 POOLINGS = ("max", "average")

@@ -28,8 +28,8 @@ from keras import ops
 
 from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
 from recipes.compiling import compile_recipe
+from recipes.heads import HIDDEN_ACTIVATIONS
 from recipes.layers.gradient_reversal import GradientReversal
-from recipes.models.mlp import HIDDEN_ACTIVATIONS
 from recipes.models.multitask import apply_trunk
 from recipes.registry import register_builder
 

@@ -10,7 +10,7 @@ import keras
 
 from recipes.checks import check_choice, check_positive_int, check_shape
 from recipes.compiling import compile_recipe
-from recipes.models.mlp import HIDDEN_ACTIVATIONS
+from recipes.heads import HIDDEN_ACTIVATIONS
 from recipes.registry import register_builder, register_recipe
 
 KINDS = ("dense", "conv")

@@ -2,18 +2,25 @@
 
 import keras
 
+from recipes.blocks import center_crop
 from recipes.checks import (
+    check_augment,
     check_choice,
     check_non_negative,
     check_positive_int,
     check_rate,
     check_shape,
 )
-from recipes.compiling import compile_recipe
+from recipes.compiling import ZHANG_SGD
+from recipes.heads import (
+    HIDDEN_ACTIVATIONS,
+    OUTPUT_ACTIVATIONS,
+    default_output_activation,
+    head_model,
+    output_dense,
+)
 from recipes.registry import register_builder, register_recipe
 
-HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "elu", "swish", "gelu")
-OUTPUT_ACTIVATIONS = ("softmax", "sigmoid", "linear", "exponential")
 INITIALIZERS = {
     "glorot": "glorot_uniform",
     "glorot_uniform": "glorot_uniform",
@@ -22,32 +29,13 @@ INITIALIZERS = {
     "he_normal": "he_normal",
     "he_uniform": "he_uniform",
 }
-_DEFAULT_LOSSES = {
-    "softmax": "sparse_categorical_crossentropy",
-    "sigmoid": "binary_crossentropy",
-    "linear": "mean_squared_error",
-    "exponential": "poisson",
-}
 
 
-def default_output_activation(num_classes):
-    """``"softmax"`` for several classes, ``"sigmoid"`` for one output."""
-    return "softmax" if num_classes > 1 else "sigmoid"
-
-
-def default_loss_and_metrics(output_activation):
-    """The loss and metrics that suit an output activation.
-
-    Softmax gets sparse categorical cross-entropy (integer labels), sigmoid binary
-    cross-entropy, linear the squared error and exponential the Poisson loss (the
-    log link that suits positive quantities); classifiers report accuracy,
-    regressors the mean absolute error.
-    """
-    classifier = output_activation in ("softmax", "sigmoid")
-    return _DEFAULT_LOSSES[output_activation], ["accuracy" if classifier else "mae"]
-
-
-@register_builder
+@register_builder(
+    learning_rate=1e-3,
+    loss_doc="the loss that suits `output_activation`",
+    metrics_doc="accuracy for classifiers, MAE for regressors",
+)
 def build_mlp(
     input_shape=(784,),
     num_classes=10,
@@ -62,11 +50,6 @@ def build_mlp(
     crop=None,
     augment=None,
     name="mlp",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a multi-layer perceptron as a ``keras.Sequential`` stack.
 
@@ -94,11 +77,6 @@ def build_mlp(
             any crop), active in training only, e.g.
             ``recipes.augment.build_augmentation(flip="horizontal", crop=4)``.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule) of the optimizer.
-        loss: defaults to the loss that suits ``output_activation``.
-        metrics: defaults to accuracy for classifiers, MAE for regressors.
 
     Returns:
         A ``keras.Sequential`` model.
@@ -148,60 +126,14 @@ def build_mlp(
         if dropout:
             model.add(keras.layers.Dropout(dropout, name=f"dropout_{i}"))
     model.add(
-        keras.layers.Dense(
+        output_dense(
             num_classes,
-            activation=output_activation,
+            output_activation,
             kernel_initializer=initializer,
             kernel_regularizer=regularizer,
-            dtype="float32",  # a float32 output keeps the loss stable in mixed precision
-            name="predictions",
         )
     )
-    default_loss, default_metrics = default_loss_and_metrics(output_activation)
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or default_loss,
-        metrics=default_metrics if metrics is None else metrics,
-    )
-
-
-def check_augment(augment):
-    """Raises ``ValueError`` unless ``augment`` is ``None`` or a Keras layer (such
-    as ``recipes.augment.build_augmentation(...)``); returns it."""
-    if augment is not None and not isinstance(augment, keras.layers.Layer):
-        raise ValueError(f"`augment` must be a Keras layer or None. Received: augment={augment!r}")
-    return augment
-
-
-def center_crop(input_shape, crop):
-    """A ``Cropping2D`` layer named ``"crop"`` that keeps the central ``crop``
-    pixels of ``(height, width, channels)`` inputs, or ``None`` when ``crop`` is
-    ``None``. ``crop`` is ``(height, width)`` or one int for a square."""
-    if crop is None:
-        return None
-    size = (crop, crop) if isinstance(crop, int) and not isinstance(crop, bool) else crop
-    image = tuple(input_shape)
-    try:
-        size = tuple(size)
-        valid = len(size) == 2 and all(isinstance(d, int) and d >= 1 for d in size)
-    except TypeError:
-        valid = False
-    if not valid:
-        raise ValueError(
-            f"`crop` must be None, an int or a (height, width) pair. Received: crop={crop!r}"
-        )
-    if len(image) != 3 or None in image[:2] or size[0] > image[0] or size[1] > image[1]:
-        raise ValueError(
-            "`crop` needs image inputs (height, width, channels) at least as large as "
-            f"the crop. Received: crop={crop!r}, input_shape={input_shape!r}"
-        )
-    margins = [(total - kept) for total, kept in zip(image[:2], size)]
-    return keras.layers.Cropping2D(
-        tuple((margin // 2, margin - margin // 2) for margin in margins), name="crop"
-    )
+    return head_model(model, output_activation)
 
 
 def _regularizer(l1, l2):
@@ -258,9 +190,6 @@ register_recipe(
     num_classes=10,
     hidden_units=(1024, 256, 64),
 )
-
-# Zhang et al. 2017 trained with SGD and momentum 0.9.
-ZHANG_SGD = {"class_name": "sgd", "config": {"momentum": 0.9}}
 
 register_recipe(
     "zhang_mlp_1x512",

@@ -9,7 +9,7 @@ import keras
 
 from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
 from recipes.compiling import compile_recipe
-from recipes.models.mlp import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, default_loss_and_metrics
+from recipes.heads import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, default_loss_and_metrics
 from recipes.registry import register_builder
 
 _HEAD_KEYS = ("units", "activation", "hidden_units")

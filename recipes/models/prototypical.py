@@ -29,7 +29,7 @@ from keras import ops
 
 from recipes.checks import check_choice, check_positive_int, check_shape
 from recipes.compiling import compile_recipe
-from recipes.models.mlp import HIDDEN_ACTIVATIONS
+from recipes.heads import HIDDEN_ACTIVATIONS
 from recipes.registry import register_builder
 
 

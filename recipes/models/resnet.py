@@ -9,9 +9,15 @@ predictable names, e.g. ``stack2_block1_conv1`` or ``stack2_block1_shortcut_conv
 
 import keras
 
-from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
+from recipes.checks import (
+    check_augment,
+    check_choice,
+    check_non_negative,
+    check_positive_int,
+    check_shape,
+)
 from recipes.compiling import compile_recipe
-from recipes.models.mlp import check_augment, default_loss_and_metrics
+from recipes.heads import default_loss_and_metrics
 from recipes.registry import register_builder, register_recipe
 
 RESNET_VARIANTS = ("cifar", "resnet9")

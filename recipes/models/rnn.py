@@ -17,8 +17,8 @@ import keras
 
 from recipes.checks import check_choice, check_positive_int, check_rate, check_shape
 from recipes.compiling import compile_recipe
+from recipes.heads import OUTPUT_ACTIVATIONS, default_loss_and_metrics
 from recipes.layers.recurrent import GRU_VARIANT_CELLS
-from recipes.models.mlp import OUTPUT_ACTIVATIONS, default_loss_and_metrics
 from recipes.registry import register_builder, register_recipe
 
 BUILT_IN_CELLS = ("simple", "lstm", "gru")

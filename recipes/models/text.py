@@ -14,7 +14,7 @@ import keras
 
 from recipes.checks import check_choice, check_positive_int, check_rate
 from recipes.compiling import compile_recipe
-from recipes.models.mlp import OUTPUT_ACTIVATIONS, default_loss_and_metrics
+from recipes.heads import OUTPUT_ACTIVATIONS, default_loss_and_metrics
 from recipes.models.rnn import recurrent_layer
 from recipes.registry import register_builder, register_recipe
 from recipes.text import HashedNGrams

@@ -11,6 +11,7 @@ from keras import ops
 from recipes.checks import check_choice, check_positive_int, check_rate, check_shape
 from recipes.compiling import compile_recipe
 from recipes.data.offline import END, PAD, SEQUENCE_VOCAB_SIZE, START
+from recipes.heads import default_loss_and_metrics, default_output_activation
 from recipes.layers.attention import (
     LearnedPositionalEmbedding,
     PaddingMask,
@@ -19,7 +20,6 @@ from recipes.layers.attention import (
     TransformerDecoderBlock,
     TransformerEncoderBlock,
 )
-from recipes.models.mlp import default_loss_and_metrics, default_output_activation
 from recipes.registry import register_builder, register_recipe
 
 POSITIONAL = ("sinusoidal", "learned")

@@ -7,13 +7,13 @@ import numpy as np
 
 from recipes.checks import check_choice, check_positive_int, check_rate, check_shape
 from recipes.compiling import compile_recipe
+from recipes.heads import default_loss_and_metrics, default_output_activation
 from recipes.layers.attention import (
     ClassToken,
     LearnedPositionalEmbedding,
     SelectToken,
     TransformerEncoderBlock,
 )
-from recipes.models.mlp import default_loss_and_metrics, default_output_activation
 from recipes.registry import register_builder, register_recipe
 
 ATTENTION_MAP_METHODS = ("rollout", "last")
