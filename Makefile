@@ -33,15 +33,20 @@ test: $(STAMP)  ## run the test suite (offline, in parallel)
 demo: $(STAMP)  ## train the digits MLP offline; curves and model go to runs/demo
 	$(BIN)/python -m recipes demo
 
-# make train [RECIPE=cifar10_fast] [TASK=dataset] [EPOCHS=n] [DATA_DIR=image folder tree]
-#            [RUNS=n, cifar10_fast: runs from fresh weights, averaged];
-# TASK and EPOCHS are passed only when given (their defaults above are tune's).
+# make train [RECIPE=cifar10_fast] [TASK=dataset] [EPOCHS=n] and the flags of the presets'
+# trainers as variables in capitals, e.g. for cifar10_fast [DATA_DIR=image folder tree]
+# [RUNS=n, runs from fresh weights, averaged] [TTA=0|1|2]. The trainers' flags are read
+# from the trainers (recipes.__main__.make_variables, "VARIABLE:--flag" pairs); every
+# variable is passed only when given (the defaults of TASK and EPOCHS above are tune's).
 RECIPE ?= cifar10_fast
 given = $(filter command line environment,$(origin $(1)))
+pass = $(if $(and $(call given,$(1)),$($(1))),$(2) $($(1)))
+pass_pair = $(call pass,$(word 1,$(subst :, ,$(1))),$(word 2,$(subst :, ,$(1))))
+trainer_flags = $(shell $(BIN)/python -c \
+	'from recipes.__main__ import make_variables; print(*make_variables())' 2>/dev/null)
 train: $(STAMP)  ## train, time and test a preset: make train TASK=cifar10 RECIPE=cifar10_fast
-	$(BIN)/python -m recipes train $(RECIPE) $(if $(call given,TASK),--dataset $(TASK)) \
-		$(if $(call given,EPOCHS),--epochs $(EPOCHS)) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) \
-		$(if $(RUNS),--runs $(RUNS))
+	$(BIN)/python -m recipes train $(RECIPE) $(call pass,TASK,--dataset) \
+		$(call pass,EPOCHS,--epochs) $(foreach pair,$(trainer_flags),$(call pass_pair,$(pair)))
 
 tune: $(STAMP)  ## hyper-parameter search: make tune TASK=digits TUNER=random TRIALS=6
 	$(BIN)/python -m tuning --task $(TASK) --tuner $(TUNER) --max-trials $(TRIALS) \
@@ -53,33 +58,26 @@ distributed: $(STAMP)  ## tune with a KerasTuner chief + WORKERS worker processe
 	$(BIN)/python -m tuning --task $(TASK) --tuner $(TUNER) --max-trials $(TRIALS) \
 		--epochs $(EPOCHS) --directory $(DIR) --workers $(WORKERS)
 
-# The layer and builder tests, rerun on the other Keras backends (CPU).
-BACKEND_TESTS ?= tests/test_registry.py tests/test_compiling.py tests/test_attention.py \
-	tests/test_flow_layers.py tests/test_group_conv.py tests/test_augment.py \
-	tests/test_mlp.py tests/test_linear.py tests/test_cnn.py tests/test_resnet.py \
-	tests/test_unet.py tests/test_rnn.py tests/test_vae.py tests/test_flow.py \
-	tests/test_gan.py tests/test_autoencoder.py tests/test_dann.py tests/test_vit.py \
-	tests/test_adversarial.py tests/test_clipping.py tests/test_tuning.py
-# What CI reruns on JAX after `make test` (about 3 min on 2 cores): every preset
-# builds, the compile defaults, the attention and flow layers, the linear models.
-SMOKE_TESTS ?= tests/test_registry.py tests/test_compiling.py tests/test_attention.py \
-	tests/test_flow_layers.py tests/test_linear.py
+# The tests rerun on the other Keras backends (CPU) are chosen by pytest markers
+# (registered in pyproject.toml), not by a list here: `backends` marks the layer and
+# builder tests (a module opts in with `pytestmark = pytest.mark.backends`), `smoke`
+# the quick subset CI reruns on JAX after `make test` (about 3 min on 2 cores): every
+# preset builds, the compile defaults, the attention and flow layers, the linear models.
 TORCH ?= torch==2.13.0
 .PHONY: test-jax test-jax-smoke test-torch test-backends
-test-jax: $(STAMP)  ## the layer and builder tests on the JAX backend
-	KERAS_BACKEND=jax JAX_PLATFORMS=cpu $(BIN)/python -m pytest -n auto $(BACKEND_TESTS) \
+test-jax: $(STAMP)  ## the tests marked `backends` on the JAX backend
+	KERAS_BACKEND=jax JAX_PLATFORMS=cpu $(BIN)/python -m pytest -n auto -m backends \
 		$(PYTEST_ARGS)
 
-test-jax-smoke: $(STAMP)  ## CI's JAX pass: a quick subset of test-jax
-	KERAS_BACKEND=jax JAX_PLATFORMS=cpu $(BIN)/python -m pytest -n auto $(SMOKE_TESTS) \
-		$(PYTEST_ARGS)
+test-jax-smoke: $(STAMP)  ## CI's JAX pass: the tests marked `smoke`
+	KERAS_BACKEND=jax JAX_PLATFORMS=cpu $(BIN)/python -m pytest -n auto -m smoke $(PYTEST_ARGS)
 
 $(VENV)/.torch-stamp: $(STAMP)
 	$(BIN)/python -m pip install --quiet '$(TORCH)'
 	touch $@
 
 test-torch: $(VENV)/.torch-stamp  ## the same on PyTorch (CPU; installs torch first)
-	KERAS_BACKEND=torch $(BIN)/python -m pytest -n auto $(BACKEND_TESTS) $(PYTEST_ARGS)
+	KERAS_BACKEND=torch $(BIN)/python -m pytest -n auto -m backends $(PYTEST_ARGS)
 
 test-backends: test-jax test-torch  ## both
 

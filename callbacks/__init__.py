@@ -6,13 +6,19 @@ Keras lacks:
 - ``EarlyStopping``: Keras' with ``restore_best_weights=True``, ``patience=5``,
   and support for custom ``train_step`` models (GAN, VAE, flow) that log their
   own metrics.
-- schedules: ``StepDecay``, ``ExponentialDecay``, ``WarmupCosineDecay``,
+- schedules, over ``keras.optimizers.schedules``: ``StepDecay``,
+  ``FlooredExponentialDecay`` (Keras' ``ExponentialDecay`` with a floor),
+  ``WarmupCosineDecay`` (Keras' ``CosineDecay`` and its warm-up, by total length),
   ``OneCycle`` (rate and momentum), ``schedule(name, ...)``, ``plot_schedule``.
-- ``LRFinder``: the learning-rate range test.
+- ``LRFinder``: the learning-rate range test; ``single_steps``, for callbacks that
+  must see every step.
 - ``AutoClip`` (adaptive gradient clipping), ``ScheduledMomentum`` (optimizer
   wrappers) and ``GradientNormMonitor``. Fixed clipping is an optimizer
   argument: ``keras.optimizers.Adam(1e-3, global_clipnorm=1.0)``.
-- ``TrainingCurves``: loss and metric curves as PNG and CSV every epoch.
+- ``TrainingCurves``: loss and metric curves as PNG and CSV every epoch;
+  ``SampleGrid``: samples of a generative model as PNG while it trains.
+
+The toolkit stands alone: it imports nothing from ``recipes`` (which uses it).
 
 Example:
 
@@ -36,7 +42,7 @@ from callbacks.monitors import GradientNormMonitor
 from callbacks.optimizers import AutoClip, OptimizerWrapper, ScheduledMomentum
 from callbacks.samples import SampleGrid
 from callbacks.schedules import (
-    ExponentialDecay,
+    FlooredExponentialDecay,
     OneCycle,
     StepDecay,
     WarmupCosineDecay,
@@ -44,13 +50,14 @@ from callbacks.schedules import (
     schedule,
     schedule_values,
 )
+from callbacks.steps import single_steps
 
 __all__ = [
     "SampleGrid",
     "AutoClip",
     "CSVLogger",
     "EarlyStopping",
-    "ExponentialDecay",
+    "FlooredExponentialDecay",
     "GradientNormMonitor",
     "LRFinder",
     "LearningRateScheduler",
@@ -67,4 +74,5 @@ __all__ = [
     "plot_schedule",
     "schedule",
     "schedule_values",
+    "single_steps",
 ]

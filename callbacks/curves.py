@@ -63,6 +63,6 @@ class TrainingCurves(keras.callbacks.Callback):
             writer.writerows([i + 1, *row] for i, row in enumerate(rows))
 
     def _plot(self):
-        from recipes.plots import plot_history
+        from callbacks.plots import plot_history
 
         plot_history(self.history, self.png_path, title=self.name)

@@ -21,7 +21,7 @@ import math
 import keras
 import numpy as np
 
-from recipes.compiling import single_steps
+from callbacks.steps import single_steps
 
 
 class LRFinder(keras.callbacks.Callback):
@@ -142,7 +142,7 @@ class LRFinder(keras.callbacks.Callback):
         if getattr(self.model, "steps_per_execution", 1) != 1:
             raise ValueError(
                 "LRFinder needs the loss of every step: compile with steps_per_execution=1, "
-                "fit inside `with recipes.compiling.single_steps(model):`, or use "
+                "fit inside `with callbacks.single_steps(model):`, or use "
                 "LRFinder.find(model, x, y), which does it for you. "
                 f"Received: steps_per_execution={self.model.steps_per_execution}"
             )
@@ -217,7 +217,7 @@ class LRFinder(keras.callbacks.Callback):
     def plot(self, path, title="learning-rate range test"):
         """Draws the smoothed (and raw) loss against the rate, log scale, with the
         suggestion marked, as a PNG. Returns ``path``."""
-        from recipes.plots import plt
+        from callbacks.plots import plt
 
         if not self.losses:
             raise ValueError("LRFinder.plot needs a sweep: run `find` or `fit` first.")

@@ -12,7 +12,7 @@ class SampleGrid(keras.callbacks.Callback):
     ``model.sample(num_samples, seed=seed)`` (the VAE, the GANs and the flows of
     ``recipes`` have ``sample``), or, with ``inputs``, ``model.predict(inputs)``
     (e.g. pix2pix translations), and saves them with
-    ``recipes.plots.plot_samples``: a grid for images, a scatter for 2-D points.
+    ``callbacks.plots.plot_samples``: a grid for images, a scatter for 2-D points.
     The fixed ``seed`` draws the same noise each time, so the pictures show the
     model improving. One instance serves several ``fit`` calls: ``paths`` (the
     files written) restarts in ``on_train_begin``.
@@ -74,7 +74,7 @@ class SampleGrid(keras.callbacks.Callback):
 
     def save(self, epoch):
         """Draws and saves the samples now; returns the PNG's path."""
-        from recipes.plots import plot_samples
+        from callbacks.plots import plot_samples
 
         if self.inputs is not None:
             samples = self.model.predict(self.inputs, verbose=0)

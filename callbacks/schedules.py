@@ -91,13 +91,14 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class ExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Exponential decay with a floor: the rate shrinks by ``decay_rate`` every
-    ``decay_steps`` steps, smoothly (or in stairs with ``staircase=True``).
+class FlooredExponentialDecay(keras.optimizers.schedules.ExponentialDecay):
+    """Keras' ``ExponentialDecay`` with a floor: the rate shrinks by ``decay_rate``
+    every ``decay_steps`` steps, smoothly (or in stairs with ``staircase=True``),
+    but never below ``min_learning_rate``, so long runs do not decay to nothing.
 
     ``lr(step) = max(learning_rate * decay_rate ** (step / decay_steps),
-    min_learning_rate)``. Unlike ``keras.optimizers.schedules.ExponentialDecay`` it
-    has a floor, so long runs do not decay to nothing.
+    min_learning_rate)``. Models saved with this class's former name,
+    ``recipes>ExponentialDecay``, load as this class.
 
     Args:
         learning_rate: rate at step 0.
@@ -109,9 +110,9 @@ class ExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     Example:
 
-    >>> lr = ExponentialDecay(1.0, decay_steps=10, decay_rate=0.5)
+    >>> lr = FlooredExponentialDecay(1.0, decay_steps=10, decay_rate=0.5, min_learning_rate=0.3)
     >>> [round(float(lr(s)), 4) for s in (0, 5, 10, 20)]
-    [1.0, 0.7071, 0.5, 0.25]
+    [1.0, 0.7071, 0.5, 0.3]
     """
 
     def __init__(
@@ -121,27 +122,30 @@ class ExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
         decay_rate=0.5,
         staircase=False,
         min_learning_rate=0.0,
-        name="exponential_decay",
+        name="floored_exponential_decay",
     ):
-        self.learning_rate = _check_positive("learning_rate", learning_rate)
-        self.decay_steps = _check_positive("decay_steps", decay_steps)
-        self.decay_rate = _check_fraction("decay_rate", decay_rate)
-        self.staircase = bool(staircase)
+        super().__init__(
+            float(_check_positive("learning_rate", learning_rate)),
+            _check_positive("decay_steps", decay_steps),
+            _check_fraction("decay_rate", decay_rate),
+            staircase=bool(staircase),
+            name=name,
+        )
         self.min_learning_rate = _check_fraction(
             "min_learning_rate", min_learning_rate, high=learning_rate
         )
-        self.name = name
+
+    @property
+    def learning_rate(self):
+        """The rate at step 0 (Keras' ``initial_learning_rate``)."""
+        return self.initial_learning_rate
 
     def __call__(self, step):
-        exponent = _step(step) / self.decay_steps
-        if self.staircase:
-            exponent = ops.floor(exponent)
-        rate = self.learning_rate * ops.power(self.decay_rate, exponent)
-        return ops.maximum(rate, self.min_learning_rate)
+        return ops.maximum(super().__call__(step), self.min_learning_rate)
 
     def get_config(self):
         return {
-            "learning_rate": self.learning_rate,
+            "learning_rate": self.initial_learning_rate,
             "decay_steps": self.decay_steps,
             "decay_rate": self.decay_rate,
             "staircase": self.staircase,
@@ -150,14 +154,22 @@ class ExponentialDecay(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+# Models saved before the rename name the class "recipes>ExponentialDecay".
+keras.saving.get_custom_objects()["recipes>ExponentialDecay"] = FlooredExponentialDecay
+
+
 @keras.saving.register_keras_serializable(package="recipes")
-class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Linear warm-up to ``learning_rate``, then cosine decay to ``final_learning_rate``.
+class WarmupCosineDecay(keras.optimizers.schedules.CosineDecay):
+    """Linear warm-up to ``learning_rate``, then cosine decay to ``final_learning_rate``:
+    Keras' ``CosineDecay`` with its warm-up, named by the rates and the total length.
 
     For ``step < warmup_steps`` the rate rises linearly from
     ``initial_learning_rate`` to ``learning_rate``; then it follows half a cosine
     down to ``final_learning_rate`` at ``total_steps`` and stays there (Goyal et
-    al. 2017 for the warm-up, Loshchilov and Hutter 2017 for the cosine).
+    al. 2017 for the warm-up, Loshchilov and Hutter 2017 for the cosine). It is
+    ``keras.optimizers.schedules.CosineDecay(initial_learning_rate,
+    decay_steps=total_steps - warmup_steps, alpha=final_learning_rate /
+    learning_rate, warmup_target=learning_rate, warmup_steps=warmup_steps)``.
 
     Args:
         learning_rate: peak rate, reached at ``warmup_steps``.
@@ -183,33 +195,30 @@ class WarmupCosineDecay(keras.optimizers.schedules.LearningRateSchedule):
         final_learning_rate=0.0,
         name="warmup_cosine_decay",
     ):
-        self.learning_rate = _check_positive("learning_rate", learning_rate)
-        self.total_steps = _check_positive("total_steps", total_steps)
-        self.warmup_steps = _check_fraction("warmup_steps", warmup_steps, high=total_steps - 1)
-        self.initial_learning_rate = _check_fraction(
-            "initial_learning_rate", initial_learning_rate, high=learning_rate
+        _check_positive("learning_rate", learning_rate)
+        _check_positive("total_steps", total_steps)
+        _check_fraction("warmup_steps", warmup_steps, high=total_steps - 1)
+        _check_fraction("initial_learning_rate", initial_learning_rate, high=learning_rate)
+        _check_fraction("final_learning_rate", final_learning_rate, high=learning_rate)
+        super().__init__(
+            float(initial_learning_rate),
+            decay_steps=total_steps - warmup_steps,
+            alpha=final_learning_rate / learning_rate,
+            name=name,
+            warmup_target=float(learning_rate),
+            warmup_steps=warmup_steps,
         )
-        self.final_learning_rate = _check_fraction(
-            "final_learning_rate", final_learning_rate, high=learning_rate
-        )
-        self.name = name
+        self.total_steps = total_steps
+        self.final_learning_rate = final_learning_rate
 
-    def __call__(self, step):
-        step = _step(step)
-        warmup = max(self.warmup_steps, 1e-12)
-        rising = (
-            self.initial_learning_rate
-            + (self.learning_rate - self.initial_learning_rate) * step / warmup
-        )
-        fraction = ops.clip(
-            (step - self.warmup_steps) / (self.total_steps - self.warmup_steps), 0.0, 1.0
-        )
-        decaying = _cosine(self.learning_rate, self.final_learning_rate, fraction)
-        return ops.where(step < self.warmup_steps, rising, decaying)
+    @property
+    def learning_rate(self):
+        """The peak rate (Keras' ``warmup_target``)."""
+        return self.warmup_target
 
     def get_config(self):
         return {
-            "learning_rate": self.learning_rate,
+            "learning_rate": self.warmup_target,
             "total_steps": self.total_steps,
             "warmup_steps": self.warmup_steps,
             "initial_learning_rate": self.initial_learning_rate,
@@ -319,7 +328,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
 SCHEDULES = {
     "step": StepDecay,
-    "exponential": ExponentialDecay,
+    "exponential": FlooredExponentialDecay,
     "warmup_cosine": WarmupCosineDecay,
     "cosine": WarmupCosineDecay,
     "one_cycle": OneCycle,
@@ -331,7 +340,7 @@ def schedule(name, **kwargs):
 
     Args:
         name: one of ``"step"`` (``StepDecay``), ``"exponential"``
-            (``ExponentialDecay``), ``"warmup_cosine"`` or ``"cosine"``
+            (``FlooredExponentialDecay``), ``"warmup_cosine"`` or ``"cosine"``
             (``WarmupCosineDecay``), ``"one_cycle"`` (``OneCycle``).
         **kwargs: the schedule's arguments.
 
@@ -364,12 +373,13 @@ def schedule_values(lr_schedule, steps):
     """
     import numpy as np
 
-    grid = ops.arange(steps, dtype="float32")
-    rates = np.broadcast_to(ops.convert_to_numpy(lr_schedule(grid)), (steps,))
-    momenta = None
-    if callable(getattr(lr_schedule, "momentum", None)):
-        momenta = np.broadcast_to(ops.convert_to_numpy(lr_schedule.momentum(grid)), (steps,))
-    return np.array(rates, dtype="float64"), momenta
+    def evaluate(function):
+        # One step at a time: Keras' warm-up schedules branch with ``ops.cond``,
+        # which takes a single step, not a vector of them.
+        return np.array([float(ops.convert_to_numpy(function(s))) for s in range(steps)])
+
+    momentum = getattr(lr_schedule, "momentum", None)
+    return evaluate(lr_schedule), evaluate(momentum) if callable(momentum) else None
 
 
 def plot_schedule(lr_schedule, steps, path, title=None, log_scale=False):
@@ -390,7 +400,7 @@ def plot_schedule(lr_schedule, steps, path, title=None, log_scale=False):
     >>> plot_schedule(OneCycle(0.1, total_steps=500), 500, "one_cycle.png")
     'one_cycle.png'
     """
-    from recipes.plots import plt
+    from callbacks.plots import plt
 
     steps = int(_check_positive("steps", steps))
     rates, momenta = schedule_values(lr_schedule, steps)

@@ -1,7 +1,7 @@
 """BERT, the seed 004 way: pre-train with masked language modelling, fine-tune for
 sentiment, then predict the sentiment of a sentence.
 
-The corpus is synthetic (``recipes.models.bert.toy_reviews``): short reviews from
+The corpus is synthetic (``recipes.text.toy_reviews(grammar="contrast")``): reviews from
 a small grammar, e.g. "the lecture was dense but interesting i enjoyed it", whose
 sentiment is the polarity of the last adjective. A tiny BERT is pre-trained on
 the reviews without labels (15% of the tokens chosen, 80% of those masked, 10%
@@ -28,14 +28,8 @@ import keras
 import numpy as np
 
 import recipes
-from recipes.models.bert import (
-    REVIEW_VOCAB_SIZE,
-    MaskedLanguageModelBatches,
-    encode_reviews,
-    mask_tokens,
-    predict_sentiment,
-    toy_reviews,
-)
+from recipes.models.bert import MaskedLanguageModelBatches, mask_tokens, predict_sentiment
+from recipes.text import REVIEW_VOCAB_SIZE, encode_reviews, toy_reviews
 
 SEED_004_SENTENCES = (
     "This film is terrible",
@@ -89,8 +83,10 @@ def main(argv=None):
     os.makedirs(args.output_dir, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
 
-    texts, _ = toy_reviews(args.reviews, seed=args.seed)
-    test_texts, test_labels = toy_reviews(1000, seed=args.seed + 1)
+    texts, _ = toy_reviews(num_examples=args.reviews, grammar="contrast", seed=args.seed)
+    test_texts, test_labels = toy_reviews(
+        num_examples=1000, grammar="contrast", seed=args.seed + 1
+    )
     test_ids = encode_reviews(test_texts)
     print("Example reviews:", *texts[:3], sep="\n  ")
 
@@ -110,7 +106,9 @@ def main(argv=None):
     bert.save(os.path.join(args.output_dir, "pretrained.keras"))
 
     # 2. Fine-tuning on a few labelled reviews, against the same model from scratch.
-    labelled_texts, labels = toy_reviews(args.labelled, seed=args.seed + 2)
+    labelled_texts, labels = toy_reviews(
+        num_examples=args.labelled, grammar="contrast", seed=args.seed + 2
+    )
     x = encode_reviews(labelled_texts)
     classifier, tuned = fine_tune(args, x, labels, test_ids, test_labels, pretrained=bert)
     _, scratch = fine_tune(args, x, labels, test_ids, test_labels)

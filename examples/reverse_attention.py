@@ -24,7 +24,8 @@ import time
 import keras
 
 from recipes import data
-from recipes.models.seq2seq import build_seq2seq, exact_match
+from recipes.losses.sequence import exact_match
+from recipes.models.seq2seq import build_seq2seq
 from recipes.plots import plot_attention
 
 TOKEN_NAMES = {data.PAD: "", data.START: "<s>", data.END: "</s>"}

@@ -7,11 +7,14 @@ Examples:
     python -m recipes train digits_mlp --epochs 20 --set dropout=0.1
     python -m recipes train cifar10_fast --data-dir path/to/tree --epochs 10
     python -m recipes demo
+
+A preset trains with the trainer it names (``recipes.trainers``; the standard
+loop when it names none); ``train``'s flags after ``--set`` are the options the
+presets' trainers declare, each listing the presets that take it.
 """
 
 import argparse
 import ast
-import statistics
 import sys
 
 from recipes.precision import PRECISIONS
@@ -45,11 +48,15 @@ def _command_list(args):
 
 def _command_describe(args):
     import recipes
+    from recipes.trainers import get_trainer
 
     description = recipes.describe(args.name)
     print(f"{description['name']}: {description['summary']}")
     print(f"builder: recipes.{description['builder_name']}")
     print(f"dataset: {description['dataset']}   fit: {description['fit']}")
+    trainer = get_trainer(recipes.get_recipe(args.name).trainer)
+    flags = ", ".join(map(_flag, _trainer_keys(trainer)))
+    print(f"trainer: {trainer.name} ({trainer.summary}){'; flags: ' + flags if flags else ''}")
     for key, value in description["arguments"].items():
         print(f"  {key} = {value!r}")
 
@@ -61,60 +68,96 @@ def _command_info(args):
 
 
 def _command_train(args):
-    import contextlib
-
     import recipes
-    from recipes.models.fast_cifar import FastTrainResult
+    from recipes.trainers import get_trainer
     from recipes.training import train_recipe
 
-    output_dir = args.output or f"runs/{args.name}"
-    options = dict(
-        output_dir=output_dir,
+    overrides = _parse_overrides(args.set)
+    trainer = get_trainer(recipes.get_recipe(args.name).trainer)
+    options = {key: getattr(args, key) for key in args.trainer_options}
+    options = {key: value for key, value in options.items() if value is not None}
+    refused = [key for key in options if key not in trainer.options]
+    if args.data_dir is not None and trainer.data_dir is None:
+        refused.insert(0, "data_dir")
+    if refused:
+        raise SystemExit(_refusal(args.name, trainer, refused))
+    result = train_recipe(
+        args.name,
+        output_dir=args.output or f"runs/{args.name}",
         epochs=args.epochs,
         batch_size=args.batch_size,
         dataset=args.dataset,
+        data_dir=args.data_dir,
         seed=args.seed,
         verbose=args.verbose,
-        **_parse_overrides(args.set),
+        precision_policy=args.precision,
+        **options,
+        **overrides,
     )
-    own_options = {
-        key: value
-        for key, value in (("data_dir", args.data_dir), ("tta", args.tta), ("runs", args.runs))
-        if value is not None
-    }
-    if recipes.get_recipe(args.name).trainer is not None:
-        # The preset trains its own way (cifar10_fast: train_fast_cifar), which
-        # picks its precision itself unless told.
-        result = train_recipe(args.name, precision_policy=args.precision, **own_options, **options)
-    else:
-        if own_options:
-            raise SystemExit(
-                "--data-dir, --tta and --runs train presets with their own trainer (e.g. "
-                f"cifar10_fast); {args.name} trains on its dataset (choose another with "
-                "--dataset)."
-            )
-        policy = recipes.precision(args.precision) if args.precision else contextlib.nullcontext()
-        with policy:
-            result = train_recipe(args.name, **options)
     scores = ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items())
     print(f"\n{args.name}: test {scores} ({result.train_seconds:.1f} s of training)")
-    if isinstance(result, FastTrainResult):
-        parts = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
-        print(
-            f"  data: {result.source}\n  timed: {parts}; compile and warm-up, apart: "
-            f"{result.compile_seconds:.1f} s"
-        )
-        if len(result.runs) > 1:
-            for key in result.test_metrics:
-                values = [run["test_metrics"][key] for run in result.runs]
-                print(
-                    f"  {key} over {len(values)} runs: mean {statistics.mean(values):.4f}, "
-                    f"std {statistics.stdev(values):.4f}, min {min(values):.4f}, "
-                    f"max {max(values):.4f}"
-                )
+    for line in result.report():
+        print(f"  {line}")
     for kind, path in result.paths.items():
         print(f"  {kind:<11} {path}")
     return result
+
+
+def _flag(key):
+    return "--" + key.replace("_", "-")
+
+
+def _joined(words):
+    words = list(words)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _trainer_keys(trainer):
+    """The flags' keys of a trainer: ``data_dir`` when it reads one, then its options."""
+    return (["data_dir"] if trainer.data_dir is not None else []) + list(trainer.options)
+
+
+def _trainers_in_use():
+    """Each trainer that presets name, with those presets: ``[(trainer, [names])]``."""
+    import recipes
+    from recipes.trainers import get_trainer
+
+    users = {}
+    for name in recipes.list_recipes():
+        trainer = get_trainer(recipes.get_recipe(name).trainer)
+        users.setdefault(trainer.name, (trainer, []))[1].append(name)
+    return list(users.values())
+
+
+def make_variables():
+    """The flags ``train`` takes from the presets' trainers, each with the make
+    variable that gives it (its key in capitals): ``["DATA_DIR:--data-dir",
+    "TTA:--tta", "RUNS:--runs"]``. ``make train`` reads them from here.
+
+    Example:
+
+    >>> make_variables()[-1]
+    'RUNS:--runs'
+    """
+    keys = dict.fromkeys(
+        key for trainer, _ in _trainers_in_use() for key in _trainer_keys(trainer)
+    )
+    return [f"{key.upper()}:{_flag(key)}" for key in keys]
+
+
+def _refusal(name, trainer, refused):
+    """Why preset ``name`` takes none of the flags of ``refused``, naming the
+    trainers (and presets) that do take them."""
+    takers = [
+        f"{_joined(map(_flag, _trainer_keys(other)))} train presets with the {other.name!r} "
+        f"trainer (e.g. {', '.join(presets[:3])})"
+        for other, presets in _trainers_in_use()
+        if other is not trainer and set(refused) & set(_trainer_keys(other))
+    ]
+    return (
+        f"{'; '.join(takers)}; {name} trains with the {trainer.name!r} trainer, which does "
+        f"not take {_joined(map(_flag, refused))} (choose another dataset with --dataset)."
+    )
 
 
 def _command_demo(args):
@@ -123,7 +166,43 @@ def _command_demo(args):
     _command_train(args)
 
 
+def _precision_help(in_use):
+    from recipes.trainers import get_trainer
+
+    default = get_trainer(None).precision
+    others = [f"{', '.join(p)}: {t.precision}" for t, p in in_use if t.precision != default]
+    return f"dtype policy (default {'; '.join([default, *others])})"
+
+
+def _add_trainer_flags(command, in_use):
+    """Adds ``--data-dir`` (when a trainer reads folders) and a flag for each
+    option of the trainers that presets name, its help saying which presets take
+    it; remembers the options' keys as ``trainer_options``."""
+    readers = [f"{', '.join(p)}: {t.data_dir}" for t, p in in_use if t.data_dir is not None]
+    if readers:
+        command.add_argument("--data-dir", help="; ".join(readers))
+    takers = {}
+    for trainer, presets in in_use:
+        for key, option in trainer.options.items():
+            takers.setdefault(key, []).append((trainer, option, presets))
+    for key, declared in takers.items():
+        _, first, _ = declared[0]
+        if any((o.type, o.choices) != (first.type, first.choices) for _, o, _ in declared):
+            names = ", ".join(t.name for t, _, _ in declared)
+            raise ValueError(f"The trainers {names} declare option {key!r} differently.")
+        command.add_argument(
+            _flag(key),
+            type=first.type,
+            choices=first.choices,
+            help="; ".join(
+                f"{', '.join(p)}: {o.help} (default {o.default})" for _, o, p in declared
+            ),
+        )
+    command.set_defaults(data_dir=None, trainer_options=tuple(takers))
+
+
 def _parser():
+    in_use = _trainers_in_use()
     parser = argparse.ArgumentParser(
         prog="python -m recipes",
         description=__doc__,
@@ -146,11 +225,7 @@ def _parser():
         command.add_argument("--batch-size", type=int)
         command.add_argument("--output", help="output folder (default runs/<name>)")
         command.add_argument("--dataset", help="dataset name (default: the preset's)")
-        command.add_argument(
-            "--precision",
-            choices=PRECISIONS,
-            help="dtype policy (default float32; cifar10_fast: mixed_bfloat16 on a GPU)",
-        )
+        command.add_argument("--precision", choices=PRECISIONS, help=_precision_help(in_use))
         command.add_argument("--seed", type=int, default=0)
         command.add_argument("--verbose", type=int, default=2)
         command.add_argument(
@@ -164,28 +239,12 @@ def _parser():
     train = commands.add_parser("train", help="train a preset on its dataset")
     train.add_argument("name")
     add_training_options(train)
-    train.add_argument(
-        "--data-dir",
-        help="cifar10_fast: a folder (or .tar.gz) of train/<class>/* and test/<class>/* images",
-    )
-    train.add_argument(
-        "--tta",
-        type=int,
-        choices=(0, 1, 2),
-        help="cifar10_fast: test-time augmentation, 0 none, 1 mirror, "
-        "2 mirror and shifts (default 2)",
-    )
-    train.add_argument(
-        "--runs",
-        type=int,
-        help="cifar10_fast: training runs from fresh weights, reported as "
-        "mean and spread (default 1)",
-    )
+    _add_trainer_flags(train, in_use)
     train.set_defaults(run=_command_train)
 
     demo = commands.add_parser("demo", help=f"train {DEMO_RECIPE} (offline, < 1 min)")
     add_training_options(demo)
-    demo.set_defaults(run=_command_demo, data_dir=None, tta=None, runs=None)
+    demo.set_defaults(run=_command_demo, data_dir=None, trainer_options=())
     return parser
 
 

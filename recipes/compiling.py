@@ -11,17 +11,18 @@ the throughput of one step per call for a small MLP on TensorFlow, 1.5-2x on JAX
 ``model.steps_per_execution = 1`` before ``fit``.
 """
 
-import contextlib
 import dataclasses
 import functools
 import inspect
 import os
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
 import keras
 
-from recipes.checks import check_positive_int
+from callbacks.steps import single_steps  # noqa: F401  (public here too)
+from recipes.checks import check_keys, check_non_negative, check_positive_int
 
 # Zhang et al. 2017 trained with SGD and momentum 0.9.
 ZHANG_SGD = {"class_name": "sgd", "config": {"momentum": 0.9}}
@@ -94,31 +95,6 @@ def steps_dividing(steps_per_epoch, limit=DEFAULT_STEPS_PER_EXECUTION):
     return max(k for k in range(1, min(steps_per_epoch, limit) + 1) if steps_per_epoch % k == 0)
 
 
-@contextlib.contextmanager
-def single_steps(model):
-    """Runs the block with ``model`` doing one training step per call, so that
-    per-batch callbacks see every step; restores its setting afterwards.
-
-    Args:
-        model: a compiled ``keras.Model``.
-
-    Example:
-
-    >>> with single_steps(model):
-    ...     model.fit(x, y, callbacks=[per_batch_callback])
-    """
-    previous = model.steps_per_execution
-    if previous != 1:
-        model.steps_per_execution = 1
-        model.train_function = None  # rebuilt for one step per call
-    try:
-        yield model
-    finally:
-        if model.steps_per_execution != previous:
-            model.steps_per_execution = previous
-            model.train_function = None
-
-
 def get_optimizer(optimizer="adam", learning_rate=None):
     """Returns a fresh optimizer.
 
@@ -152,6 +128,61 @@ def get_optimizer(optimizer="adam", learning_rate=None):
             "`optimizer` must be a Keras optimizer name such as 'adam', 'sgd', "
             f"'adamw' or 'rmsprop', or an optimizer. Received: optimizer={optimizer!r}"
         ) from error
+
+
+def optimizer_with_clipnorm(optimizer, clipnorm):
+    """Adds gradient-norm clipping to an optimizer name or config.
+
+    Args:
+        optimizer: a name, a config dict or an optimizer instance (returned as
+            it is: an instance keeps its own clipping settings).
+        clipnorm: clip each gradient to this norm; ``None`` or 0: no clipping.
+
+    Returns:
+        What ``get_optimizer`` accepts.
+
+    Example:
+
+    >>> optimizer_with_clipnorm("adam", 1.0)
+    {'class_name': 'adam', 'config': {'clipnorm': 1.0}}
+    """
+    if clipnorm:
+        check_non_negative("clipnorm", clipnorm)
+    if isinstance(optimizer, keras.optimizers.Optimizer) or not clipnorm:
+        return optimizer
+    if isinstance(optimizer, str):
+        optimizer = {"class_name": optimizer, "config": {}}
+    if not isinstance(optimizer, dict):
+        raise ValueError(
+            "`optimizer` must be a name, a config dict or an optimizer. Received: "
+            f"optimizer={optimizer!r}"
+        )
+    config = {"clipnorm": float(clipnorm), **optimizer.get("config", {})}
+    return {**optimizer, "config": config}
+
+
+def clipped_optimizer(clipnorm):
+    """A ``BuiltModel.make_optimizer`` that clips each gradient's norm to
+    ``clipnorm`` (checked now, so that a bad value fails at build time), for
+    recurrent models whose gradients can explode.
+
+    Args:
+        clipnorm: a number >= 0; ``None`` or 0: no clipping.
+
+    Returns:
+        A function ``(optimizer, learning_rate) -> optimizer``.
+
+    Example:
+
+    >>> return BuiltModel(model, make_optimizer=clipped_optimizer(1.0))
+    """
+    if clipnorm:
+        check_non_negative("clipnorm", clipnorm)
+
+    def make_optimizer(optimizer, learning_rate):
+        return get_optimizer(optimizer_with_clipnorm(optimizer, clipnorm), learning_rate)
+
+    return make_optimizer
 
 
 def compile_recipe(
@@ -204,8 +235,11 @@ class BuiltModel:
 
     Attributes:
         model: the ``keras.Model`` built.
-        loss: the default loss (used when the user passes ``loss=None``).
-        metrics: the default metrics (used when the user passes ``metrics=None``).
+        loss: the default loss (used when the user passes ``loss=None``); for a
+            model with several heads, a dict keyed by output name, which a
+            user's dict completes: heads it leaves out keep their default.
+        metrics: the default metrics (used when the user passes ``metrics=None``);
+            a dict keyed by output name is completed the same way.
         make_optimizer: ``None``, or a function ``(optimizer, learning_rate) ->
             optimizer`` that turns the user's choice into the optimizer to compile
             with (two optimizers for a GAN, a ``clipnorm`` for a sequence model).
@@ -226,16 +260,23 @@ class BuiltModel:
 
 COMPILE_ARGUMENTS = ("compile", "optimizer", "learning_rate", "loss", "metrics")
 
-_COMPILE_DOC = """\
-        compile: compile the model with the defaults below; False returns it
-            uncompiled.
-        optimizer: optimizer name, config dict or instance (default {optimizer}).
-        learning_rate: the optimizer's learning rate or schedule (default
-            {learning_rate}).
-        loss: a Keras loss; ``None``: {loss}.
-        metrics: a list of Keras metrics (a dict keyed by output name for several
-            outputs); ``None``: {metrics}.
-"""
+_COMPILE_DOC = {
+    "compile": "compile the model with the defaults below; False returns it uncompiled.",
+    "optimizer": "optimizer name, config dict or instance (default {optimizer}).",
+    "learning_rate": "the optimizer's learning rate or schedule (default {learning_rate}).",
+    "loss": "a Keras loss; ``None``: {loss}.",
+    "metrics": "a list of Keras metrics (a dict keyed by output name for several "
+    "outputs); ``None``: {metrics}.",
+}
+
+
+def _compile_doc(**defaults):
+    """The ``Args:`` entries of the compile arguments, wrapped at 88 columns."""
+    entries = (f"{name}: {text.format(**defaults)}" for name, text in _COMPILE_DOC.items())
+    return "".join(
+        textwrap.fill(entry, 88, initial_indent=" " * 8, subsequent_indent=" " * 12) + "\n"
+        for entry in entries
+    )
 
 
 def compiled_builder(
@@ -300,8 +341,10 @@ def compiled_builder(
             built.model,
             optimizer=optimizer,
             learning_rate=learning_rate,
-            loss=_first(loss, built.loss, default_loss),
-            metrics=_first(metrics, built.metrics, default_metrics),
+            loss=_first(_per_head("loss", loss, built.loss), built.loss, default_loss),
+            metrics=_first(
+                _per_head("metrics", metrics, built.metrics), built.metrics, default_metrics
+            ),
             **built.compile_kwargs,
         )
 
@@ -322,7 +365,7 @@ def compiled_builder(
     builder.__signature__ = inspect.Signature(params + compile_params)
     builder.__doc__ = _with_compile_doc(
         body.__doc__,
-        _COMPILE_DOC.format(
+        _compile_doc(
             optimizer=_describe(optimizer),
             learning_rate=_describe(learning_rate),
             loss=loss_doc or ("built in" if builtin_loss else _describe(loss)),
@@ -340,6 +383,15 @@ def _first(user_value, built_value, default):
     if built_value is not None:
         return built_value
     return default() if callable(default) and not _is_keras_object(default) else default
+
+
+def _per_head(argument, user_value, built_value):
+    """A user's dict on top of a body's per-head defaults (a dict keyed by output
+    name): the heads the user leaves out, or sets to None, keep their default."""
+    if not isinstance(built_value, dict) or user_value is None:
+        return user_value
+    user_value = check_keys(argument, user_value, tuple(built_value), what="head")
+    return {**built_value, **{k: v for k, v in user_value.items() if v is not None}}
 
 
 def _is_keras_object(value):

@@ -27,6 +27,17 @@ _DEFAULT_LOSSES = {
 }
 
 
+HEAD_DOCS = {
+    "loss_doc": "the loss that suits ``output_activation``",
+    "metrics_doc": "accuracy for classifiers, MAE for regressors",
+}
+"""``register_builder(**HEAD_DOCS)``: how the docstring of a builder that returns
+``head_model(...)`` names its default loss and metrics."""
+SOFTMAX_CLASSIFIER = {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+"""``register_builder(**SOFTMAX_CLASSIFIER)``: the compile defaults of a softmax
+classifier over integer labels."""
+
+
 def default_output_activation(num_classes):
     """``"softmax"`` for several classes, ``"sigmoid"`` for one output.
 
@@ -76,6 +87,19 @@ def output_dense(units, activation, name="predictions", **dense_kwargs):
     return keras.layers.Dense(
         units, activation=activation, dtype="float32", name=name, **dense_kwargs
     )
+
+
+def apply_output_head(x, num_classes, output_activation, dropout=0.0):
+    """A classifier's head on pooled features: dropout (``head_dropout``) and
+    the float32 output layer (``predictions``).
+
+    Example:
+
+    >>> outputs = apply_output_head(pooled, 2, "softmax", dropout=0.1)
+    """
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    return output_dense(num_classes, output_activation)(x)
 
 
 def head_model(model, output_activation, **compile_kwargs):

@@ -6,9 +6,12 @@ Offline data (no download, reproducible):
 - ``toy_corpus``: sentences of a small grammar in which words of one kind
   (animals, colours, objects...) share their contexts; for language models and
   word2vec.
-- ``toy_reviews``: short "movie reviews" labelled positive (1) or negative (0),
-  half of them negated ("not good" is negative, "not bad" positive), so word
-  order matters: a bag of single words cannot separate them, bigrams can.
+- ``toy_reviews``: short "movie reviews" labelled positive (1) or negative (0).
+  In the default ``"negation"`` grammar half of them are negated ("not good" is
+  negative, "not bad" positive), so word order matters: a bag of single words
+  cannot separate them, bigrams can. The ``"contrast"`` grammar ("dense but
+  interesting") is the BERT recipe's corpus, and ``encode_reviews`` its
+  word-level tokenizer over ``REVIEW_VOCABULARY``.
 
 Example:
 
@@ -17,11 +20,13 @@ Example:
 >>> ids = vectorize(vectorizer, texts)    # int32 (500, 12), 0 is padding
 """
 
+import re
+
 import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_choice, check_positive_int
+from recipes.checks import check_choice, check_fraction, check_positive_int
 
 SPLITS = ("train", "validation", "test")
 _SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
@@ -38,11 +43,43 @@ NEGATIVE = ("bad", "boring", "awful", "dull", "terrible", "weak", "poor")
 _OPENERS = ("", "honestly", "i think", "well", "frankly", "in short")
 _ADVERBS = ("", "really", "very", "quite", "truly")
 _CLOSERS = ("", "overall", "to me", "this time", "in the end")
+REVIEW_GRAMMARS = ("negation", "contrast")
 
-
-def _check_split(split):
-    check_choice("split", split, SPLITS)
-    return _SPLIT_SEEDS[split]
+# The "contrast" reviews and their word-level vocabulary (the BERT recipe's).
+SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]")
+PAD_ID, CLS_ID, SEP_ID, MASK_ID, UNK_ID = range(len(SPECIAL_TOKENS))
+_DETERMINERS = ("the", "this", "that")
+_NOUNS = ("film", "movie", "lecture", "book", "course", "story", "plot", "show")
+_VERBS = ("is", "was")
+_INTENSIFIERS = ("very", "quite", "really", "so")
+POSITIVE_WORDS = (
+    "great",
+    "good",
+    "wonderful",
+    "brilliant",
+    "interesting",
+    "excellent",
+    "fun",
+    "clever",
+)
+NEGATIVE_WORDS = ("terrible", "bad", "awful", "boring", "dull", "poor", "weak", "dense")
+_FEELINGS = {1: ("loved", "liked", "enjoyed"), 0: ("hated", "disliked", "regretted")}
+REVIEW_VOCABULARY = SPECIAL_TOKENS + tuple(
+    dict.fromkeys(
+        _DETERMINERS
+        + _NOUNS
+        + _VERBS
+        + _INTENSIFIERS
+        + POSITIVE_WORDS
+        + NEGATIVE_WORDS
+        + ("and", "but", "i", "it")
+        + _FEELINGS[1]
+        + _FEELINGS[0]
+    )
+)
+REVIEW_VOCAB_SIZE = len(REVIEW_VOCABULARY)
+REVIEW_LENGTH = 16
+_WORD_IDS = {word: i for i, word in enumerate(REVIEW_VOCABULARY)}
 
 
 def toy_corpus(num_sentences=2000, seed=0):
@@ -81,19 +118,31 @@ def toy_corpus(num_sentences=2000, seed=0):
     return [templates[rng.integers(len(templates))]() for _ in range(num_sentences)]
 
 
-def toy_reviews(split="train", num_examples=None, negation=0.5):
-    """Short labelled reviews: 1 positive, 0 negative.
+def toy_reviews(split="train", num_examples=None, negation=0.5, grammar="negation", seed=None):
+    """Short labelled reviews: 1 positive, 0 negative, from one of two grammars.
 
-    Each review is one opinion (``the <subject> was [adverb] [not] <adjective>``)
-    between optional filler words. With probability ``negation`` the adjective
-    is negated, which flips the label: the label is the XOR of "the adjective is
-    positive" and "not" being there, which no weighted sum of single-word
-    features can compute (bigrams such as "not good" can).
+    ``grammar="negation"``: one opinion (``the <subject> was [adverb] [not]
+    <adjective>``) between optional filler words. With probability ``negation``
+    the adjective is negated, which flips the label: the label is the XOR of "the
+    adjective is positive" and "not" being there, which no weighted sum of
+    single-word features can compute (bigrams such as "not good" can).
+
+    ``grammar="contrast"`` (the BERT recipe's corpus, in the words of
+    ``REVIEW_VOCABULARY``): ``<det> <noun> <is|was> [<intensifier>] <adjective>``,
+    then maybe ``and [<intensifier>] <adjective of the same polarity>`` or ``but
+    [<intensifier>] <adjective of the other polarity>``, then maybe ``i <loved|
+    hated...> it`` agreeing with the sentiment, which is the polarity of the last
+    adjective ("the lecture was dense but interesting" is positive): structure
+    that a masked language model can learn.
 
     Args:
         split: ``"train"``, ``"validation"`` or ``"test"`` (disjoint seeds).
         num_examples: reviews in the split (default 2000/300/500).
-        negation: fraction of negated reviews, in ``[0, 1]``.
+        negation: ``"negation"`` grammar: fraction of negated reviews, in
+            ``[0, 1]``.
+        grammar: ``"negation"`` or ``"contrast"``.
+        seed: an int to draw other reviews than the split's (same seed, same
+            reviews); ``None``: the split's seed.
 
     Returns:
         ``texts`` (a NumPy array of str) and ``labels`` (int32, 0 or 1).
@@ -101,33 +150,86 @@ def toy_reviews(split="train", num_examples=None, negation=0.5):
     Example:
 
     >>> texts, labels = toy_reviews("test", num_examples=3)
-    >>> texts[0], labels[0]
-    ('...', ...)
+    >>> texts, labels = toy_reviews(num_examples=2, grammar="contrast", seed=0)
+    >>> str(texts[0])
+    'this course is very great'
     """
-    seed = _check_split(split)
+    split_seed = _SPLIT_SEEDS[check_choice("split", split, SPLITS)]
     n = num_examples or {"train": 2000, "validation": 300, "test": 500}[split]
     check_positive_int("num_examples", n)
-    if not isinstance(negation, (int, float)) or not 0 <= negation <= 1:
-        raise ValueError(f"`negation` must be in [0, 1]. Received: negation={negation!r}")
-    rng = np.random.default_rng(2000 + seed)
-    texts, labels = [], []
-    for _ in range(n):
-        positive = bool(rng.integers(2))
-        negated = bool(rng.random() < negation)
-        adjective = (POSITIVE if positive else NEGATIVE)[rng.integers(len(POSITIVE))]
-        words = [
-            _OPENERS[rng.integers(len(_OPENERS))],
-            "the",
-            SUBJECTS[rng.integers(len(SUBJECTS))],
-            "was",
-            _ADVERBS[rng.integers(len(_ADVERBS))] if not negated else "",
-            "not" if negated else "",
-            adjective,
-            _CLOSERS[rng.integers(len(_CLOSERS))],
-        ]
-        texts.append(" ".join(w for w in words if w))
-        labels.append(int(positive != negated))
+    negation = check_fraction("negation", negation)
+    check_choice("grammar", grammar, REVIEW_GRAMMARS)
+    seed = split_seed if seed is None else check_positive_int("seed", seed, minimum=0)
+    if grammar == "negation":
+        rng = np.random.default_rng(2000 + seed)
+        reviews = [_negated_review(rng, negation) for _ in range(n)]
+    else:
+        rng = np.random.default_rng(seed)
+        reviews = [_contrast_review(rng) for _ in range(n)]
+    texts, labels = zip(*reviews)
     return np.array(texts), np.array(labels, "int32")
+
+
+def _pick(rng, options):
+    return options[rng.integers(len(options))]
+
+
+def _negated_review(rng, negation):
+    positive = bool(rng.integers(2))
+    negated = bool(rng.random() < negation)
+    adjective = (POSITIVE if positive else NEGATIVE)[rng.integers(len(POSITIVE))]
+    words = [
+        _pick(rng, _OPENERS),
+        "the",
+        _pick(rng, SUBJECTS),
+        "was",
+        _pick(rng, _ADVERBS) if not negated else "",
+        "not" if negated else "",
+        adjective,
+        _pick(rng, _CLOSERS),
+    ]
+    return " ".join(w for w in words if w), int(positive != negated)
+
+
+def _contrast_review(rng):
+    adjectives = {1: POSITIVE_WORDS, 0: NEGATIVE_WORDS}
+    polarity = int(rng.integers(2))
+    words = [_pick(rng, _DETERMINERS), _pick(rng, _NOUNS), _pick(rng, _VERBS)]
+    if rng.random() < 0.4:
+        words.append(_pick(rng, _INTENSIFIERS))
+    words.append(_pick(rng, adjectives[polarity]))
+    connector = rng.random()
+    if connector < 0.6:
+        if connector >= 0.3:
+            polarity = 1 - polarity
+        words.append("but" if connector >= 0.3 else "and")
+        if rng.random() < 0.3:
+            words.append(_pick(rng, _INTENSIFIERS))
+        words.append(_pick(rng, adjectives[polarity]))
+    if rng.random() < 0.5:
+        words += ["i", _pick(rng, _FEELINGS[polarity]), "it"]
+    return " ".join(words), polarity
+
+
+def encode_reviews(texts, max_length=REVIEW_LENGTH):
+    """Word-level token ids of ``REVIEW_VOCABULARY`` (the tokenizer of the
+    ``"contrast"`` reviews): ``[CLS] words... [SEP]``, padded with ``[PAD]`` (or
+    cut) to ``max_length``; unknown words are ``[UNK]``.
+
+    Example:
+
+    >>> encode_reviews(["This film is great!"], max_length=8)
+    array([[ 1,  6,  8, 16, 22,  2,  0,  0]], dtype=int32)
+    """
+    if isinstance(texts, str):
+        texts = [texts]
+    check_positive_int("max_length", max_length, minimum=2)
+    ids = np.full((len(texts), max_length), PAD_ID, "int32")
+    for row, text in enumerate(texts):
+        words = re.findall(r"[a-z']+", str(text).lower())[: max_length - 2]
+        tokens = [CLS_ID, *(_WORD_IDS.get(word, UNK_ID) for word in words), SEP_ID]
+        ids[row, : len(tokens)] = tokens
+    return ids
 
 
 def make_vectorizer(texts, max_tokens=None, sequence_length=None, output_mode="int", ngrams=None):

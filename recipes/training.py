@@ -1,5 +1,8 @@
 """Train a preset on its dataset, end to end: build, fit, evaluate, save.
 
+``train_recipe`` hands the preset to its trainer (``recipes.trainers``): the
+standard loop, or the trainer the preset names (``cifar10_fast``: ``"airbench"``).
+
 Example:
 
 >>> from recipes.training import train_recipe
@@ -8,35 +11,10 @@ Example:
 0.97...
 """
 
-import json
-import os
-import time
-from dataclasses import dataclass
-
-import keras
-
-from recipes import data
 from recipes.registry import get_recipe
+from recipes.trainers import TrainResult, get_trainer
 
-
-@dataclass
-class TrainResult:
-    """What ``train_recipe`` produced.
-
-    Attributes:
-        model: the trained model.
-        history: ``fit``'s history dict.
-        test_metrics: metric name to value on the test split.
-        train_seconds: wall time of ``fit``.
-        paths: the files written (``model``, ``curves_png``, ``curves_csv``,
-            ``metrics``).
-    """
-
-    model: keras.Model
-    history: dict
-    test_metrics: dict
-    train_seconds: float
-    paths: dict
+__all__ = ["TrainResult", "train_recipe"]
 
 
 def train_recipe(
@@ -48,13 +26,19 @@ def train_recipe(
     seed=0,
     verbose=2,
     callbacks=(),
+    data_dir=None,
+    checkpoint_dir=None,
+    distribution=None,
+    precision_policy=None,
     **overrides,
 ):
-    """Builds preset ``name``, trains it on its dataset and evaluates it once on test.
+    """Trains preset ``name`` with its trainer and evaluates it once on test.
 
-    The validation split drives the curves; the test split is used once, at the
-    end. With ``output_dir`` the model (``model.keras``), the curves
-    (``curves.png``, ``curves.csv``) and ``metrics.json`` are written there.
+    Presets that name no trainer get the standard loop
+    (``recipes.trainers.standard``): ``fit`` on the training split, the validation
+    split driving the curves, the test split used once at the end. With
+    ``output_dir`` the model (``model.keras``), the curves (``curves.png``,
+    ``curves.csv``) and ``metrics.json`` are written there.
 
     Args:
         name: a preset from ``recipes.list_recipes()``.
@@ -65,79 +49,34 @@ def train_recipe(
         seed: seeds Keras, NumPy and Python for a repeatable run.
         verbose: ``fit``'s verbosity.
         callbacks: more Keras callbacks.
-        **overrides: builder arguments, e.g. ``dropout=0.2``.
-
-    A preset registered with its own ``trainer`` (``cifar10_fast``) is trained by
-    it, with these arguments.
+        data_dir: a folder to read the data from, for trainers that read one
+            (``cifar10_fast``: an image-folder tree).
+        checkpoint_dir: a folder for checkpoints during training.
+        distribution: a strategy, Keras distribution or context manager to train
+            in (see ``recipes.trainers.distribution_scope``).
+        precision_policy: one of ``recipes.precision.PRECISIONS``; default: the
+            trainer's (float32 for the standard loop).
+        **overrides: the trainer's options (``cifar10_fast``: ``tta``, ``runs``...)
+            and builder arguments, e.g. ``dropout=0.2``.
 
     Returns:
         A ``TrainResult``.
     """
-    recipe = get_recipe(name)
-    if recipe.trainer is not None:
-        return recipe.trainer(
-            name,
-            output_dir=output_dir,
-            epochs=epochs,
-            batch_size=batch_size,
-            dataset=dataset,
-            seed=seed,
-            verbose=verbose,
-            callbacks=callbacks,
-            **overrides,
-        )
-    dataset = dataset or recipe.dataset
-    if dataset is None:
-        raise ValueError(f"Recipe {name!r} has no default dataset: pass dataset=...")
-    epochs = epochs or recipe.fit.get("epochs", 10)
-    batch_size = batch_size or recipe.fit.get("batch_size", 32)
-    keras.utils.set_random_seed(seed)
-
-    splits = data.standard_splits(dataset)
-    train = data.load(dataset, splits["train"], batch_size=batch_size, seed=seed)
-    validation = data.load(dataset, splits["validation"], batch_size=batch_size)
-    test = data.load(dataset, splits["test"], batch_size=batch_size)
-
-    from recipes.registry import build
-
-    model = build(name, **overrides)
-    callbacks = list(callbacks)
-    paths = {}
-    if output_dir:
-        from callbacks import TrainingCurves
-
-        os.makedirs(output_dir, exist_ok=True)
-        curves = TrainingCurves(output_dir)
-        callbacks.append(curves)
-        paths.update(curves_png=curves.png_path, curves_csv=curves.csv_path)
-
-    start = time.perf_counter()
-    history = model.fit(
-        train,
-        validation_data=validation,
-        epochs=epochs,
+    trainer = get_trainer(get_recipe(name).trainer)
+    options = {key: overrides.pop(key) for key in list(overrides) if key in trainer.options}
+    return trainer.train(
+        name,
+        options=options,
+        overrides=overrides,
+        dataset=dataset,
+        data_dir=data_dir,
         callbacks=callbacks,
+        distribution=distribution,
+        checkpoint_dir=checkpoint_dir,
+        output_dir=output_dir,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
         verbose=verbose,
+        precision_policy=precision_policy,
     )
-    train_seconds = time.perf_counter() - start
-    test_metrics = model.evaluate(test, return_dict=True, verbose=0)
-
-    if output_dir:
-        paths["model"] = os.path.join(output_dir, "model.keras")
-        model.save(paths["model"])
-        paths["metrics"] = os.path.join(output_dir, "metrics.json")
-        with open(paths["metrics"], "w") as handle:
-            json.dump(
-                {
-                    "recipe": name,
-                    "dataset": dataset,
-                    "epochs": epochs,
-                    "batch_size": batch_size,
-                    "train_seconds": train_seconds,
-                    "test": test_metrics,
-                    "backend": keras.backend.backend(),
-                },
-                handle,
-                indent=2,
-            )
-    return TrainResult(model, history.history, test_metrics, train_seconds, paths)

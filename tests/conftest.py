@@ -1,6 +1,7 @@
 """Shared fixtures. Every family's tests reuse ``recipe_check`` (train a few steps,
 the loss goes down, save, load, same predictions) and ``tmp_path``."""
 
+import gc
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -10,6 +11,18 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 
 from recipes import testing  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _freeze_imported_objects():
+    """Hides the objects alive once the tests are collected (TensorFlow, Keras, the
+    test modules: some 400,000, never freed anyway) from the garbage collector, so
+    that the ``gc.collect()`` of each test's ``clear_session`` scans only what the
+    tests made: about 0.05 s instead of 0.5 to 1 s per test on 2 cores."""
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import recipes
-from recipes.models.bert import (
+from recipes.models.bert import MaskedLanguageModelBatches, mask_tokens, predict_sentiment
+from recipes.text import (
     CLS_ID,
     MASK_ID,
     NEGATIVE_WORDS,
@@ -17,14 +18,16 @@ from recipes.models.bert import (
     REVIEW_VOCABULARY,
     SEP_ID,
     UNK_ID,
-    MaskedLanguageModelBatches,
     encode_reviews,
-    mask_tokens,
-    predict_sentiment,
     toy_reviews,
 )
 
 TINY = dict(embed_dim=32, num_heads=2, feed_forward_dim=64, num_layers=1)
+
+
+def reviews(num_examples, seed):
+    """The BERT recipe's corpus: the "contrast" toy reviews."""
+    return toy_reviews(num_examples=num_examples, grammar="contrast", seed=seed)
 
 
 def run(model, x):
@@ -44,7 +47,7 @@ def mixed_precision():
 def pretrained():
     """A tiny BERT pre-trained on 2,000 toy reviews, and its history."""
     keras.utils.set_random_seed(0)
-    texts, _ = toy_reviews(2000, seed=0)
+    texts, _ = reviews(2000, seed=0)
     model = recipes.build_bert(**TINY, dropout=0.0, learning_rate=5e-3)
     batches = MaskedLanguageModelBatches(
         encode_reviews(texts), REVIEW_VOCAB_SIZE, batch_size=128, seed=0
@@ -54,13 +57,13 @@ def pretrained():
 
 
 def held_out_masking(seed=5):
-    texts, labels = toy_reviews(500, seed=1)
+    texts, labels = reviews(500, seed=1)
     ids = encode_reviews(texts)
     return ids, labels, mask_tokens(ids, REVIEW_VOCAB_SIZE, seed=seed)
 
 
 def test_toy_reviews_follow_their_grammar():
-    texts, labels = toy_reviews(300, seed=3)
+    texts, labels = reviews(300, seed=3)
     for text, label in zip(texts, labels):
         words = text.split()
         adjectives = [w for w in words if w in POSITIVE_WORDS + NEGATIVE_WORDS]
@@ -69,8 +72,8 @@ def test_toy_reviews_follow_their_grammar():
             assert (adjectives[0] in POSITIVE_WORDS) != (adjectives[1] in POSITIVE_WORDS)
         if "and" in words:
             assert (adjectives[0] in POSITIVE_WORDS) == (adjectives[1] in POSITIVE_WORDS)
-    again, same_labels = toy_reviews(300, seed=3)
-    assert again == texts and np.array_equal(same_labels, labels)
+    again, same_labels = reviews(300, seed=3)
+    assert np.array_equal(again, texts) and np.array_equal(same_labels, labels)
     assert 0.4 < labels.mean() < 0.6
     ids = encode_reviews(["This film is great!", "the film was zzz"], max_length=8)
     word = REVIEW_VOCABULARY.index
@@ -100,7 +103,7 @@ def test_masking_chooses_15_percent_then_80_10_10():
 
 
 def test_batches_are_masked_afresh_each_time():
-    ids = encode_reviews(toy_reviews(64, seed=0)[0])
+    ids = encode_reviews(reviews(64, seed=0)[0])
     batches = MaskedLanguageModelBatches(ids, REVIEW_VOCAB_SIZE, batch_size=32, seed=0)
     assert len(batches) == 2
     first, again = batches[0], batches[0]
@@ -172,7 +175,7 @@ def test_fine_tuning_starts_from_the_pretrained_encoder(pretrained, roundtrip):
     assert copied is not encoder
     for ours, theirs in zip(copied.get_weights(), before):
         np.testing.assert_array_equal(ours, theirs)
-    texts, labels = toy_reviews(500, seed=2)
+    texts, labels = reviews(500, seed=2)
     classifier.fit(encode_reviews(texts), labels, epochs=3, batch_size=32, verbose=0)
     for ours, theirs in zip(encoder.get_weights(), before):
         np.testing.assert_array_equal(ours, theirs)  # the pre-trained model is untouched

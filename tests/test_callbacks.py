@@ -23,6 +23,15 @@ def test_keras_callbacks_are_re_exported():
     assert set(callbacks.__all__) <= set(dir(callbacks))
 
 
+def test_the_toolkit_owns_single_steps_and_its_plots():
+    from recipes import compiling, plots
+
+    # recipes uses the toolkit's pieces (never the other way round).
+    assert compiling.single_steps is callbacks.single_steps
+    assert plots.plot_history is callbacks.plots.plot_history
+    assert plots.plot_samples is callbacks.plots.plot_samples
+
+
 class Drifter(keras.Model):
     """A custom ``train_step`` model that reports its own metric: each step moves
     ``position`` by 1 and logs ``g_loss = (position - 3)^2`` through its own

@@ -71,6 +71,8 @@ def test_load_sequence_task_gives_dict_inputs():
 def test_unknown_dataset_and_split_raise_clear_errors():
     with pytest.raises(ValueError, match="Unknown dataset 'mnsit'.*mnist"):
         data.load("mnsit")
+    with pytest.raises(ValueError, match="Did you mean: mnist"):
+        data.get_spec("mnsit")
     with pytest.raises(ValueError, match="`split` must be one of train"):
         data.arrays("digits", "training")
 
@@ -132,7 +134,60 @@ def test_missing_dataset_with_no_network_fails_fast(tmp_path, monkeypatch):
 
 def test_standard_splits():
     assert data.standard_splits("digits") == {s: s for s in data.SPLITS}
+    assert data.standard_splits("cifar10_jpeg") == {s: s for s in data.SPLITS}
     assert data.standard_splits("mnist")["validation"] == "train[90%:]"
+    for name in ("imdb_reviews", "oxford_iiit_pet"):
+        assert data.standard_splits(name) == {
+            "train": "train[:90%]",
+            "validation": "train[90%:]",
+            "test": "test",
+        }
+    data.standard_splits("sine")["train"] = "changed"  # a copy: the entry stays
+    assert data.standard_splits("sine")["train"] == "train"
+
+
+OFFLINE = ("digits", "moons", "shapes", "sine", "copy", "reverse")
+
+
+def test_every_dataset_carries_its_loader_and_offline_ones_their_arrays():
+    for name in data.list_datasets():
+        spec = data.get_spec(name)
+        assert callable(spec.loader), name
+        assert spec.offline == (spec.arrays is not None) == (name in OFFLINE), name
+    assert data.list_datasets(offline_only=True) == sorted(OFFLINE)
+
+
+def test_a_registered_dataset_is_loaded_by_its_own_loader():
+    import tensorflow as tf
+
+    from recipes import registry
+
+    calls = []
+
+    def ramp_loader(spec, split, download=None, data_dir=None, image_size=None):
+        """12 examples whose target is the sum of the input."""
+        calls.append((spec.name, split, download, data_dir, image_size))
+        x = np.arange(36, dtype="float32").reshape(12, 3)
+        return tf.data.Dataset.from_tensor_slices((x, x.sum(axis=1, keepdims=True))), 12
+
+    spec = data.DatasetSpec(
+        "ramp", "regression", (3,), 1, "a ramp", ramp_loader, splits={"train": "all"}
+    )
+    with registry.scoped():
+        assert data.register_dataset(spec) is spec
+        assert "ramp" in data.list_datasets() and "ramp" not in data.list_datasets(True)
+        batches = list(data.load("ramp", "all", batch_size=5, data_dir="here"))
+        assert [len(y) for _, y in batches] == [5, 5, 2]
+        assert calls == [("ramp", "all", None, "here", None)]
+        np.testing.assert_allclose(batches[0][1][:, 0], batches[0][0].numpy().sum(axis=1))
+        assert data.standard_splits("ramp") == {"train": "all"}
+        with pytest.raises(ValueError, match="arrays\\(\\) serves offline datasets only"):
+            data.arrays("ramp")
+        with pytest.raises(TypeError, match="Unknown option\\(s\\) for 'ramp': scale"):
+            data.load("ramp", scale=2.0)
+        with pytest.raises(ValueError, match="A dataset named 'ramp' is already registered"):
+            data.register_dataset(spec)
+    assert "ramp" not in data.list_datasets()
 
 
 def _write_jpeg_tree(root, per_class=10):
@@ -161,6 +216,8 @@ def test_cifar10_jpeg_splits_are_disjoint_and_labelled(tmp_path):
         np.testing.assert_allclose(x[..., 0].mean(axis=(1, 2)), y * 25 / 255.0, atol=0.03)
         sizes[split] = len(y)
     assert sizes == {"train": 90, "validation": 10, "test": 100}
+    x, _ = next(iter(data.load("cifar10_jpeg", "test", data_dir=str(tmp_path), image_size=(8, 8))))
+    assert x.shape == (32, 8, 8, 3)
 
 
 def test_cifar10_jpeg_unpacks_an_archive(tmp_path, monkeypatch):

@@ -12,14 +12,11 @@ from PIL import Image
 
 import recipes
 from recipes.__main__ import main
-from recipes.models.fast_cifar import (
-    SparseSmoothedCrossentropy,
-    build_fast_cifar,
-    fit_whitening,
-    load_image_data,
-    train_fast_cifar,
-    tta_logits,
-)
+from recipes.data.image_folder import load_image_data
+from recipes.layers import PartialIdentity, ScaledBias
+from recipes.losses import SparseSmoothedCrossentropy
+from recipes.models.fast_cifar import build_fast_cifar
+from recipes.trainers.airbench import fit_whitening, train_fast_cifar, tta_logits
 
 SMALL = dict(input_shape=(16, 16, 3), num_classes=2, widths=(8, 16, 16), seed=0)
 
@@ -101,6 +98,13 @@ def test_trains_and_round_trips(recipe_check):
     loaded = recipe_check(model, x, y, steps=15, factor=0.8)  # smoothing floor: 0.33
     assert isinstance(loaded.get_layer("block1_bias1"), type(model.get_layer("block1_bias1")))
     assert not loaded.get_layer("whiten_conv").trainable
+
+
+def test_moved_classes_keep_their_serialization_names():
+    # .keras files saved when they lived in recipes.models.fast_cifar still load.
+    for cls in (ScaledBias, PartialIdentity, SparseSmoothedCrossentropy):
+        assert keras.saving.get_registered_name(cls) == f"recipes>{cls.__name__}"
+        assert keras.saving.get_registered_object(f"recipes>{cls.__name__}") is cls
 
 
 def test_label_smoothing_loss_matches_the_formula():
@@ -249,7 +253,7 @@ def _train_tiny(train, tree, **options):
 
 
 def test_runs_restart_from_fresh_weights_and_train_recipe_hands_over(tmp_path):
-    from recipes.models.fast_cifar import FastTrainResult
+    from recipes.trainers.airbench import FastTrainResult
     from recipes.training import train_recipe
 
     tree = _write_tree(tmp_path / "tree")
@@ -261,7 +265,9 @@ def test_runs_restart_from_fresh_weights_and_train_recipe_hands_over(tmp_path):
 
     # The second run equals a run of its own: nothing carries over (weights,
     # optimizer moments, the schedule's step count, augmentation seeds).
-    alone = _train_tiny(train_fast_cifar, tree, seed=4)
+    alone = _train_tiny(train_fast_cifar, tree, seed=4, checkpoint_dir=str(tmp_path / "ckpt"))
+    assert alone.paths["checkpoint"] == str(tmp_path / "ckpt" / "run1.keras")
+    assert os.path.isfile(alone.paths["checkpoint"])
     assert both.runs[1]["test_metrics"] == pytest.approx(alone.test_metrics, abs=1e-6)
     assert both.history["loss"][-1] == pytest.approx(alone.history["loss"][-1], rel=1e-4)
     expected = np.mean([run["test_metrics"]["tta_accuracy"] for run in both.runs])
@@ -283,7 +289,7 @@ NO_TENSORFLOW_SCRIPT = textwrap.dedent(
                 raise ImportError(f"{name} is blocked in this test")
 
     sys.meta_path.insert(0, NoTensorFlow())
-    from recipes.models.fast_cifar import train_fast_cifar
+    from recipes.trainers.airbench import train_fast_cifar
 
     result = train_fast_cifar(data_dir=sys.argv[1], epochs=1, batch_size=4, verbose=0,
                               widths=(8, 8, 8))

@@ -19,6 +19,8 @@ from recipes.layers import AffineCoupling
 from recipes.layers.coupling import coupling_mask
 from recipes.models.flow import RealNVP
 
+pytestmark = pytest.mark.backends
+
 
 def _numpy(x):
     return np.asarray(ops.convert_to_numpy(x))
@@ -198,7 +200,7 @@ def test_image_flow_squeezes_samples_and_round_trips(roundtrip):
         ({"input_shape": (2, 3)}, "must have 1 or 3 dimension"),
         ({"num_couplings": 1}, "`num_couplings` must be an integer >= 2"),
         ({"hidden_units": 0}, "`hidden_units` must be an integer >= 1"),
-        ({"loss": "nll"}, "`loss` must be None"),
+        ({"loss": "nll"}, "`loss` and `metrics` must be None"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(arguments, message):

@@ -12,6 +12,8 @@ from recipes.autodiff import input_gradient
 from recipes.models.gan import GAN
 from recipes.plots import plot_samples
 
+pytestmark = pytest.mark.backends
+
 
 def _numpy(x):
     return np.asarray(ops.convert_to_numpy(x))
@@ -97,18 +99,36 @@ def test_each_network_moves_on_its_own_loss_with_its_own_optimizer(trained):
     assert history[key][-1] < 0.9 * history[key][0]
 
 
-def test_dcgan_trains_saves_sample_grids_and_round_trips(roundtrip, tmp_path):
+def _nearest_neighbour_distance(samples, data):
+    """Mean distance from each sample to its nearest data point."""
+    flat, reference = samples.reshape(len(samples), -1), data.reshape(len(data), -1)
+    squared = ((flat[:, None, :] - reference[None, :, :]) ** 2).sum(-1)
+    return float(np.sqrt(squared.min(axis=1)).mean())
+
+
+def test_dcgan_samples_move_to_the_data_grids_are_saved_and_it_round_trips(roundtrip, tmp_path):
     x, _ = data.arrays("digits", "train")
-    model = recipes.build_dcgan(input_shape=(8, 8, 1), latent_dim=8, filters=(8, 16), seed=0)
+    held_out, _ = data.arrays("digits", "test")
+    model = recipes.build_dcgan(
+        input_shape=(8, 8, 1), latent_dim=8, filters=(8, 16), seed=0, learning_rate=2e-3
+    )
     assert model.generator.output_shape == (None, 8, 8, 1)
     assert model.discriminator.output_shape == (None, 1)
-    grids = SampleGrid(str(tmp_path / "grids"), num_samples=9, every=1)
-    history = model.fit(x[:128], epochs=2, batch_size=64, callbacks=[grids], verbose=0).history
-    for key in ("d_loss", "g_loss"):
-        assert np.isfinite(history[key]).all() and history[key][0] != history[key][-1]
+
+    def gaps(samples):  # to held-out digits: the mean image, and each nearest digit
+        mean_gap = float(np.abs(samples.mean(axis=0) - held_out.mean(axis=0)).mean())
+        return mean_gap, _nearest_neighbour_distance(samples, held_out)
+
+    untrained = gaps(model.sample(256, seed=1))  # the baseline: the same G before training
+    grids = SampleGrid(str(tmp_path / "grids"), num_samples=9, every=3)
+    history = model.fit(x, epochs=6, batch_size=64, callbacks=[grids], verbose=0).history
+    trained = gaps(model.sample(256, seed=1))
+    assert np.isfinite(history["d_loss"]).all() and np.isfinite(history["g_loss"]).all()
+    # Seeds 1234, 7 and 99 on TensorFlow, and JAX: mean gap 0.42-0.48x, neighbours 0.63-0.67x.
+    assert trained[0] < 0.7 * untrained[0] and trained[1] < 0.8 * untrained[1]
     assert [os.path.basename(p) for p in grids.paths] == [
-        "samples_epoch_001.png",
-        "samples_epoch_002.png",
+        "samples_epoch_003.png",
+        "samples_epoch_006.png",
     ]
     assert all(os.path.getsize(p) > 1000 for p in grids.paths)
 
@@ -117,31 +137,49 @@ def test_dcgan_trains_saves_sample_grids_and_round_trips(roundtrip, tmp_path):
     loaded = roundtrip(model, x[:16])  # predict: the discriminator's logits
     np.testing.assert_allclose(loaded.sample(4, seed=1), samples, atol=1e-5)
     assert isinstance(loaded.optimizer, keras.optimizers.MultiOptimizer)
-    assert [int(o.iterations) for o in loaded.optimizer.optimizers] == [4, 4]
+    steps = 6 * -(-len(x) // 64)
+    assert [int(o.iterations) for o in loaded.optimizer.optimizers] == [steps, steps]
+
+
+CENTRES = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]], "float32")
 
 
 def test_conditional_gan_generates_the_requested_classes(roundtrip):
-    x, y = data.arrays("digits", "train")
+    # Three classes of 2-D points around three centres: a sample is of the class
+    # whose centre is nearest, so the generator's classes can be read off.
+    rng = np.random.default_rng(0)
+    y = rng.integers(3, size=600)
+    x = (CENTRES[y] + 0.2 * rng.standard_normal((600, 2))).astype("float32")
     model = recipes.build_conditional_gan(
-        input_shape=(8, 8, 1),
-        num_classes=10,
-        latent_dim=8,
+        input_shape=(2,),
+        num_classes=3,
+        latent_dim=2,
+        embedding_dim=4,
         generator_units=(32,),
         discriminator_units=(32,),
+        output_activation="linear",
         seed=0,
+        learning_rate=2e-3,
     )
-    assert model.discriminator.output_shape == (None, 10)  # one logit per class
-    history = model.fit(x[:128], y[:128], epochs=2, batch_size=64, verbose=0).history
-    assert np.isfinite(history["d_loss"]).all() and np.isfinite(history["g_loss"]).all()
+    assert model.discriminator.output_shape == (None, 3)  # one logit per class
 
-    z = np.random.default_rng(0).normal(size=(4, 8)).astype("float32")
-    threes = model.generator.predict([z, np.full(4, 3)], verbose=0)
-    sevens = model.generator.predict([z, np.full(4, 7)], verbose=0)
-    assert np.abs(threes - sevens).max() > 1e-3  # the label steers the generator
-    assert model.sample(labels=[3, 3, 7]).shape == (3, 8, 8, 1)
-    assert model.sample(12).shape == (12, 8, 8, 1)
-    with pytest.raises(ValueError, match=r"`labels` must be class ids in \[0, 10\)"):
-        model.sample(labels=[10])
+    def accuracy():  # of the classes asked for, read off by the nearest centre
+        labels = np.repeat(np.arange(3), 100)
+        samples = model.sample(labels=labels, seed=1)
+        distances = ((samples[:, None, :] - CENTRES[None]) ** 2).sum(-1)
+        return np.mean(distances.argmin(axis=1) == labels)
+
+    untrained = accuracy()  # the baseline: the same G before training, about 1/3
+    history = model.fit(x, y, epochs=15, batch_size=64, verbose=0).history
+    assert np.isfinite(history["d_loss"]).all() and np.isfinite(history["g_loss"]).all()
+    # A generator that ignored its label would give every class the same points:
+    # one accuracy in three. Seeds 1234 (also on JAX), 1, 2 and 3: 1.0 after training.
+    assert untrained < 0.6 and accuracy() > 0.9
+
+    assert model.sample(labels=[2, 2, 0]).shape == (3, 2)
+    assert model.sample(12).shape == (12, 2)
+    with pytest.raises(ValueError, match=r"`labels` must be class ids in \[0, 3\)"):
+        model.sample(labels=[3])
     loaded = roundtrip(model, x[:16])
     np.testing.assert_allclose(
         loaded.sample(labels=[1, 2], seed=0), model.sample(labels=[1, 2], seed=0), atol=1e-5
@@ -150,29 +188,6 @@ def test_conditional_gan_generates_the_requested_classes(roundtrip):
     # empty (Keras 3.15 hands them to the step and gets nothing back to restore).
     with pytest.raises(ValueError, match="call fit\\(x, y\\) with the class labels"):
         model.fit(x[:64], epochs=1, verbose=0)
-
-
-def test_pix2pix_uses_the_unet_learns_the_translation_and_round_trips(roundtrip):
-    sources, _ = data.arrays("shapes", "train", num_examples=16, image_size=16)
-    targets = sources.mean(axis=-1, keepdims=True)  # translate colour to grey
-    model = recipes.build_pix2pix(
-        input_shape=(16, 16, 3),
-        output_channels=1,
-        depth=1,
-        filters=8,
-        discriminator_filters=(8, 16),
-        learning_rate=3e-3,
-    )
-    assert model.generator.get_layer("encoder1_conv1") is not None  # build_unet's layers
-    assert model.generator.output_shape == (None, 16, 16, 1)
-    assert model.discriminator.output_shape == (None, 8, 8, 1)  # one logit per patch
-    history = model.fit(sources, targets, epochs=8, batch_size=8, verbose=0).history
-    assert history["l1"][-1] < 0.7 * history["l1"][0]
-    assert model.predict(sources[:2], verbose=0).shape == (2, 16, 16, 1)
-    roundtrip(model, sources[:4])
-    # Last: on JAX a fit that raises empties the model's variables (see above).
-    with pytest.raises(ValueError, match="target images as y"):
-        model.fit(sources, epochs=1, verbose=0)
 
 
 @pytest.mark.parametrize(
@@ -197,15 +212,11 @@ def test_pix2pix_uses_the_unet_learns_the_translation_and_round_trips(roundtrip)
                 "discriminator_units": (8,),
             },
         ),
-        (
-            recipes.build_pix2pix,
-            {"input_shape": (8, 8, 1), "depth": 1, "filters": 4, "discriminator_filters": (4,)},
-        ),
     ],
-    ids=["gan", "dcgan", "conditional_gan", "pix2pix"],
+    ids=["gan", "dcgan", "conditional_gan"],
 )
 def test_mixed_precision_networks_end_in_float32(build, arguments):
-    # the losses (and pix2pix's L1 term) are computed on these outputs
+    # the losses are computed on these outputs
     with recipes.precision("mixed_bfloat16"):
         model = build(**arguments, compile=False)
     for network in (model.generator, model.discriminator):
@@ -251,11 +262,11 @@ def test_sample_grid_needs_a_sampler_and_plots_points(tmp_path):
         ("build_gan", {"latent_dim": 0}, "`latent_dim` must be an integer >= 1"),
         ("build_gan", {"generator_units": ()}, "`generator_units` must hold at least one"),
         ("build_gan", {"dropout": 1.0}, r"`dropout` must be in \[0, 1\)"),
-        ("build_gan", {"loss": "binary_crossentropy"}, "`loss` must be None"),
+        ("build_gan", {"loss": "binary_crossentropy"}, "`loss` and `metrics` must be None"),
+        ("build_gan", {"generator_units": (8, 0)}, r"`generator_units\[1\]` must be an integer"),
+        ("build_gan", {"input_shape": (None, 2)}, "`input_shape` must be fully known"),
         ("build_dcgan", {"input_shape": (10, 10, 1), "filters": (8, 16)}, "divisible by"),
         ("build_conditional_gan", {"num_classes": 1}, "`num_classes` must be an integer >= 2"),
-        ("build_pix2pix", {"input_shape": (12, 12, 3), "depth": 3}, "divisible by 2\\*\\*depth"),
-        ("build_pix2pix", {"output_channels": 0}, "`output_channels` must be an integer"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(builder, arguments, message):

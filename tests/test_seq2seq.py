@@ -10,8 +10,11 @@ import pytest
 
 import recipes
 from recipes import data
+from recipes.compiling import optimizer_with_clipnorm
 from recipes.layers import BahdanauAttention, LuongAttention
-from recipes.models.seq2seq import build_seq2seq, exact_match, optimizer_with_clipnorm
+from recipes.losses.sequence import exact_match
+from recipes.models.seq2seq import build_seq2seq
+from recipes.testing import run_layer_test
 
 
 def numpy(x):
@@ -64,10 +67,28 @@ def test_attention_reads_the_padding_mask_of_an_embedding():
     assert np.all(out[..., 2:] == 0) and np.allclose(out.sum(-1), 1.0, atol=1e-6)
 
 
-def test_attention_layers_round_trip_their_config():
-    for layer in (BahdanauAttention(8, use_bias=False), LuongAttention("dot", scale=True)):
-        clone = type(layer).from_config(layer.get_config())
-        assert clone.get_config() == layer.get_config()
+@pytest.mark.parametrize(
+    "layer_cls, init_kwargs, value_width, params",
+    [
+        (BahdanauAttention, {"units": 8, "use_bias": False}, 6, 8 * (4 + 6 + 1)),
+        (LuongAttention, {"score": "dot", "scale": True}, 4, 0),
+        (LuongAttention, {"score": "general", "kernel_initializer": "he_normal"}, 6, 6 * 4),
+    ],
+    ids=["BahdanauAttention", "LuongAttention_dot", "LuongAttention_general"],
+)
+def test_attention_layer_harness(layer_cls, init_kwargs, value_width, params, tmp_path):
+    """Build, call (context and weights, padded steps masked), parameter count,
+    config round trip, safe-mode .keras round trip in a model holding the mask."""
+    result = run_layer_test(
+        layer_cls,
+        init_kwargs,
+        input_shape=[(2, 3, 4), (2, 5, value_width)],  # query, value
+        call_kwargs={"value_mask": np.array([[1, 1, 1, 0, 0], [1] * 5], bool)},
+        expected_output_shape=((2, 3, value_width), (2, 3, 5)),
+        expected_num_params=params,
+        directory=tmp_path,
+    )
+    assert np.all(result.outputs[1][0, :, 3:] == 0)
 
 
 def test_attention_bad_arguments_raise():

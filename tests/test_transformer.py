@@ -7,9 +7,9 @@ import pytest
 
 import recipes
 from recipes import data
-from recipes.models.bert import encode_reviews, toy_reviews
-from recipes.models.seq2seq import exact_match
-from recipes.models.transformer import MaskedTokenAccuracy, greedy_decode
+from recipes.losses.sequence import MaskedTokenAccuracy, exact_match
+from recipes.models.transformer import greedy_decode
+from recipes.text import encode_reviews, toy_reviews
 
 MIN_LENGTH, MAX_LENGTH = 5, 7
 TINY = dict(embed_dim=16, num_heads=2, feed_forward_dim=32, num_layers=1)
@@ -159,7 +159,7 @@ def test_masked_token_accuracy_skips_padding():
 
 
 def test_transformer_classifier_learns_toy_sentiment(recipe_check):
-    texts, labels = toy_reviews(600, seed=0)
+    texts, labels = toy_reviews(num_examples=600, grammar="contrast", seed=0)
     ids = encode_reviews(texts)
     model = recipes.build_transformer_classifier(
         input_shape=ids.shape[1:],
@@ -170,7 +170,7 @@ def test_transformer_classifier_learns_toy_sentiment(recipe_check):
         learning_rate=1e-2,
     )
     loaded = recipe_check(model, ids, labels, steps=25, factor=0.5)
-    test_texts, test_labels = toy_reviews(200, seed=1)
+    test_texts, test_labels = toy_reviews(num_examples=200, grammar="contrast", seed=1)
     predicted = run(loaded, encode_reviews(test_texts))[:, 0] > 0.5
     assert np.mean(predicted == test_labels) > 0.85
 
@@ -208,7 +208,7 @@ def test_builders_run_under_mixed_precision(mixed_precision):
     assert probabilities.dtype == np.float32
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-3)
     assert greedy_decode(model, x["encoder_inputs"][:2]).shape == (2, 6)
-    texts, labels = toy_reviews(64, seed=0)
+    texts, labels = toy_reviews(num_examples=64, grammar="contrast", seed=0)
     classifier = recipes.build_transformer_classifier(
         input_shape=(16,), vocab_size=50, num_classes=1, **TINY
     )

@@ -11,7 +11,8 @@ import tuning
 from recipes import data
 from tuning import report, search, spaces
 from tuning.__main__ import main
-from tuning.distribute import launch_local
+
+pytestmark = pytest.mark.backends
 
 
 def _random_draw(space_hp, seed):
@@ -242,7 +243,9 @@ def test_diverging_and_raising_trials_are_recorded_as_failed(tmp_path):
         summary="test",
     )
     lines = []
-    result = tuning.tune(task, tuner="grid", directory=str(tmp_path), print_fn=lines.append)
+    result = tuning.tune(
+        task, tuner="grid", directory=str(tmp_path), print_fn=lines.append, retrain=False
+    )
     by_mode = {row.hyperparameters["mode"]: row for row in result.rows}
     assert by_mode["fine"].status == "COMPLETED" and by_mode["fine"].score > 0.5
     assert by_mode["diverge"].status == "FAILED" and "diverged" in by_mode["diverge"].error
@@ -325,20 +328,9 @@ def test_hyperband_budget_caps_the_trials(tmp_path):
 
 
 def test_chief_and_two_workers_share_one_search(tmp_path, capfd):
-    status = launch_local(
-        [
-            "--task",
-            "digits",
-            "--max-trials",
-            "4",
-            "--epochs",
-            "1",
-            "--directory",
-            str(tmp_path),
-            "--no-retrain",
-        ],
-        workers=2,
-    )
+    # `python -m tuning --workers 2` runs `launch_local`: one chief, two workers.
+    argv = ["--task", "digits", "--max-trials", "4", "--epochs", "1", "--no-retrain"]
+    status = main([*argv, "--workers", "2", "--directory", str(tmp_path)])
     assert status == 0
     rows = report.load_trials(str(tmp_path / "digits_random" / "search"))
     assert len(rows) == 4 and all(row.status == "COMPLETED" for row in rows)

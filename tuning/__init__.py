@@ -22,9 +22,10 @@ from tuning.spaces import (
     TextHyperModel,
     UNetHyperModel,
 )
-from tuning.tasks import Task, get_task, list_tasks, register_task
+from tuning.tasks import TASKS, Task, get_task, list_tasks, register_task
 
 __all__ = [
+    "TASKS",
     "TUNERS",
     "CNNHyperModel",
     "ImageHyperModel",

@@ -16,7 +16,8 @@ oracle and serves it over gRPC; *workers* ask it for trials, train, and report.
 Every process runs the same command with three environment variables:
 ``KERASTUNER_TUNER_ID`` (``chief`` for the chief, any other unique id for a
 worker), ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` (where the chief
-listens). ``launch_local`` starts a chief and N workers on this machine.
+listens). ``launch_local`` starts a chief and N workers on this machine; the chief
+serves with ``serve_oracle``, which ends as soon as the last worker is done.
 
 Example:
 
@@ -83,6 +84,37 @@ def role():
             f"too: {ENV_TUNER_ID}=chief for the chief, a unique id for each worker."
         )
     return "chief" if "chief" in os.environ[ENV_TUNER_ID] else "worker"
+
+
+def serve_oracle(oracle, poll_seconds=0.2):
+    """Serves ``oracle`` to the workers until every trial is over: the chief's part
+    of a distributed search.
+
+    It is KerasTuner's chief loop (``keras_tuner.src.distribute.oracle_chief.
+    start_server``), except that once the trials run out it checks every
+    ``poll_seconds`` whether the last worker is done, where KerasTuner sleeps 20 s
+    between checks; so the chief writes its report as soon as the workers finish.
+
+    Args:
+        oracle: the chief tuner's ``keras_tuner.Oracle``.
+        poll_seconds: seconds between two checks.
+    """
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief
+
+    servicer = oracle_chief.OracleServicer(oracle)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    server.add_insecure_port(f"{os.environ[ENV_ORACLE_IP]}:{os.environ[ENV_ORACLE_PORT]}")
+    server.start()
+    try:
+        while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
+            time.sleep(poll_seconds)
+    finally:
+        server.stop(grace=None)
 
 
 def free_port(host="127.0.0.1"):

@@ -45,6 +45,15 @@ class _Progress:
         offset = int(trial.trial_id) if trial.trial_id.isdigit() else 0
         keras.utils.set_random_seed(self.trial_seed + offset)
 
+    def search(self, *fit_args, **fit_kwargs):
+        if distribute.role() != "chief":
+            return super().search(*fit_args, **fit_kwargs)
+        # KerasTuner's chief branch of ``search``, served by ``serve_oracle``.
+        if "verbose" in fit_kwargs:
+            self.oracle.verbose = fit_kwargs["verbose"]
+        self.save()
+        distribute.serve_oracle(self.oracle)
+
     def _build_hypermodel(self, hp):
         # KerasTuner clears the Keras session before each build, and with it the
         # JAX DataParallel distribution: set it again (a no-op elsewhere).

@@ -1,4 +1,5 @@
-"""The task registry: a dataset, a search space, an objective and a budget.
+"""The task registry (``TASKS``, a ``recipes.registry.Registry``): a dataset, a
+search space, an objective and a budget per task.
 
 Example:
 
@@ -11,8 +12,6 @@ Example:
 >>> space = task.hypermodel()          # a keras_tuner.HyperModel
 """
 
-import difflib
-import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,6 +19,7 @@ from functools import partial
 import keras_tuner
 
 from recipes import data
+from recipes.registry import Registry
 from tuning.spaces import (
     CNNHyperModel,
     MLPHyperModel,
@@ -28,7 +28,7 @@ from tuning.spaces import (
     UNetHyperModel,
 )
 
-_TASKS: dict[str, "Task"] = {}
+TASKS = Registry("tuning task")
 
 
 @dataclass(frozen=True)
@@ -69,29 +69,24 @@ class Task:
 
 
 def register_task(task):
-    """Adds ``task`` (a ``Task``) to the registry; returns it."""
-    if task.name in _TASKS:
-        raise ValueError(f"A tuning task named {task.name!r} is already registered.")
+    """Adds ``task`` (a ``Task``) to the registry; returns it.
+
+    Raises:
+        ValueError: the name is taken, or ``task.dataset`` is no ``recipes.data`` set.
+    """
     data.get_spec(task.dataset)  # fails early on an unknown dataset
-    _TASKS[task.name] = task
-    return task
+    return TASKS.register(task.name, task)
 
 
 def list_tasks(pattern="*"):
     """The sorted names of the registered tasks, filtered by a shell wildcard."""
-    return sorted(name for name in _TASKS if fnmatch.fnmatchcase(name, pattern))
+    return TASKS.names(pattern)
 
 
 def get_task(name):
     """The ``Task`` registered as ``name``; an unknown name raises ``ValueError``
     naming the closest ones and all of them."""
-    if name not in _TASKS:
-        close = difflib.get_close_matches(name, list(_TASKS), n=3)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise ValueError(
-            f"Unknown tuning task {name!r}.{hint} Known tasks: {', '.join(list_tasks())}."
-        )
-    return _TASKS[name]
+    return TASKS.get(name)
 
 
 def _space(space_class, dataset, **kwargs):

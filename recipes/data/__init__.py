@@ -6,6 +6,9 @@ Offline sets (no network): ``digits``, ``moons``, ``shapes``, ``sine``, ``copy``
 ``cifar10``, ``cifar100``, ``imdb_reviews``, ``oxford_iiit_pet``. From a local
 JPEG copy: ``cifar10_jpeg`` (see ``recipes.data.image_folder``).
 
+Each dataset is a ``DatasetSpec`` in the ``DATASETS`` registry, carrying its own
+loader; ``register_dataset`` adds one.
+
 Example:
 
 >>> from recipes import data
@@ -18,10 +21,11 @@ TensorFlow is imported only when a pipeline is made, so ``import recipes``
 stays light on the JAX and PyTorch backends.
 """
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 
-from recipes.data import offline
+from recipes.data import offline, tfds_sets
 from recipes.data.offline import (
     END,
     FIRST_DIGIT,
@@ -31,8 +35,10 @@ from recipes.data.offline import (
     SPLITS,
     START,
 )
+from recipes.registry import Registry
 
 __all__ = [
+    "DATASETS",
     "DatasetSpec",
     "DatasetNotAvailableError",
     "array_batches",
@@ -40,6 +46,7 @@ __all__ = [
     "get_spec",
     "list_datasets",
     "load",
+    "register_dataset",
     "standard_splits",
     "to_dataset",
     "END",
@@ -51,6 +58,11 @@ __all__ = [
     "START",
 ]
 
+# The splits of the offline sets and of tfds' sets (validation: the last 10% of
+# tfds' training split; test: tfds' own).
+OWN_SPLITS = {split: split for split in SPLITS}
+TFDS_SPLITS = {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"}
+
 
 class DatasetNotAvailableError(RuntimeError):
     """A dataset is not on disk and cannot be downloaded (tensorflow-datasets), or a
@@ -59,7 +71,7 @@ class DatasetNotAvailableError(RuntimeError):
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """What a dataset holds.
+    """What a dataset holds, and how it is loaded.
 
     Attributes:
         name: the name ``load`` takes.
@@ -67,152 +79,74 @@ class DatasetSpec:
             ``"seq2seq"`` or ``"text_classification"``.
         input_shape: shape of one input (``None`` for raw text or dict inputs).
         num_classes: classes (or output width; vocabulary size for seq2seq).
-        offline: True when no download is ever needed.
         summary: one line.
+        loader: ``loader(spec, split, download=None, data_dir=None,
+            image_size=None, **options)`` returning ``(un-batched tf.data.Dataset,
+            shuffle buffer size)``; ``load`` batches what it returns.
+        arrays: for offline sets, the NumPy maker ``arrays(split=..., **options)
+            -> (x, y)`` (see ``recipes.data.offline``); ``None`` otherwise.
+        splits: the ``split`` strings of training, validation and test.
     """
 
     name: str
     task: str
     input_shape: tuple | None
     num_classes: int
-    offline: bool
     summary: str
+    loader: Callable
+    arrays: Callable | None = None
+    splits: dict = field(default_factory=lambda: dict(OWN_SPLITS))
+
+    @property
+    def offline(self):
+        """True when no download is ever needed (the set is made from NumPy arrays)."""
+        return self.arrays is not None
 
 
-_SPECS = {
-    spec.name: spec
-    for spec in (
-        DatasetSpec(
-            "digits",
-            "classification",
-            (8, 8, 1),
-            10,
-            True,
-            "scikit-learn's 8x8 handwritten digits, 1,797 images",
-        ),
-        DatasetSpec(
-            "moons",
-            "classification",
-            (2,),
-            2,
-            True,
-            "two interleaving half circles in 2-D (binary)",
-        ),
-        DatasetSpec(
-            "shapes",
-            "segmentation",
-            (64, 64, 3),
-            3,
-            True,
-            "synthetic circles and squares with segmentation masks",
-        ),
-        DatasetSpec(
-            "sine", "regression", (32, 1), 1, True, "noisy sine windows; predict the next value"
-        ),
-        DatasetSpec(
-            "copy", "seq2seq", None, SEQUENCE_VOCAB_SIZE, True, "copy a string of 10-20 digits"
-        ),
-        DatasetSpec(
-            "reverse",
-            "seq2seq",
-            None,
-            SEQUENCE_VOCAB_SIZE,
-            True,
-            "reverse a string of 10-20 digits",
-        ),
-        DatasetSpec(
-            "mnist", "classification", (28, 28, 1), 10, False, "MNIST handwritten digits (tfds)"
-        ),
-        DatasetSpec(
-            "fashion_mnist",
-            "classification",
-            (28, 28, 1),
-            10,
-            False,
-            "Fashion-MNIST clothing images (tfds)",
-        ),
-        DatasetSpec(
-            "cifar10",
-            "classification",
-            (32, 32, 3),
-            10,
-            False,
-            "CIFAR-10 32x32 colour images, 10 classes (tfds)",
-        ),
-        DatasetSpec(
-            "cifar10_jpeg",
-            "classification",
-            (32, 32, 3),
-            10,
-            False,
-            "CIFAR-10 from the JPEG class-folder copy (no tfds, no network)",
-        ),
-        DatasetSpec(
-            "cifar100",
-            "classification",
-            (32, 32, 3),
-            100,
-            False,
-            "CIFAR-100 32x32 colour images, 100 classes (tfds)",
-        ),
-        DatasetSpec(
-            "imdb_reviews",
-            "text_classification",
-            None,
-            2,
-            False,
-            "IMDB movie reviews as raw text, positive/negative (tfds)",
-        ),
-        DatasetSpec(
-            "oxford_iiit_pet",
-            "segmentation",
-            (128, 128, 3),
-            3,
-            False,
-            "Oxford-IIIT pets with pet/background/border masks (tfds)",
-        ),
-    )
-}
+DATASETS = Registry("dataset")
 
-_OFFLINE_MAKERS = {
-    "digits": offline.digits,
-    "moons": offline.moons,
-    "shapes": offline.shapes,
-    "sine": offline.sine,
-    "copy": partial(offline.sequence_task, "copy"),
-    "reverse": partial(offline.sequence_task, "reverse"),
-}
+
+def register_dataset(spec):
+    """Adds a ``DatasetSpec`` to the datasets ``load`` serves.
+
+    Args:
+        spec: the ``DatasetSpec``; its ``name`` must be new.
+
+    Returns:
+        ``spec``.
+
+    Example:
+
+    >>> register_dataset(DatasetSpec("noise", "regression", (4,), 1, "random inputs",
+    ...                              load_arrays, arrays=make_noise))
+    """
+    return DATASETS.register(spec.name, spec)
 
 
 def list_datasets(offline_only=False):
     """Returns the sorted names ``load`` accepts (only offline ones if asked)."""
-    return sorted(n for n, s in _SPECS.items() if s.offline or not offline_only)
+    return [n for n in DATASETS.names() if DATASETS.get(n).offline or not offline_only]
 
 
 def get_spec(name):
-    """Returns the ``DatasetSpec`` of ``name``; unknown names raise ``ValueError``."""
-    if name not in _SPECS:
-        raise ValueError(
-            f"Unknown dataset {name!r}. Known datasets: {', '.join(list_datasets())}."
-        )
-    return _SPECS[name]
+    """Returns the ``DatasetSpec`` of ``name``; unknown names raise a ``ValueError``
+    naming the closest known ones."""
+    return DATASETS.get(name)
 
 
 def standard_splits(name):
     """The ``split`` strings for training, validation and test of a dataset.
 
-    Offline sets have the three splits; for tfds sets the validation split is the
-    last 10% of tfds' training split (``imdb_reviews`` and ``oxford_iiit_pet``
-    included) and the test split is tfds' own.
+    Offline sets and ``cifar10_jpeg`` have the three splits; for tfds sets the
+    validation split is the last 10% of tfds' training split (``imdb_reviews``
+    and ``oxford_iiit_pet`` included) and the test split is tfds' own.
 
     Example:
 
     >>> standard_splits("mnist")
     {'train': 'train[:90%]', 'validation': 'train[90%:]', 'test': 'test'}
     """
-    if get_spec(name).offline or name == "cifar10_jpeg":
-        return {split: split for split in SPLITS}
-    return {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"}
+    return dict(get_spec(name).splits)
 
 
 def arrays(name, split="train", **options):
@@ -224,12 +158,46 @@ def arrays(name, split="train", **options):
         **options: the maker's options, e.g. ``num_examples=200`` or
             ``image_size=32`` for ``shapes`` (see ``recipes.data.offline``).
     """
-    if not get_spec(name).offline:
+    spec = get_spec(name)
+    if spec.arrays is None:
         raise ValueError(
             f"arrays() serves offline datasets only; use load({name!r}, ...) for "
-            f"tensorflow-datasets ones. Offline: {', '.join(_OFFLINE_MAKERS)}."
+            f"tensorflow-datasets ones. Offline: {', '.join(list_datasets(True))}."
         )
-    return _OFFLINE_MAKERS[name](split=split, **options)
+    return spec.arrays(split=split, **options)
+
+
+def load_arrays(spec, split, download=None, data_dir=None, image_size=None, **options):
+    """The loader of an offline set: its ``arrays`` maker's split as a ``tf.data``.
+
+    Args:
+        spec: the set's ``DatasetSpec``.
+        split: ``"train"``, ``"validation"`` or ``"test"``.
+        download: unused (nothing to download).
+        data_dir: unused.
+        image_size: passed to the maker as ``image_size`` when given (``shapes``).
+        **options: the maker's options.
+
+    Returns:
+        ``(un-batched tf.data.Dataset, number of examples)``.
+    """
+    if image_size is not None:
+        options["image_size"] = image_size
+    x, y = spec.arrays(split=split, **options)
+    return _slices(x, y), len(y)
+
+
+def load_cifar10_jpeg(spec, split, download=None, data_dir=None, image_size=None):
+    """The loader of ``cifar10_jpeg``: the JPEG class folders that
+    ``recipes.data.image_folder.find_cifar10_jpeg`` finds (``data_dir`` first).
+
+    Returns:
+        ``(un-batched tf.data.Dataset, number of images)``.
+    """
+    from recipes.data import image_folder
+
+    root = image_folder.find_cifar10_jpeg(data_dir)
+    return image_folder.image_folder_dataset(root, split, image_size=image_size)
 
 
 def to_dataset(x, y, batch_size=32, shuffle=False, seed=0, cache=True, repeat=False):
@@ -244,10 +212,7 @@ def to_dataset(x, y, batch_size=32, shuffle=False, seed=0, cache=True, repeat=Fa
         cache: cache the examples in memory.
         repeat: repeat forever (for ``steps_per_epoch``-style training).
     """
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices((x, y))
-    return _finish(dataset, batch_size, shuffle, seed, cache, repeat, len(y))
+    return _finish(_slices(x, y), batch_size, shuffle, seed, cache, repeat, len(y))
 
 
 def array_batches(x, y, batch_size, seed=0):
@@ -317,7 +282,8 @@ def load(
             yes unless ``RECIPES_DOWNLOAD=0``).
         data_dir: tfds sets: the data folder (default ``$TFDS_DATA_DIR``);
             ``cifar10_jpeg``: the archive or its unpacked folder.
-        image_size: ``oxford_iiit_pet`` and ``shapes``: output height and width.
+        image_size: ``oxford_iiit_pet``, ``cifar10_jpeg`` and ``shapes``: output
+            height and width.
         **options: offline makers' options (``num_examples``...).
 
     Raises:
@@ -330,42 +296,18 @@ def load(
     spec = get_spec(name)
     if shuffle is None:
         shuffle = str(split).startswith("train")
-    if spec.offline:
-        if image_size is not None:
-            options["image_size"] = image_size
-        x, y = arrays(name, split, **options)
-        return to_dataset(x, y, batch_size, shuffle, seed, cache, repeat)
-    if options:
+    if options and spec.arrays is None:
         raise TypeError(f"Unknown option(s) for {name!r}: {', '.join(options)}")
-    if name == "cifar10_jpeg":
-        from recipes.data import image_folder
-
-        root = image_folder.find_cifar10_jpeg(data_dir)
-        dataset, size = image_folder.image_folder_dataset(root, split)
-        return _finish(dataset, batch_size, shuffle, seed, cache, repeat, size)
-    return _load_tfds(
-        spec, split, batch_size, shuffle, seed, cache, repeat, download, data_dir, image_size
+    dataset, buffer_size = spec.loader(
+        spec, split, download=download, data_dir=data_dir, image_size=image_size, **options
     )
+    return _finish(dataset, batch_size, shuffle, seed, cache, repeat, buffer_size)
 
 
-def _load_tfds(
-    spec, split, batch_size, shuffle, seed, cache, repeat, download, data_dir, image_size
-):
+def _slices(x, y):
     import tensorflow as tf
 
-    from recipes.data import tfds_sets
-
-    supervised = spec.name != "oxford_iiit_pet"
-    dataset = tfds_sets.load_tfds(spec.name, split, download, data_dir, supervised)
-    if spec.name == "oxford_iiit_pet":
-        size = tuple(image_size or spec.input_shape[:2])
-        convert = tfds_sets.pet_example(size)
-    elif spec.name == "imdb_reviews":
-        convert = tfds_sets.text_example
-    else:
-        convert = tfds_sets.scale_image
-    dataset = dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(dataset, batch_size, shuffle, seed, cache, repeat, 10_000)
+    return tf.data.Dataset.from_tensor_slices((x, y))
 
 
 def _finish(dataset, batch_size, shuffle, seed, cache, repeat, buffer_size):
@@ -378,3 +320,147 @@ def _finish(dataset, batch_size, shuffle, seed, cache, repeat, buffer_size):
     if repeat:
         dataset = dataset.repeat()
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+register_dataset(
+    DatasetSpec(
+        "digits",
+        "classification",
+        (8, 8, 1),
+        10,
+        "scikit-learn's 8x8 handwritten digits, 1,797 images",
+        load_arrays,
+        arrays=offline.digits,
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "moons",
+        "classification",
+        (2,),
+        2,
+        "two interleaving half circles in 2-D (binary)",
+        load_arrays,
+        arrays=offline.moons,
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "shapes",
+        "segmentation",
+        (64, 64, 3),
+        3,
+        "synthetic circles and squares with segmentation masks",
+        load_arrays,
+        arrays=offline.shapes,
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "sine",
+        "regression",
+        (32, 1),
+        1,
+        "noisy sine windows; predict the next value",
+        load_arrays,
+        arrays=offline.sine,
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "copy",
+        "seq2seq",
+        None,
+        SEQUENCE_VOCAB_SIZE,
+        "copy a string of 10-20 digits",
+        load_arrays,
+        arrays=partial(offline.sequence_task, "copy"),
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "reverse",
+        "seq2seq",
+        None,
+        SEQUENCE_VOCAB_SIZE,
+        "reverse a string of 10-20 digits",
+        load_arrays,
+        arrays=partial(offline.sequence_task, "reverse"),
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "mnist",
+        "classification",
+        (28, 28, 1),
+        10,
+        "MNIST handwritten digits (tfds)",
+        tfds_sets.load_images,
+        splits=TFDS_SPLITS,
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "fashion_mnist",
+        "classification",
+        (28, 28, 1),
+        10,
+        "Fashion-MNIST clothing images (tfds)",
+        tfds_sets.load_images,
+        splits=TFDS_SPLITS,
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "cifar10",
+        "classification",
+        (32, 32, 3),
+        10,
+        "CIFAR-10 32x32 colour images, 10 classes (tfds)",
+        tfds_sets.load_images,
+        splits=TFDS_SPLITS,
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "cifar10_jpeg",
+        "classification",
+        (32, 32, 3),
+        10,
+        "CIFAR-10 from the JPEG class-folder copy (no tfds, no network)",
+        load_cifar10_jpeg,
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "cifar100",
+        "classification",
+        (32, 32, 3),
+        100,
+        "CIFAR-100 32x32 colour images, 100 classes (tfds)",
+        tfds_sets.load_images,
+        splits=TFDS_SPLITS,
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "imdb_reviews",
+        "text_classification",
+        None,
+        2,
+        "IMDB movie reviews as raw text, positive/negative (tfds)",
+        tfds_sets.load_text,
+        splits=TFDS_SPLITS,
+    )
+)
+register_dataset(
+    DatasetSpec(
+        "oxford_iiit_pet",
+        "segmentation",
+        (128, 128, 3),
+        3,
+        "Oxford-IIIT pets with pet/background/border masks (tfds)",
+        tfds_sets.load_pets,
+        splits=TFDS_SPLITS,
+    )
+)

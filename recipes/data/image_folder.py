@@ -3,7 +3,9 @@ the offline CIFAR-10 JPEG copy.
 
 Any such tree works with ``find_image_folder`` and ``image_folder_arrays``: the
 classes are the sub-folders of ``train/`` in sorted order, and images may be JPEG,
-PNG, BMP or GIF of any size (``image_size`` resizes them).
+PNG, BMP or GIF of any size (``image_size`` resizes them). ``load_image_data``
+gives a classification set's training and test images as NumPy arrays, from such
+a tree or from tensorflow-datasets (the trainers that hold data in memory use it).
 
 The archive ``cifar10-jpeg.tar.gz`` holds ``train/<class>/NNNN.jpg`` (5,000 per
 class) and ``test/<class>/NNNN.jpg`` (1,000 per class). ``load("cifar10_jpeg")``
@@ -203,3 +205,71 @@ def image_folder_arrays(root, split, class_names, image_size):
     x = pixels.astype(np.float32)
     x /= 255.0
     return x, np.asarray(labels, np.int32)
+
+
+def load_image_data(dataset="cifar10", data_dir=None, image_size=(32, 32)):
+    """Training and test images of a classification set, as NumPy arrays.
+
+    Sources, in order: ``data_dir``, any folder (or ``.tar.gz``) of
+    ``train/<class>/*`` and ``test/<class>/*`` images; else tensorflow-datasets'
+    ``dataset``; for ``"cifar10"`` when tfds has no copy and cannot download it,
+    the JPEG copy that ``data.load("cifar10_jpeg")`` finds (``RECIPES_CIFAR10_JPEG``
+    or ``shared/data/cifar10-jpeg.tar.gz``), with a message saying so. Image
+    folders are decoded with Pillow: no TensorFlow is needed.
+
+    Args:
+        dataset: ``"cifar10"``, ``"cifar10_jpeg"``, ``"cifar100"``... (ignored
+            with ``data_dir``).
+        data_dir: an image-folder tree or its archive.
+        image_size: ``(height, width)`` of the returned images (image folders are
+            resized to it).
+
+    Returns:
+        ``(x_train, y_train, x_test, y_test, source)``: float32 images in
+        ``[0, 1]``, int32 labels, and a line naming where they came from.
+
+    Raises:
+        DatasetNotAvailableError: no source holds the data.
+
+    Example:
+
+    >>> x_train, y_train, x_test, y_test, source = load_image_data(data_dir="path/to/tree")
+    """
+    if data_dir is not None:
+        root = find_image_folder(data_dir)
+    elif dataset == "cifar10_jpeg":
+        root = find_cifar10_jpeg()
+    elif dataset != "cifar10":
+        return _tfds_arrays(dataset)
+    else:
+        try:
+            return _tfds_arrays(dataset)
+        except DatasetNotAvailableError as error:
+            try:
+                root = find_cifar10_jpeg()
+            except DatasetNotAvailableError as jpeg_error:
+                raise DatasetNotAvailableError(
+                    f"{error}\nThe JPEG copy is not there either: {jpeg_error}"
+                ) from error
+        print(
+            f"tensorflow-datasets has no cifar10 here and cannot download it; using the "
+            f"JPEG copy at {root} instead (set DATA_DIR=... for another image folder)."
+        )
+    classes = list_classes(root)
+    x_train, y_train = image_folder_arrays(root, "train+validation", classes, tuple(image_size))
+    x_test, y_test = image_folder_arrays(root, "test", classes, tuple(image_size))
+    return x_train, y_train, x_test, y_test, f"image folders at {root} ({len(classes)} classes)"
+
+
+def _tfds_arrays(dataset):
+    """Every training and test example of a tfds set, as NumPy arrays."""
+    from recipes import data
+
+    arrays = []
+    for split in ("train", "test"):
+        batches = list(data.load(dataset, split, batch_size=10_000, shuffle=False, cache=False))
+        arrays += [
+            np.concatenate([np.asarray(x) for x, _ in batches]),
+            np.concatenate([np.asarray(y) for _, y in batches]),
+        ]
+    return (*arrays, f"tensorflow-datasets {dataset!r}")

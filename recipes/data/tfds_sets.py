@@ -4,16 +4,16 @@ tfds downloads a dataset the first time it is asked for. Without network it woul
 retry for minutes and then surface an internal traceback; here a missing dataset
 raises ``DatasetNotAvailableError`` at once, naming the dataset, the data folder
 and how to fetch it.
+
+``load_images``, ``load_pets`` and ``load_text`` are the loaders the dataset
+entries of ``recipes.data`` carry. TensorFlow is imported only when one runs.
 """
 
 import os
 import socket
 
-import tensorflow as tf
-
-from recipes.data import DatasetNotAvailableError
-
 _PROBE_HOST = ("storage.googleapis.com", 443)
+_SHUFFLE_BUFFER = 10_000
 
 
 def data_dir(explicit=None):
@@ -71,6 +71,8 @@ def load_tfds(name, split, download=None, data_dir_=None, as_supervised=True):
     """
     import tensorflow_datasets as tfds
 
+    from recipes.data import DatasetNotAvailableError
+
     folder = data_dir(data_dir_)
     builder = tfds.builder(name, data_dir=folder)
     try:
@@ -96,8 +98,55 @@ def load_tfds(name, split, download=None, data_dir_=None, as_supervised=True):
     return builder.as_dataset(split=split, as_supervised=as_supervised)
 
 
+def load_images(spec, split, download=None, data_dir=None, image_size=None):
+    """The loader of a tfds image classification set (``mnist``, ``cifar10``...).
+
+    Args:
+        spec: the set's ``recipes.data.DatasetSpec`` (its ``name`` is tfds').
+        split: any tfds split string.
+        download: allow a download when missing (see ``download_allowed``).
+        data_dir: the data folder (see ``data_dir``).
+        image_size: unused (the images keep tfds' size).
+
+    Returns:
+        ``(un-batched tf.data.Dataset of (image in [0, 1], int32 label), shuffle
+        buffer size)``.
+    """
+    return _mapped(spec.name, split, download, data_dir, True, scale_image)
+
+
+def load_pets(spec, split, download=None, data_dir=None, image_size=None):
+    """The loader of ``oxford_iiit_pet``: ``(image, mask)`` pairs resized to
+    ``image_size`` (default: the spec's input shape); see ``pet_example``.
+
+    Returns:
+        ``(un-batched tf.data.Dataset, shuffle buffer size)``.
+    """
+    convert = pet_example(tuple(image_size or spec.input_shape[:2]))
+    return _mapped(spec.name, split, download, data_dir, False, convert)
+
+
+def load_text(spec, split, download=None, data_dir=None, image_size=None):
+    """The loader of a tfds text classification set (``imdb_reviews``): raw
+    strings and int32 labels.
+
+    Returns:
+        ``(un-batched tf.data.Dataset, shuffle buffer size)``.
+    """
+    return _mapped(spec.name, split, download, data_dir, True, text_example)
+
+
+def _mapped(name, split, download, folder, as_supervised, convert):
+    import tensorflow as tf
+
+    dataset = load_tfds(name, split, download, folder, as_supervised)
+    return dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE), _SHUFFLE_BUFFER
+
+
 def scale_image(image, label):
     """uint8 image to float32 in ``[0, 1]``; label to int32."""
+    import tensorflow as tf
+
     return tf.cast(image, tf.float32) / 255.0, tf.cast(label, tf.int32)
 
 
@@ -105,6 +154,8 @@ def pet_example(image_size):
     """Maps an ``oxford_iiit_pet`` example to ``(image, mask)``: the image resized
     to ``image_size`` in ``[0, 1]``, the mask to classes 0 pet, 1 background,
     2 border (tfds stores them as 1, 2, 3)."""
+
+    import tensorflow as tf
 
     def convert(example):
         image = tf.image.resize(example["image"], image_size) / 255.0
@@ -116,4 +167,6 @@ def pet_example(image_size):
 
 def text_example(text, label):
     """imdb_reviews: keep the raw string; label to int32."""
+    import tensorflow as tf
+
     return text, tf.cast(label, tf.int32)

@@ -2,6 +2,7 @@
 ``recipes`` package name so that ``.keras`` files load with ``safe_mode=True``."""
 
 from recipes.layers.additive_attention import BahdanauAttention, LuongAttention
+from recipes.layers.airbench import PartialIdentity, ScaledBias
 from recipes.layers.attention import (
     ClassToken,
     LearnedPositionalEmbedding,
@@ -46,3 +47,4 @@ __all__ += [
     "LayerNormGRUCell",
     "MGUCell",
 ]
+__all__ += ["PartialIdentity", "ScaledBias"]

@@ -1,4 +1,6 @@
-"""GRU variants as recurrent cells for ``keras.layers.RNN``.
+"""GRU variants as recurrent cells for ``keras.layers.RNN``, and the recurrent
+layers the model families build from them (``recurrent_layer``,
+``recurrent_layers``).
 
 Every cell here follows the gated recurrence of Cho et al. (2014), written as in
 Dey and Salem (2017) and Zhou et al. (2016):
@@ -24,7 +26,13 @@ state ``h``, a bias) and in how many gates there are:
 Speed: these cells run step by step in ``keras.layers.RNN`` (the generic loop),
 several times slower than the fused cuDNN kernels behind ``keras.layers.GRU`` and
 ``keras.layers.LSTM`` on a GPU. Use them to study the variants; use the built-in
-layers when speed matters.
+layers when speed matters. ``recurrent_layer("lstm"|"gru", ...)`` builds those
+with the settings of their fused kernel (``tanh``/``sigmoid``, no recurrent
+dropout, ``unroll=False``, biases, GRU ``reset_after=True``), which Keras uses on
+an NVIDIA GPU: with TensorFlow also for padded (masked) batches, as long as the
+padding is at the end; with JAX and PyTorch (Keras 3.15) only for unmasked
+inputs. ``slow_recurrent_layers(model)`` lists the layers of a model that leave
+the fast path, and why.
 
 Example:
 
@@ -36,7 +44,7 @@ Example:
 import keras
 from keras import ops
 
-from recipes.checks import check_positive_int
+from recipes.checks import check_cell, check_positive_int, check_positive_number
 
 
 class _GatedCell(keras.layers.Layer):
@@ -302,7 +310,8 @@ class GRU3Cell(_GatedCell):
 
 @keras.saving.register_keras_serializable(package="recipes")
 class LayerNormGRUCell(_GatedCell):
-    """GRU with layer normalisation (Ba, Kiros and Hinton 2016, as for their LSTM).
+    __doc__ = (
+        """GRU with layer normalisation (Ba, Kiros and Hinton 2016, as for their LSTM).
 
     The input and recurrent terms are layer-normalised separately before they are
     summed, which keeps the pre-activations at a fixed scale along the sequence:
@@ -315,28 +324,12 @@ class LayerNormGRUCell(_GatedCell):
     each term (both gates together for the gate terms), with a learned gain per
     feature (initialised to 1) and no shift: the bias ``b`` already shifts.
     Parameters: ``3 n m + 3 n^2 + 9 n`` (``6 n`` of them gains).
-
-    Args:
-        units: size of the state (and output), a positive int.
-        epsilon: added to the variance, > 0.
-        activation: activation of the candidate state (default ``tanh``).
-        recurrent_activation: activation of the gates (default ``sigmoid``).
-        use_bias: add the bias vectors.
-        kernel_initializer: initializer of the input kernels.
-        recurrent_initializer: initializer of the recurrent kernels.
-        bias_initializer: initializer of the biases.
-        **kwargs: ``Layer`` arguments (``name``, ``dtype``...).
-
-    Call arguments:
-        inputs: one time step, ``(batch, features)``.
-        states: ``[h]``, the previous state ``(batch, units)``.
-
-    Returns:
-        ``(h_new, [h_new])``: the output and the new state.
-
-    Speed: a custom cell runs in ``keras.layers.RNN``'s step-by-step loop, not in
-    the fused cuDNN kernel of ``keras.layers.GRU``.
-
+"""
+        + _CELL_ARGS.replace(
+            "        activation:",
+            "        epsilon: added to the variance, > 0.\n        activation:",
+        )
+        + """
     Example:
 
     >>> layer = keras.layers.RNN(LayerNormGRUCell(8))
@@ -344,13 +337,12 @@ class LayerNormGRUCell(_GatedCell):
     (4, 8)
     >>> layer.count_params()  # 3 * 8 * 3 + 3 * 8 * 8 + 9 * 8
     336
-    """
+"""
+    )
 
     def __init__(self, units, epsilon=1e-3, **kwargs):
         super().__init__(units, **kwargs)
-        if not isinstance(epsilon, (int, float)) or epsilon <= 0:
-            raise ValueError(f"`epsilon` must be a number > 0. Received: epsilon={epsilon!r}")
-        self.epsilon = float(epsilon)
+        self.epsilon = check_positive_number("epsilon", epsilon)
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -382,3 +374,217 @@ GRU_VARIANT_CELLS = {
     "layer_norm_gru": LayerNormGRUCell,
 }
 """The custom cells by the short names ``build_rnn(cell=...)`` accepts."""
+
+BUILT_IN_CELLS = ("simple", "lstm", "gru")
+CELLS = (*BUILT_IN_CELLS, *GRU_VARIANT_CELLS)
+"""Every cell name ``recurrent_layer`` accepts: the built-in layers, then the GRU
+variants."""
+_BUILT_IN_LAYERS = {
+    "simple": keras.layers.SimpleRNN,
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+}
+
+
+def num_states(cell):
+    """How many state tensors a layer of ``cell`` carries: 2 for LSTM, else 1."""
+    return 2 if cell == "lstm" else 1
+
+
+def cudnn_lstm_supported():
+    """False where Keras' fused cuDNN LSTM fails rather than falling back: on the
+    JAX backend under a bfloat16 policy (``mixed_bfloat16``), whose cuDNN RNN
+    kernel (``jax.experimental.rnn``) has no bfloat16 version; on a GPU it stops
+    compilation with "Unknown output type bfloat16" (JAX 0.11, Keras 3.15).
+    ``recurrent_layer`` then builds the LSTM with ``use_cudnn=False``.
+    """
+    return not (
+        keras.backend.backend() == "jax"
+        and keras.config.dtype_policy().compute_dtype == "bfloat16"
+    )
+
+
+def recurrent_layer(
+    cell,
+    units,
+    return_sequences=False,
+    return_state=False,
+    dropout=0.0,
+    recurrent_dropout=0.0,
+    go_backwards=False,
+    name=None,
+):
+    """One recurrent layer of ``cell`` with ``units`` units.
+
+    Built-in cells give ``keras.layers.SimpleRNN``/``LSTM``/``GRU`` on their
+    default (fused-kernel) settings; other cells give ``keras.layers.RNN`` around
+    the cell. ``dropout`` is the layers' own input dropout (the same mask at every
+    step) and needs a built-in cell, as does ``recurrent_dropout`` (which leaves
+    the fused path); ``recurrent_layers`` handles dropout for custom cells.
+
+    Args:
+        cell: a name from ``CELLS`` or a cell class (see
+            ``recipes.checks.check_cell``).
+        units: state size.
+        return_sequences: output every step rather than the last.
+        return_state: also return the final state(s).
+        dropout: input dropout rate (built-in cells).
+        recurrent_dropout: recurrent dropout rate (built-in cells).
+        go_backwards: read the sequence backwards.
+        name: layer name.
+
+    Returns:
+        A Keras recurrent layer.
+
+    Example:
+
+    >>> recurrent_layer("gru", 32, return_sequences=True)
+    <GRU ...>
+    """
+    check_cell(cell, CELLS)
+    check_positive_int("units", units)
+    options = dict(
+        return_sequences=return_sequences,
+        return_state=return_state,
+        go_backwards=go_backwards,
+        name=name,
+    )
+    if isinstance(cell, str) and cell in _BUILT_IN_LAYERS:
+        if cell == "lstm" and not cudnn_lstm_supported():
+            options["use_cudnn"] = False
+        return _BUILT_IN_LAYERS[cell](
+            units, dropout=dropout, recurrent_dropout=recurrent_dropout, **options
+        )
+    if dropout or recurrent_dropout:
+        raise ValueError(
+            "`dropout` and `recurrent_dropout` inside the layer need a built-in cell "
+            f"('simple', 'lstm', 'gru'). Received: cell={cell!r}, dropout={dropout!r}, "
+            f"recurrent_dropout={recurrent_dropout!r}"
+        )
+    instance = GRU_VARIANT_CELLS[cell](units) if isinstance(cell, str) else cell(units)
+    if not hasattr(instance, "state_size"):
+        raise ValueError(
+            f"`cell` must make a recurrent cell (a layer with `state_size`). "
+            f"Received: cell={cell!r}, which made {instance!r}"
+        )
+    return keras.layers.RNN(instance, **options)
+
+
+def recurrent_layers(
+    cell,
+    units,
+    return_sequences,
+    bidirectional=False,
+    dropout=0.0,
+    recurrent_dropout=0.0,
+    name="recurrent",
+):
+    """The layers of a stacked (deep) recurrent network, in order.
+
+    Every layer but the last returns sequences; the last returns sequences when
+    ``return_sequences``. For custom cells, ``dropout`` becomes a
+    ``SpatialDropout1D`` before each layer, which drops the same input features
+    at every step, as the built-in layers' own ``dropout`` does.
+
+    Args:
+        cell: see ``recurrent_layer``.
+        units: a tuple, one width per layer.
+        return_sequences: whether the last layer returns every step.
+        bidirectional: wrap each layer in ``keras.layers.Bidirectional``
+            (outputs of both directions concatenated).
+        dropout: input dropout rate of every layer.
+        recurrent_dropout: recurrent dropout rate (built-in cells only).
+        name: prefix of the layer names, ``{name}_1``, ``{name}_2``...
+
+    Returns:
+        A list of layers to apply one after the other.
+
+    Example:
+
+    >>> [layer.name for layer in recurrent_layers("mgu", (8, 8), False, dropout=0.1)]
+    ['recurrent_dropout_1', 'recurrent_1', 'recurrent_dropout_2', 'recurrent_2']
+    """
+    check_cell(cell, CELLS)
+    built_in = isinstance(cell, str) and cell in _BUILT_IN_LAYERS
+    if recurrent_dropout and not built_in:
+        raise ValueError(
+            "`recurrent_dropout` needs a built-in cell ('simple', 'lstm', 'gru'). "
+            f"Received: cell={cell!r}, recurrent_dropout={recurrent_dropout!r}"
+        )
+    layers = []
+    for i, width in enumerate(units, start=1):
+        if dropout and not built_in:
+            layers.append(keras.layers.SpatialDropout1D(dropout, name=f"{name}_dropout_{i}"))
+        layer = recurrent_layer(
+            cell,
+            width,
+            return_sequences=return_sequences or i < len(units),
+            dropout=dropout if built_in else 0.0,
+            recurrent_dropout=recurrent_dropout,
+            name=None if bidirectional else f"{name}_{i}",
+        )
+        if bidirectional:
+            layer = keras.layers.Bidirectional(layer, name=f"{name}_{i}")
+        layers.append(layer)
+    return layers
+
+
+def slow_recurrent_layers(model):
+    """Lists the recurrent layers of ``model`` that cannot use the fused cuDNN
+    kernel, with the reason.
+
+    Args:
+        model: a ``keras.Model`` (nested models are searched too).
+
+    Returns:
+        A dict, layer name to reason; empty when every ``LSTM``/``GRU`` is on the
+        fast path and there is no other recurrent layer.
+
+    Example:
+
+    >>> slow_recurrent_layers(build_rnn(cell="lstm"))
+    {}
+    >>> slow_recurrent_layers(build_rnn(cell="mgu"))
+    {'recurrent_1': 'custom cell MGUCell runs the step-by-step loop'}
+    """
+    slow = {}
+    for layer in _flatten_layers(model):
+        # Both directions of a Bidirectional share one configuration.
+        inner = layer.forward_layer if isinstance(layer, keras.layers.Bidirectional) else layer
+        if isinstance(inner, keras.layers.RNN):
+            reason = _slow_reason(inner)
+            if reason:
+                slow[layer.name] = reason
+    return slow
+
+
+def _flatten_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _flatten_layers(layer)
+        else:
+            yield layer
+
+
+def _slow_reason(layer):
+    if type(layer) is keras.layers.RNN:
+        return f"custom cell {type(layer.cell).__name__} runs the step-by-step loop"
+    if not isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
+        return f"{type(layer).__name__} has no fused kernel"
+    cell = layer.cell
+    reasons = []
+    if keras.activations.serialize(cell.activation) != "tanh":
+        reasons.append("activation is not tanh")
+    if keras.activations.serialize(cell.recurrent_activation) != "sigmoid":
+        reasons.append("recurrent_activation is not sigmoid")
+    if layer.recurrent_dropout:
+        reasons.append("recurrent_dropout > 0")
+    if layer.unroll:
+        reasons.append("unroll=True")
+    if not cell.use_bias:
+        reasons.append("use_bias=False")
+    if isinstance(layer, keras.layers.GRU) and not cell.reset_after:
+        reasons.append("reset_after=False")
+    if layer.use_cudnn is False:
+        reasons.append("use_cudnn=False")
+    return ", ".join(reasons)

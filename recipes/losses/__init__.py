@@ -15,6 +15,7 @@ from recipes.losses.classification import (
     multiclass_hinge,
     sign_accuracy,
 )
+from recipes.losses.label_smoothing import SparseSmoothedCrossentropy
 from recipes.losses.segmentation import (
     BoundaryWeightedCrossentropy,
     DiceLoss,
@@ -24,6 +25,7 @@ from recipes.losses.segmentation import (
     dice_loss,
     pixel_crossentropy,
 )
+from recipes.losses.sequence import MaskedTokenAccuracy, Perplexity, exact_match, sequence_loss
 
 __all__ = [
     "BinaryHinge",
@@ -34,3 +36,5 @@ __all__ = [
 ]
 __all__ += ["BoundaryWeightedCrossentropy", "DiceLoss", "PixelCrossentropy", "SegmentationMeanIoU"]
 __all__ += ["boundary_weighted_crossentropy", "dice_loss", "pixel_crossentropy"]
+__all__ += ["MaskedTokenAccuracy", "Perplexity", "exact_match", "sequence_loss"]
+__all__ += ["SparseSmoothedCrossentropy"]

@@ -16,12 +16,16 @@ import numpy as np
 
 from recipes.checks import (
     check_choice,
+    check_known_shape,
+    check_layer_sizes,
     check_non_negative,
     check_positive_int,
     check_shape,
+    check_sides_divisible,
 )
 from recipes.compiling import compile_recipe
 from recipes.layers.autoencoder import DenseTranspose, tie_decoder
+from recipes.nested_config import NestedConfig
 from recipes.registry import register_builder
 
 NOISE = (None, "gaussian", "dropout")
@@ -30,7 +34,7 @@ OUTPUT_ACTIVATIONS = ("sigmoid", "linear", "tanh")
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class Autoencoder(keras.Model):
+class Autoencoder(NestedConfig, keras.Model):
     """``decoder(encoder(corrupt(x)))``: an encoder and a decoder model, with
     optional input noise in training (a denoising autoencoder).
 
@@ -54,6 +58,8 @@ class Autoencoder(keras.Model):
     >>> model.fit(x, x, epochs=10)
     >>> codes = model.encoder.predict(x)
     """
+
+    nested_objects = ("encoder", "decoder")
 
     def __init__(self, encoder, decoder, noise=None, noise_level=0.1, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -91,24 +97,17 @@ class Autoencoder(keras.Model):
     def get_config(self):
         return {
             **super().get_config(),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
             "noise": self.noise,
             "noise_level": self.noise_level,
             "seed": self.seed,
         }
 
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(
-                config[key], custom_objects=custom_objects
-            )
-        return cls(**config)
+
+# The reconstruction loss of every autoencoder: seed 000's l2 loss (MSE risk).
+AUTOENCODER_COMPILE = {"loss": "mse", "metrics": list}
 
 
-@register_builder
+@register_builder(**AUTOENCODER_COMPILE)
 def build_autoencoder(
     input_shape=(784,),
     encoder_units=(128, 32),
@@ -120,11 +119,6 @@ def build_autoencoder(
     sparsity=0.0,
     seed=None,
     name="autoencoder",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a dense (stacked) autoencoder, symmetric around its coding layer.
 
@@ -149,11 +143,6 @@ def build_autoencoder(
             autoencoder); 0 for none.
         seed: seed of the noise.
         name: model name (the halves are named ``"encoder"`` and ``"decoder"``).
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule) of the optimizer.
-        loss: default the mean squared error (seed 000: l2 loss, MSE risk).
-        metrics: default none.
 
     Returns:
         An ``Autoencoder`` with ``.encoder`` and ``.decoder``.
@@ -165,13 +154,13 @@ def build_autoencoder(
     >>> model.count_params()  # encoder kernels and biases + decoder biases
     82414
     """
-    input_shape = check_shape("input_shape", input_shape)
-    encoder_units = _check_units("encoder_units", encoder_units)
+    input_shape = check_known_shape("input_shape", input_shape)
+    encoder_units = check_layer_sizes("encoder_units", encoder_units)
     check_choice("activation", activation, ACTIVATIONS)
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
     check_choice("noise", noise, NOISE)
     sparsity = check_non_negative("sparsity", sparsity)
-    width = _width(input_shape)
+    width = math.prod(input_shape)
 
     encoder = keras.Sequential(name="encoder")
     encoder.add(keras.Input(shape=input_shape, name="inputs"))
@@ -222,17 +211,10 @@ def build_autoencoder(
         encoder, decoder, noise=noise, noise_level=noise_level, seed=seed, name=name
     )
     model.build((None, *input_shape))
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or "mse",
-        metrics=[] if metrics is None else metrics,
-    )
+    return model
 
 
-@register_builder
+@register_builder(**AUTOENCODER_COMPILE)
 def build_conv_autoencoder(
     input_shape=(28, 28, 1),
     filters=(16, 32),
@@ -244,11 +226,6 @@ def build_conv_autoencoder(
     noise_level=0.1,
     seed=None,
     name="conv_autoencoder",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a convolutional autoencoder for images.
 
@@ -272,11 +249,6 @@ def build_conv_autoencoder(
         noise_level: standard deviation (Gaussian) or rate (dropout) of the noise.
         seed: seed of the noise.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule) of the optimizer.
-        loss: default the mean squared error.
-        metrics: default none.
 
     Returns:
         An ``Autoencoder`` with ``.encoder`` and ``.decoder``.
@@ -288,7 +260,7 @@ def build_conv_autoencoder(
     (None, 7, 7, 32)
     """
     input_shape = check_shape("input_shape", input_shape, ndim=3)
-    filters = _check_units("filters", filters)
+    filters = check_layer_sizes("filters", filters)
     check_positive_int("kernel_size", kernel_size)
     if latent_dim is not None:
         check_positive_int("latent_dim", latent_dim)
@@ -296,11 +268,7 @@ def build_conv_autoencoder(
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
     check_choice("noise", noise, NOISE)
     factor = 2 ** len(filters)
-    if any(side is None or side % factor for side in input_shape[:2]):
-        raise ValueError(
-            f"`input_shape` height and width must be divisible by 2**len(filters) = "
-            f"{factor}. Received: input_shape={input_shape}, filters={filters}"
-        )
+    check_sides_divisible(input_shape, factor, f"2**len(filters) = {factor}", known=True)
     feature_shape = (input_shape[0] // factor, input_shape[1] // factor, filters[-1])
 
     encoder = keras.Sequential(name="encoder")
@@ -356,14 +324,7 @@ def build_conv_autoencoder(
         encoder, decoder, noise=noise, noise_level=noise_level, seed=seed, name=name
     )
     model.build((None, *input_shape))
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or "mse",
-        metrics=[] if metrics is None else metrics,
-    )
+    return model
 
 
 def pretrain_layerwise(
@@ -421,13 +382,13 @@ def pretrain_layerwise(
     x = np.asarray(x)
     if x.ndim < 2 or len(x) == 0:
         raise ValueError(f"`x` must be a non-empty batch of samples. Received shape: {x.shape}")
-    units = _check_units("units", units)
+    units = check_layer_sizes("units", units)
     check_choice("activation", activation, ACTIVATIONS)
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size)
     input_shape = tuple(x.shape[1:])
-    widths = (_width(input_shape), *units[:-1])
+    widths = (math.prod(input_shape), *units[:-1])
 
     encoder_layers, decoder_layers = [], []
     for stage, width in enumerate(units, start=1):
@@ -524,27 +485,6 @@ def detect_anomalies(model, x, threshold, batch_size=256):
     """Boolean NumPy array ``(n,)``: True where the reconstruction error exceeds
     ``threshold`` (from ``anomaly_threshold``)."""
     return reconstruction_error(model, x, batch_size) > threshold
-
-
-def _check_units(name, units):
-    try:
-        units = tuple(units)
-    except TypeError:
-        raise ValueError(f"`{name}` must be a tuple of ints. Received: {name}={units!r}") from None
-    if not units:
-        raise ValueError(f"`{name}` must hold at least one width. Received: {name}={units!r}")
-    for i, value in enumerate(units):
-        check_positive_int(f"{name}[{i}]", value)
-    return units
-
-
-def _width(input_shape):
-    if None in input_shape:
-        raise ValueError(
-            f"`input_shape` must be fully known for a dense autoencoder. "
-            f"Received: input_shape={input_shape}"
-        )
-    return math.prod(input_shape)
 
 
 def _flatten(input_shape):

@@ -9,22 +9,36 @@ weights, and the loss divides by their sum). Fine-tuning: ``build_bert_classifie
 copies the pre-trained encoder and puts a classification head on its [CLS]
 output. The next-sentence task and segment embeddings of the paper are left out.
 
-For a self-contained demonstration the module carries a tiny synthetic corpus of
-reviews (``toy_reviews``) written by a small grammar with structure that a
-masked language model can learn (a connector agrees with the polarities of the
-adjectives around it, "i loved it" follows praise...), its word-level
-``encode_reviews`` and a ``predict_sentiment`` in the manner of seed 004.
+For a self-contained demonstration the recipes train on a tiny synthetic corpus
+of reviews written by a small grammar with structure that a masked language
+model can learn (a connector agrees with the polarities of the adjectives around
+it, "i loved it" follows praise...): ``recipes.text.toy_reviews(...,
+grammar="contrast")``, tokenized word by word by ``recipes.text.encode_reviews``.
+``predict_sentiment`` asks a classifier in the manner of seed 004.
+
+Example:
+
+>>> texts, _ = toy_reviews(num_examples=4000, grammar="contrast", seed=0)
+>>> bert = build_bert()
+>>> bert.fit(MaskedLanguageModelBatches(encode_reviews(texts), REVIEW_VOCAB_SIZE), epochs=10)
 """
 
 import inspect
-import re
 
 import keras
 import numpy as np
 
-from recipes.checks import check_choice, check_positive_int, check_rate, check_shape
-from recipes.compiling import compile_recipe
-from recipes.heads import default_loss_and_metrics, default_output_activation
+from recipes.checks import (
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_positive_int,
+    check_rate,
+    check_shape,
+    check_transformer_arguments,
+)
+from recipes.compiling import BuiltModel
+from recipes.heads import default_output_activation, head_model, output_dense
 from recipes.layers.attention import (
     LearnedPositionalEmbedding,
     PaddingMask,
@@ -32,114 +46,15 @@ from recipes.layers.attention import (
     TransformerEncoderBlock,
 )
 from recipes.registry import register_builder
-
-SPECIAL_TOKENS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]")
-PAD_ID, CLS_ID, SEP_ID, MASK_ID, UNK_ID = range(len(SPECIAL_TOKENS))
-
-_DETERMINERS = ("the", "this", "that")
-_NOUNS = ("film", "movie", "lecture", "book", "course", "story", "plot", "show")
-_VERBS = ("is", "was")
-_INTENSIFIERS = ("very", "quite", "really", "so")
-POSITIVE_WORDS = (
-    "great",
-    "good",
-    "wonderful",
-    "brilliant",
-    "interesting",
-    "excellent",
-    "fun",
-    "clever",
+from recipes.text import (
+    CLS_ID,
+    MASK_ID,
+    PAD_ID,
+    REVIEW_LENGTH,
+    REVIEW_VOCAB_SIZE,
+    SEP_ID,
+    encode_reviews,
 )
-NEGATIVE_WORDS = ("terrible", "bad", "awful", "boring", "dull", "poor", "weak", "dense")
-_FEELINGS = {1: ("loved", "liked", "enjoyed"), 0: ("hated", "disliked", "regretted")}
-REVIEW_VOCABULARY = SPECIAL_TOKENS + tuple(
-    dict.fromkeys(
-        _DETERMINERS
-        + _NOUNS
-        + _VERBS
-        + _INTENSIFIERS
-        + POSITIVE_WORDS
-        + NEGATIVE_WORDS
-        + ("and", "but", "i", "it")
-        + _FEELINGS[1]
-        + _FEELINGS[0]
-    )
-)
-REVIEW_VOCAB_SIZE = len(REVIEW_VOCABULARY)
-REVIEW_LENGTH = 16
-_WORD_IDS = {word: i for i, word in enumerate(REVIEW_VOCABULARY)}
-
-
-def toy_reviews(num_examples, seed=0):
-    """Synthetic one-sentence reviews and their sentiment (1 positive, 0 negative).
-
-    The grammar: ``<det> <noun> <is|was> [<intensifier>] <adjective>``, then
-    maybe ``and [<intensifier>] <adjective of the same polarity>`` or ``but
-    [<intensifier>] <adjective of the other polarity>``, then maybe ``i <loved|
-    hated...> it`` agreeing with the sentiment, which is the polarity of the last
-    adjective ("the lecture was dense but interesting" is positive).
-
-    Args:
-        num_examples: number of reviews.
-        seed: seed of the generator (same seed, same reviews).
-
-    Returns:
-        ``(texts, labels)``: a list of strings and an int32 array.
-
-    Example:
-
-    >>> texts, labels = toy_reviews(2, seed=0)
-    >>> texts[0]
-    'the book was quite boring and dull'
-    """
-    check_positive_int("num_examples", num_examples)
-    rng = np.random.default_rng(seed)
-    adjectives = {1: POSITIVE_WORDS, 0: NEGATIVE_WORDS}
-
-    def pick(options):
-        return options[rng.integers(len(options))]
-
-    texts, labels = [], []
-    for _ in range(num_examples):
-        polarity = int(rng.integers(2))
-        words = [pick(_DETERMINERS), pick(_NOUNS), pick(_VERBS)]
-        if rng.random() < 0.4:
-            words.append(pick(_INTENSIFIERS))
-        words.append(pick(adjectives[polarity]))
-        connector = rng.random()
-        if connector < 0.6:
-            if connector >= 0.3:
-                polarity = 1 - polarity
-            words.append("but" if connector >= 0.3 else "and")
-            if rng.random() < 0.3:
-                words.append(pick(_INTENSIFIERS))
-            words.append(pick(adjectives[polarity]))
-        if rng.random() < 0.5:
-            words += ["i", pick(_FEELINGS[polarity]), "it"]
-        texts.append(" ".join(words))
-        labels.append(polarity)
-    return texts, np.asarray(labels, "int32")
-
-
-def encode_reviews(texts, max_length=REVIEW_LENGTH):
-    """Word-level token ids of ``REVIEW_VOCABULARY``: ``[CLS] words... [SEP]``,
-    padded with ``[PAD]`` (or cut) to ``max_length``; unknown words are
-    ``[UNK]``.
-
-    Example:
-
-    >>> encode_reviews(["This film is great!"], max_length=8)
-    array([[ 1,  5,  9, 21, 33,  2,  0,  0]], dtype=int32)
-    """
-    if isinstance(texts, str):
-        texts = [texts]
-    check_positive_int("max_length", max_length, minimum=2)
-    ids = np.full((len(texts), max_length), PAD_ID, "int32")
-    for row, text in enumerate(texts):
-        words = re.findall(r"[a-z']+", text.lower())[: max_length - 2]
-        tokens = [CLS_ID, *(_WORD_IDS.get(word, UNK_ID) for word in words), SEP_ID]
-        ids[row, : len(tokens)] = tokens
-    return ids
 
 
 def mask_tokens(
@@ -179,13 +94,9 @@ def mask_tokens(
     >>> inputs, labels, weights = mask_tokens(encode_reviews(texts),
     ...                                       REVIEW_VOCAB_SIZE, seed=0)
     """
-    for argument, value in (
-        ("rate", rate),
-        ("mask_rate", mask_rate),
-        ("random_rate", random_rate),
-    ):
-        if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ValueError(f"`{argument}` must be in [0, 1]. Received: {argument}={value!r}")
+    check_fraction("rate", rate)
+    check_fraction("mask_rate", mask_rate)
+    check_fraction("random_rate", random_rate)
     if mask_rate + random_rate > 1:
         raise ValueError(
             "`mask_rate + random_rate` must be <= 1. Received: "
@@ -254,8 +165,20 @@ def _bert_encoder(
     activation,
     pad_id,
 ):
-    """The encoder: token ids -> ``(batch, length, embed_dim)``, a nested model
-    named ``"bert_encoder"``."""
+    """The encoder, its arguments checked: token ids -> ``(batch, length,
+    embed_dim)``, a nested model named ``"bert_encoder"``."""
+    input_shape = check_shape("input_shape", input_shape, ndim=1)
+    if input_shape[0] is None:
+        raise ValueError(
+            "BERT's learned positions need a known length: give `input_shape` as "
+            f"(length,). Received: input_shape={input_shape}"
+        )
+    check_positive_int("vocab_size", vocab_size, minimum=2)
+    check_transformer_arguments(
+        embed_dim, num_heads, feed_forward_dim, num_layers, dropout, activation
+    )
+    check_positive_int("pad_id", pad_id, minimum=0)
+
     initializer = keras.initializers.TruncatedNormal(stddev=0.02)
     tokens = keras.Input(shape=input_shape, dtype="int32", name="token_ids")
     mask = PaddingMask(pad_id, name="padding_mask")(tokens)
@@ -280,40 +203,12 @@ def _bert_encoder(
     return keras.Model(tokens, x, name="bert_encoder")
 
 
-def _check_encoder_arguments(
-    input_shape,
-    vocab_size,
-    embed_dim,
-    num_heads,
-    feed_forward_dim,
-    num_layers,
-    dropout,
-    activation,
-    pad_id,
-):
-    input_shape = check_shape("input_shape", input_shape, ndim=1)
-    if input_shape[0] is None:
-        raise ValueError(
-            "BERT's learned positions need a known length: give `input_shape` as "
-            f"(length,). Received: input_shape={input_shape}"
-        )
-    check_positive_int("vocab_size", vocab_size, minimum=2)
-    check_positive_int("embed_dim", embed_dim)
-    check_positive_int("num_heads", num_heads)
-    if embed_dim % num_heads:
-        raise ValueError(
-            f"`embed_dim` must be divisible by `num_heads`. Received: embed_dim={embed_dim}, "
-            f"num_heads={num_heads}"
-        )
-    check_positive_int("feed_forward_dim", feed_forward_dim)
-    check_positive_int("num_layers", num_layers)
-    check_rate("dropout", dropout)
-    check_choice("activation", activation, ("gelu", "relu", "swish", "tanh"))
-    check_positive_int("pad_id", pad_id, minimum=0)
-    return input_shape
-
-
-@register_builder
+@register_builder(
+    loss=lambda: keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight"),
+    loss_doc="sparse cross-entropy averaged over the chosen positions",
+    metrics=list,
+    metrics_doc="none besides the weighted accuracy that is always reported",
+)
 def build_bert(
     input_shape=(REVIEW_LENGTH,),
     vocab_size=REVIEW_VOCAB_SIZE,
@@ -325,11 +220,6 @@ def build_bert(
     activation="gelu",
     pad_id=PAD_ID,
     name="bert",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a BERT encoder with its masked-language-model head, for pre-training.
 
@@ -340,8 +230,9 @@ def build_bert(
     ``mask_tokens`` output (or ``MaskedLanguageModelBatches``): inputs the
     corrupted ids, targets the original ids, sample weights the chosen positions.
     The default loss is sparse cross-entropy averaged over the chosen positions
-    only (``reduction="mean_with_sample_weight"``) and the accuracy is a weighted
-    metric, so it too counts only the chosen positions.
+    only (``reduction="mean_with_sample_weight"``), and the model reports
+    ``accuracy``, a weighted metric that too counts only the chosen positions
+    (metrics given as ``metrics`` count every position).
 
     Args:
         input_shape: ``(sequence_length,)``.
@@ -354,12 +245,6 @@ def build_bert(
         activation: feed-forward activation.
         pad_id: the padding token id (masked in attention).
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule).
-        loss: defaults to the MLM loss above.
-        metrics: weighted metrics; defaults to ``[SparseCategoricalAccuracy]``
-            named ``"accuracy"``.
 
     Returns:
         A functional ``keras.Model``; ``model.get_layer("bert_encoder")`` is the
@@ -367,22 +252,11 @@ def build_bert(
 
     Example:
 
-    >>> texts, _ = toy_reviews(4000)
+    >>> texts, _ = toy_reviews(num_examples=4000, grammar="contrast", seed=0)
     >>> ids = encode_reviews(texts)
     >>> model = build_bert()
     >>> model.fit(MaskedLanguageModelBatches(ids, REVIEW_VOCAB_SIZE), epochs=10)
     """
-    input_shape = _check_encoder_arguments(
-        input_shape,
-        vocab_size,
-        embed_dim,
-        num_heads,
-        feed_forward_dim,
-        num_layers,
-        dropout,
-        activation,
-        pad_id,
-    )
     encoder = _bert_encoder(
         input_shape,
         vocab_size,
@@ -394,26 +268,14 @@ def build_bert(
         activation,
         pad_id,
     )
-    tokens = keras.Input(shape=input_shape, dtype="int32", name="token_ids")
+    tokens = keras.Input(shape=encoder.input_shape[1:], dtype="int32", name="token_ids")
     x = encoder(tokens)
     x = keras.layers.Dense(embed_dim, activation="gelu", name="mlm_transform")(x)
     x = keras.layers.LayerNormalization(epsilon=1e-6, name="mlm_norm")(x)
-    outputs = keras.layers.Dense(
-        vocab_size, activation="softmax", dtype="float32", name="mlm_predictions"
-    )(x)
-    model = keras.Model(tokens, outputs, name=name)
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss
-        or keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight"),
-        weighted_metrics=(
-            [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-            if metrics is None
-            else metrics
-        ),
+    outputs = output_dense(vocab_size, "softmax", name="mlm_predictions")(x)
+    accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    return BuiltModel(
+        keras.Model(tokens, outputs, name=name), compile_kwargs={"weighted_metrics": [accuracy]}
     )
 
 
@@ -434,7 +296,9 @@ def _find_encoder(pretrained_encoder):
         ) from None
 
 
-@register_builder
+@register_builder(
+    loss_doc="the loss that suits the output activation", metrics_doc="``['accuracy']``"
+)
 def build_bert_classifier(
     pretrained_encoder=None,
     num_classes=2,
@@ -449,11 +313,6 @@ def build_bert_classifier(
     freeze_encoder=False,
     output_activation=None,
     name="bert_classifier",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a BERT sequence classifier, by default on a pre-trained encoder.
 
@@ -483,11 +342,6 @@ def build_bert_classifier(
         output_activation: ``"softmax"``/``"sigmoid"``; defaults from
             ``num_classes``.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule) of the fine-tuning.
-        loss: defaults to the loss that suits the output activation.
-        metrics: defaults to accuracy.
 
     Returns:
         A functional ``keras.Model``.
@@ -504,10 +358,7 @@ def build_bert_classifier(
     check_positive_int("num_classes", num_classes)
     check_rate("dropout", dropout)
     check_choice("pooling", pooling, ("first", "mean"))
-    if not isinstance(freeze_encoder, bool):
-        raise ValueError(
-            f"`freeze_encoder` must be True or False. Received: freeze_encoder={freeze_encoder!r}"
-        )
+    check_bool("freeze_encoder", freeze_encoder)
     output_activation = output_activation or default_output_activation(num_classes)
     check_choice("output_activation", output_activation, ("softmax", "sigmoid"))
     architecture = {
@@ -534,9 +385,6 @@ def build_bert_classifier(
             key: defaults[key].default if value is None else value
             for key, value in architecture.items()
         }
-        arguments["input_shape"] = _check_encoder_arguments(
-            **arguments, dropout=dropout, activation="gelu", pad_id=PAD_ID
-        )
         encoder = _bert_encoder(**arguments, dropout=dropout, activation="gelu", pad_id=PAD_ID)
     encoder.trainable = not freeze_encoder
 
@@ -549,19 +397,8 @@ def build_bert_classifier(
         x = keras.layers.GlobalAveragePooling1D(name="mean_pooling")(x, mask=mask)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    outputs = keras.layers.Dense(
-        num_classes, activation=output_activation, dtype="float32", name="predictions"
-    )(x)
-    model = keras.Model(tokens, outputs, name=name)
-    default_loss, default_metrics = default_loss_and_metrics(output_activation)
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or default_loss,
-        metrics=default_metrics if metrics is None else metrics,
-    )
+    outputs = output_dense(num_classes, output_activation)(x)
+    return head_model(keras.Model(tokens, outputs, name=name), output_activation)
 
 
 def _pad_id(encoder):

@@ -4,10 +4,19 @@ Inception (seed 002's random-label table)."""
 
 import keras
 
-from recipes.blocks import center_crop
-from recipes.checks import check_augment, check_choice, check_positive_int, check_rate, check_shape
-from recipes.compiling import ZHANG_SGD, compile_recipe
-from recipes.heads import default_loss_and_metrics
+from recipes.blocks import apply_input_layers, input_layers
+from recipes.checks import (
+    check_bool,
+    check_choice,
+    check_int_tuple,
+    check_positive_int,
+    check_rate,
+    check_shape,
+    check_sides_divisible,
+    check_tagged_tuples,
+)
+from recipes.compiling import ZHANG_SGD
+from recipes.heads import SOFTMAX_CLASSIFIER, output_dense
 from recipes.layers.normalization import LocalResponseNormalization
 from recipes.registry import register_builder, register_recipe
 
@@ -28,44 +37,25 @@ INCEPTION_SMALL_MODULES = (
     ("inception", 176, 160),
     ("inception", 176, 160),
 )
+# What each kind of module takes after its name.
+INCEPTION_SMALL_FORMS = {
+    "inception": ("filters_1x1", "filters_3x3"),
+    "downsample": ("filters_3x3",),
+}
 
 
-def _image_shape(input_shape):
-    return check_shape("input_shape", input_shape, ndim=3)
+def _add_classifier_top(model, dense_units, activation, num_classes, dropout=0.0):
+    """``Flatten -> dense_1..n -> [dense_dropout] -> softmax predictions``."""
+    model.add(keras.layers.Flatten(name="flatten"))
+    for i, units in enumerate(dense_units, start=1):
+        model.add(keras.layers.Dense(units, activation=activation, name=f"dense_{i}"))
+    if dropout and dense_units:
+        model.add(keras.layers.Dropout(dropout, name="dense_dropout"))
+    model.add(output_dense(num_classes, "softmax"))
+    return model
 
 
-def _int_tuple(name, values):
-    try:
-        values = tuple(values)
-    except TypeError:
-        raise ValueError(
-            f"`{name}` must be a tuple of integers. Received: {name}={values!r}"
-        ) from None
-    for i, value in enumerate(values):
-        check_positive_int(f"{name}[{i}]", value)
-    return values
-
-
-def _predictions(num_classes):
-    # A float32 output keeps the loss stable under mixed precision.
-    return keras.layers.Dense(
-        num_classes, activation="softmax", dtype="float32", name="predictions"
-    )
-
-
-def _compile_classifier(model, compile, optimizer, learning_rate, loss, metrics):
-    default_loss, default_metrics = default_loss_and_metrics("softmax")
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or default_loss,
-        metrics=default_metrics if metrics is None else metrics,
-    )
-
-
-@register_builder
+@register_builder(**SOFTMAX_CLASSIFIER)
 def build_lenet(
     input_shape=(32, 32, 3),
     num_classes=10,
@@ -76,11 +66,6 @@ def build_lenet(
     pooling="max",
     augment=None,
     name="lenet",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a LeNet-style CNN: ``[conv -> activation -> 2x2 pool] * n``, then dense.
 
@@ -95,15 +80,10 @@ def build_lenet(
         dense_units: widths of the hidden dense layers.
         activation: activation of the convolutions and hidden dense layers.
         pooling: ``"max"`` or ``"average"`` 2x2 pooling.
-        augment: ``None`` or a Keras layer applied to the input images (before
-            any crop), active in training only, e.g.
+        augment: ``None`` or a Keras layer applied to the input images, active in
+            training only, e.g.
             ``recipes.augment.build_augmentation(flip="horizontal", crop=4)``.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate of the optimizer.
-        loss: default sparse categorical cross-entropy (integer labels).
-        metrics: default accuracy.
 
     Returns:
         A ``keras.Sequential`` model.
@@ -113,31 +93,23 @@ def build_lenet(
     >>> build_lenet().count_params()
     62006
     """
-    input_shape = _image_shape(input_shape)
+    input_shape = check_shape("input_shape", input_shape, ndim=3)
     check_positive_int("num_classes", num_classes)
-    filters = _int_tuple("filters", filters)
+    filters = check_int_tuple("filters", filters)
     check_positive_int("kernel_size", kernel_size)
-    dense_units = _int_tuple("dense_units", dense_units)
+    dense_units = check_int_tuple("dense_units", dense_units)
     check_choice("activation", activation, ("relu", "tanh", "sigmoid", "elu", "swish"))
     check_choice("pooling", pooling, POOLINGS)
     pool = keras.layers.MaxPooling2D if pooling == "max" else keras.layers.AveragePooling2D
-    check_augment(augment)
 
-    model = keras.Sequential(name=name)
-    model.add(keras.Input(shape=input_shape, name="inputs"))
-    if augment is not None:
-        model.add(augment)
+    model = keras.Sequential(input_layers(input_shape, augment), name=name)
     for i, width in enumerate(filters, start=1):
         model.add(keras.layers.Conv2D(width, kernel_size, activation=activation, name=f"conv_{i}"))
         model.add(pool(2, name=f"pool_{i}"))
-    model.add(keras.layers.Flatten(name="flatten"))
-    for i, units in enumerate(dense_units, start=1):
-        model.add(keras.layers.Dense(units, activation=activation, name=f"dense_{i}"))
-    model.add(_predictions(num_classes))
-    return _compile_classifier(model, compile, optimizer, learning_rate, loss, metrics)
+    return _add_classifier_top(model, dense_units, activation, num_classes)
 
 
-@register_builder
+@register_builder(**SOFTMAX_CLASSIFIER)
 def build_vgg(
     input_shape=(32, 32, 3),
     num_classes=10,
@@ -147,11 +119,6 @@ def build_vgg(
     dropout=0.05,
     augment=None,
     name="vgg",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a VGG-style CNN: blocks of 3x3 "same" convolutions, each block ending
     in a 2x2 max-pooling, then dense layers.
@@ -173,15 +140,8 @@ def build_vgg(
             the seed), ``"all"`` or ``"none"``.
         dense_units: widths of the hidden dense layers.
         dropout: dropout rate after the last pooling and the last hidden dense layer.
-        augment: ``None`` or a Keras layer applied to the input images (before
-            any crop), active in training only, e.g.
-            ``recipes.augment.build_augmentation(flip="horizontal", crop=4)``.
+        augment: ``None`` or a Keras layer applied to the inputs in training.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate of the optimizer.
-        loss: default sparse categorical cross-entropy (integer labels).
-        metrics: default accuracy.
 
     Returns:
         A ``keras.Sequential`` model.
@@ -191,23 +151,20 @@ def build_vgg(
     >>> build_vgg().count_params()  # 5,852,170 trainable + 832 BN statistics
     5853002
     """
-    input_shape = _image_shape(input_shape)
+    input_shape = check_shape("input_shape", input_shape, ndim=3)
     check_positive_int("num_classes", num_classes)
-    blocks = tuple(_int_tuple(f"blocks[{i}]", block) for i, block in enumerate(blocks))
+    blocks = tuple(check_int_tuple(f"blocks[{i}]", block) for i, block in enumerate(blocks))
     if not blocks or not all(blocks):
         raise ValueError(
             f"`blocks` must be a non-empty tuple of non-empty tuples. Received: blocks={blocks!r}"
         )
     check_choice("batch_norm", batch_norm, VGG_BATCH_NORM)
-    dense_units = _int_tuple("dense_units", dense_units)
+    dense_units = check_int_tuple("dense_units", dense_units)
     check_rate("dropout", dropout)
-    _check_divisible(input_shape, 2 ** len(blocks), "len(blocks) poolings")
-    check_augment(augment)
+    factor = 2 ** len(blocks)
+    check_sides_divisible(input_shape, factor, f"{factor} (len(blocks) poolings)")
 
-    model = keras.Sequential(name=name)
-    model.add(keras.Input(shape=input_shape, name="inputs"))
-    if augment is not None:
-        model.add(augment)
+    model = keras.Sequential(input_layers(input_shape, augment), name=name)
     for b, block in enumerate(blocks, start=1):
         for c, width in enumerate(block, start=1):
             prefix = f"block{b}_conv{c}"
@@ -218,16 +175,10 @@ def build_vgg(
         model.add(keras.layers.MaxPooling2D(2, name=f"block{b}_pool"))
     if dropout:
         model.add(keras.layers.Dropout(dropout, name="pool_dropout"))
-    model.add(keras.layers.Flatten(name="flatten"))
-    for i, units in enumerate(dense_units, start=1):
-        model.add(keras.layers.Dense(units, activation="relu", name=f"dense_{i}"))
-    if dropout and dense_units:
-        model.add(keras.layers.Dropout(dropout, name="dense_dropout"))
-    model.add(_predictions(num_classes))
-    return _compile_classifier(model, compile, optimizer, learning_rate, loss, metrics)
+    return _add_classifier_top(model, dense_units, "relu", num_classes, dropout)
 
 
-@register_builder
+@register_builder(**SOFTMAX_CLASSIFIER)
 def build_alexnet_small(
     input_shape=(28, 28, 3),
     num_classes=10,
@@ -238,11 +189,6 @@ def build_alexnet_small(
     crop=None,
     augment=None,
     name="alexnet_small",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds Zhang et al. 2017's small AlexNet (the TensorFlow CIFAR-10 tutorial
     model): modules of ``conv5x5 -> ReLU -> 3x3/2 max-pool -> LRN``, then dense.
@@ -260,15 +206,9 @@ def build_alexnet_small(
         local_response_norm: add ``LocalResponseNormalization`` after each pooling.
         crop: ``(height, width)`` or one int: centre-crop the inputs first
             (Zhang et al. trained on 28x28 crops of the 32x32 CIFAR-10 images).
-        augment: ``None`` or a Keras layer applied to the input images (before
-            any crop), active in training only, e.g.
-            ``recipes.augment.build_augmentation(flip="horizontal", crop=4)``.
+        augment: ``None`` or a Keras layer applied to the inputs in training,
+            before the crop.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate of the optimizer.
-        loss: default sparse categorical cross-entropy (integer labels).
-        metrics: default accuracy.
 
     Returns:
         A ``keras.Sequential`` model.
@@ -278,20 +218,13 @@ def build_alexnet_small(
     >>> build_alexnet_small(input_shape=(32, 32, 3), crop=28).count_params()
     1387786
     """
-    input_shape = _image_shape(input_shape)
+    input_shape = check_shape("input_shape", input_shape, ndim=3)
     check_positive_int("num_classes", num_classes)
-    filters = _int_tuple("filters", filters)
+    filters = check_int_tuple("filters", filters)
     check_positive_int("kernel_size", kernel_size)
-    dense_units = _int_tuple("dense_units", dense_units)
-    cropping = center_crop(input_shape, crop)
-    check_augment(augment)
+    dense_units = check_int_tuple("dense_units", dense_units)
 
-    model = keras.Sequential(name=name)
-    model.add(keras.Input(shape=input_shape, name="inputs"))
-    if augment is not None:
-        model.add(augment)
-    if cropping is not None:
-        model.add(cropping)
+    model = keras.Sequential(input_layers(input_shape, augment, crop), name=name)
     for i, width in enumerate(filters, start=1):
         model.add(
             keras.layers.Conv2D(
@@ -305,11 +238,7 @@ def build_alexnet_small(
                     depth_radius=4, bias=1.0, alpha=0.001 / 9.0, beta=0.75, name=f"lrn_{i}"
                 )
             )
-    model.add(keras.layers.Flatten(name="flatten"))
-    for i, units in enumerate(dense_units, start=1):
-        model.add(keras.layers.Dense(units, activation="relu", name=f"dense_{i}"))
-    model.add(_predictions(num_classes))
-    return _compile_classifier(model, compile, optimizer, learning_rate, loss, metrics)
+    return _add_classifier_top(model, dense_units, "relu", num_classes)
 
 
 def apply_conv_module(x, filters, kernel_size, strides=1, batch_norm=True, name="conv"):
@@ -353,7 +282,7 @@ def apply_downsample_module(x, filters_3x3, batch_norm=True, name="downsample"):
     return keras.layers.Concatenate(name=f"{name}_concat")([branch_conv, branch_pool])
 
 
-@register_builder
+@register_builder(**SOFTMAX_CLASSIFIER)
 def build_inception_small(
     input_shape=(28, 28, 3),
     num_classes=10,
@@ -363,11 +292,6 @@ def build_inception_small(
     crop=None,
     augment=None,
     name="inception_small",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds Zhang et al. 2017's small Inception for CIFAR-10 (their appendix).
 
@@ -387,15 +311,8 @@ def build_inception_small(
             or ``("downsample", filters_3x3)``.
         crop: ``(height, width)`` or one int: centre-crop the inputs first
             (Zhang et al. used 28x28 crops of CIFAR-10).
-        augment: ``None`` or a Keras layer applied to the input images (before
-            any crop), active in training only, e.g.
-            ``recipes.augment.build_augmentation(flip="horizontal", crop=4)``.
+        augment: ``None`` or a training-time Keras layer (before the crop).
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate of the optimizer.
-        loss: default sparse categorical cross-entropy (integer labels).
-        metrics: default accuracy.
 
     Returns:
         A functional ``keras.Model``.
@@ -406,20 +323,13 @@ def build_inception_small(
     >>> model.count_params()
     1649402
     """
-    input_shape = _image_shape(input_shape)
+    input_shape = check_shape("input_shape", input_shape, ndim=3)
     check_positive_int("num_classes", num_classes)
-    if not isinstance(batch_norm, bool):
-        raise ValueError(
-            f"`batch_norm` must be True or False. Received: batch_norm={batch_norm!r}"
-        )
+    check_bool("batch_norm", batch_norm)
     check_positive_int("stem_filters", stem_filters)
-    modules = _check_modules(modules)
-    cropping = center_crop(input_shape, crop)
-    check_augment(augment)
+    modules = check_tagged_tuples("modules", modules, INCEPTION_SMALL_FORMS)
 
-    inputs = keras.Input(shape=input_shape, name="inputs")
-    x = inputs if augment is None else augment(inputs)
-    x = x if cropping is None else cropping(x)
+    inputs, x = apply_input_layers(input_shape, augment, crop)
     x = apply_conv_module(x, stem_filters, 3, batch_norm=batch_norm, name="stem")
     counts = {"inception": 0, "downsample": 0}
     for kind, *widths in modules:
@@ -430,34 +340,8 @@ def build_inception_small(
         else:
             x = apply_downsample_module(x, *widths, batch_norm=batch_norm, name=module_name)
     x = keras.layers.GlobalAveragePooling2D(name="mean_pool")(x)
-    outputs = _predictions(num_classes)(x)
-    model = keras.Model(inputs, outputs, name=name)
-    return _compile_classifier(model, compile, optimizer, learning_rate, loss, metrics)
-
-
-def _check_modules(modules):
-    arity = {"inception": 2, "downsample": 1}
-    checked = []
-    for i, module in enumerate(tuple(modules)):
-        module = tuple(module) if isinstance(module, (tuple, list)) else (module,)
-        if not module or module[0] not in arity or len(module) != 1 + arity[module[0]]:
-            raise ValueError(
-                f"`modules[{i}]` must be ('inception', filters_1x1, filters_3x3) or "
-                f"('downsample', filters_3x3). Received: {module!r}"
-            )
-        for width in module[1:]:
-            check_positive_int(f"modules[{i}] filters", width)
-        checked.append(module)
-    return tuple(checked)
-
-
-def _check_divisible(input_shape, factor, reason):
-    height, width = input_shape[:2]
-    if any(d is not None and d % factor for d in (height, width)):
-        raise ValueError(
-            f"`input_shape` height and width must be divisible by {factor} ({reason}). "
-            f"Received: input_shape={input_shape!r}"
-        )
+    outputs = output_dense(num_classes, "softmax")(x)
+    return keras.Model(inputs, outputs, name=name)
 
 
 register_recipe(
@@ -482,11 +366,8 @@ register_recipe(
     num_classes=10,
 )
 
-register_recipe(
-    "zhang_alexnet_small",
-    build_alexnet_small,
-    "Zhang et al. 2017 small AlexNet with LRN on 28x28 centre crops of CIFAR-10 "
-    "(1,387,786 params).",
+# Zhang et al. 2017's setting: SGD with momentum on 28x28 centre crops of CIFAR-10.
+_ZHANG_CIFAR10 = dict(
     dataset="cifar10",
     fit={"epochs": 30, "batch_size": 128},
     input_shape=(32, 32, 3),
@@ -497,15 +378,17 @@ register_recipe(
 )
 
 register_recipe(
+    "zhang_alexnet_small",
+    build_alexnet_small,
+    "Zhang et al. 2017 small AlexNet with LRN on 28x28 centre crops of CIFAR-10 "
+    "(1,387,786 params).",
+    **_ZHANG_CIFAR10,
+)
+
+register_recipe(
     "zhang_inception_small",
     build_inception_small,
     "Zhang et al. 2017 small Inception on 28x28 centre crops of CIFAR-10; "
     "batch_norm=False for the variant without (1,649,402 trainable params in both).",
-    dataset="cifar10",
-    fit={"epochs": 30, "batch_size": 128},
-    input_shape=(32, 32, 3),
-    crop=28,
-    num_classes=10,
-    optimizer=ZHANG_SGD,
-    learning_rate=0.01,
+    **_ZHANG_CIFAR10,
 )

@@ -26,17 +26,30 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
-from recipes.compiling import compile_recipe
-from recipes.heads import HIDDEN_ACTIVATIONS
+from recipes.blocks import apply_trunk
+from recipes.checks import (
+    check_choice,
+    check_int_tuple,
+    check_keys,
+    check_non_negative,
+    check_positive_int,
+    check_shape,
+)
+from recipes.compiling import BuiltModel
+from recipes.heads import HIDDEN_ACTIVATIONS, output_dense
 from recipes.layers.gradient_reversal import GradientReversal
-from recipes.models.multitask import apply_trunk
 from recipes.registry import register_builder
 
 IGNORED_LABEL = -1
+HEADS = ("label", "domain")
 
 
-@register_builder
+@register_builder(
+    loss_doc="sparse categorical cross-entropy for both heads, the label one "
+    "ignoring the label ``-1`` (unlabelled target samples); a dict completes it",
+    metrics_doc='``IgnoreClassAccuracy`` for ``"label"`` and accuracy for '
+    '``"domain"``; a dict completes it',
+)
 def build_dann(
     input_shape=(8, 8, 1),
     num_classes=10,
@@ -46,13 +59,8 @@ def build_dann(
     domain_units=(32,),
     activation="relu",
     lambda_=1.0,
-    name="dann",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
     loss_weights=None,
-    metrics=None,
+    name="dann",
 ):
     """Builds a domain-adversarial network with a label head and a domain head.
 
@@ -68,16 +76,8 @@ def build_dann(
         activation: hidden activation, one of ``HIDDEN_ACTIVATIONS``.
         lambda_: starting strength of the gradient reversal; ``LambdaScheduler``
             or ``model.get_layer("gradient_reversal").set_lambda`` change it.
-        name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate of the optimizer.
-        loss: a dict with ``"label"`` and/or ``"domain"`` losses; default sparse
-            categorical cross-entropy for both, the label one ignoring the label
-            ``-1`` (unlabelled target samples).
         loss_weights: a dict ``{"label": w1, "domain": w2}`` (default 1 and 1).
-        metrics: a dict of metric lists per head; default
-            ``IgnoreClassAccuracy`` for ``"label"`` and accuracy for ``"domain"``.
+        name: model name.
 
     Returns:
         A functional ``keras.Model`` with outputs ``{"label": probabilities,
@@ -92,48 +92,33 @@ def build_dann(
     input_shape = check_shape("input_shape", input_shape)
     check_positive_int("num_classes", num_classes, minimum=2)
     check_positive_int("num_domains", num_domains, minimum=2)
-    label_units = _check_widths("label_units", label_units)
-    domain_units = _check_widths("domain_units", domain_units)
+    label_units = check_int_tuple("label_units", label_units)
+    domain_units = check_int_tuple("domain_units", domain_units)
     check_choice("activation", activation, HIDDEN_ACTIVATIONS)
-    loss = _check_heads_dict("loss", loss)
-    loss_weights = _check_heads_dict("loss_weights", loss_weights)
+    loss_weights = check_keys("loss_weights", loss_weights, HEADS, what="head")
     for head, weight in loss_weights.items():
         check_non_negative(f"loss_weights[{head!r}]", weight)
-    metrics = _check_heads_dict("metrics", metrics)
 
     inputs = keras.Input(shape=input_shape, name="inputs")
     shared = apply_trunk(features, inputs, activation, prefix="features")
     label = shared
     for i, units in enumerate(label_units, start=1):
         label = keras.layers.Dense(units, activation=activation, name=f"label_dense_{i}")(label)
-    label = keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="label")(
-        label
-    )
+    label = output_dense(num_classes, "softmax", name="label")(label)
     domain = GradientReversal(lambda_=lambda_, name="gradient_reversal")(shared)
     for i, units in enumerate(domain_units, start=1):
         domain = keras.layers.Dense(units, activation=activation, name=f"domain_dense_{i}")(domain)
-    domain = keras.layers.Dense(num_domains, activation="softmax", dtype="float32", name="domain")(
-        domain
-    )
+    domain = output_dense(num_domains, "softmax", name="domain")(domain)
     model = keras.Model(inputs, {"label": label, "domain": domain}, name=name)
-
-    return compile_recipe(
+    return BuiltModel(
         model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
         loss={
-            "label": loss.get("label")
-            or keras.losses.SparseCategoricalCrossentropy(ignore_class=IGNORED_LABEL),
-            "domain": loss.get("domain") or "sparse_categorical_crossentropy",
+            "label": keras.losses.SparseCategoricalCrossentropy(ignore_class=IGNORED_LABEL),
+            "domain": "sparse_categorical_crossentropy",
         },
-        metrics={
-            "label": list(metrics.get("label", [IgnoreClassAccuracy(name="accuracy")])),
-            "domain": list(metrics.get("domain", ["accuracy"])),
-        },
-        loss_weights={
-            "label": float(loss_weights.get("label", 1.0)),
-            "domain": float(loss_weights.get("domain", 1.0)),
+        metrics={"label": [IgnoreClassAccuracy(name="accuracy")], "domain": ["accuracy"]},
+        compile_kwargs={
+            "loss_weights": {head: float(loss_weights.get(head, 1.0)) for head in HEADS}
         },
     )
 
@@ -290,26 +275,3 @@ def _all_layers(model):
         found.append(layer)
         found.extend(_all_layers(layer))
     return found
-
-
-def _check_widths(argument, widths):
-    try:
-        widths = tuple(widths)
-    except TypeError:
-        raise ValueError(
-            f"`{argument}` must be a tuple of widths. Received: {argument}={widths!r}"
-        ) from None
-    for i, width in enumerate(widths):
-        check_positive_int(f"{argument}[{i}]", width)
-    return widths
-
-
-def _check_heads_dict(argument, value):
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or set(value) - {"label", "domain"}:
-        raise ValueError(
-            f"`{argument}` must be a dict with keys 'label' and/or 'domain'. "
-            f"Received: {argument}={value!r}"
-        )
-    return dict(value)

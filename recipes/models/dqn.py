@@ -8,15 +8,20 @@ discounted return of taking ``a`` in ``s`` and acting well afterwards. It is tra
 
 import keras
 
-from recipes.checks import check_choice, check_positive_int, check_shape
-from recipes.compiling import compile_recipe
-from recipes.heads import HIDDEN_ACTIVATIONS
+from recipes.checks import (
+    check_choice,
+    check_int_tuple,
+    check_layer_sizes,
+    check_positive_int,
+    check_shape,
+)
+from recipes.heads import HIDDEN_ACTIVATIONS, output_dense
 from recipes.registry import register_builder, register_recipe
 
 KINDS = ("dense", "conv")
 
 
-@register_builder
+@register_builder(loss="mean_squared_error", metrics=list)
 def build_dqn(
     input_shape=(5, 5, 2),
     num_actions=4,
@@ -26,13 +31,11 @@ def build_dqn(
     kernel_size=3,
     activation="relu",
     name="dqn",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a Q-network: state in, one Q-value per action out (linear).
+
+    The default loss is seed 004's squared error; ``loss="huber"`` is a common,
+    more robust choice.
 
     Args:
         input_shape: shape of one state; ``(5, 5, 2)`` is the mouse's 5x5 view of
@@ -45,12 +48,6 @@ def build_dqn(
         kernel_size: convolution kernel size (``kind="conv"`` only).
         activation: hidden activation, one of ``HIDDEN_ACTIVATIONS``.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate of the optimizer.
-        loss: default the squared error of the seed (``"mean_squared_error"``);
-            ``"huber"`` is a common, more robust choice.
-        metrics: default none.
 
     Returns:
         A ``keras.Sequential`` model.
@@ -64,18 +61,12 @@ def build_dqn(
     input_shape = check_shape("input_shape", input_shape)
     check_positive_int("num_actions", num_actions)
     check_choice("kind", kind, KINDS)
-    hidden_units = tuple(hidden_units)
-    for i, units in enumerate(hidden_units):
-        check_positive_int(f"hidden_units[{i}]", units)
+    hidden_units = check_int_tuple("hidden_units", hidden_units)
     check_choice("activation", activation, HIDDEN_ACTIVATIONS)
     check_positive_int("kernel_size", kernel_size)
-    filters = tuple(filters)
     if kind == "conv":
         check_shape("input_shape", input_shape, ndim=3)
-        if not filters:
-            raise ValueError("`filters` must hold at least one value for kind='conv'.")
-        for i, count in enumerate(filters):
-            check_positive_int(f"filters[{i}]", count)
+        filters = check_layer_sizes("filters", filters)
 
     model = keras.Sequential(name=name)
     model.add(keras.Input(shape=input_shape, name="state"))
@@ -90,15 +81,8 @@ def build_dqn(
         model.add(keras.layers.Flatten(name="flatten"))
     for i, units in enumerate(hidden_units, start=1):
         model.add(keras.layers.Dense(units, activation=activation, name=f"dense_{i}"))
-    model.add(keras.layers.Dense(num_actions, dtype="float32", name="q_values"))
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or "mean_squared_error",
-        metrics=[] if metrics is None else metrics,
-    )
+    model.add(output_dense(num_actions, None, name="q_values"))
+    return model
 
 
 register_recipe(

@@ -21,11 +21,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_positive_int, check_shape
-from recipes.compiling import compile_recipe
+from recipes.checks import check_known_shape, check_no_sample_weight, check_positive_int
 from recipes.layers.coupling import AffineCoupling
 from recipes.layers.flow import Squeeze
-from recipes.models.vae import check_builtin_loss, check_no_sample_weight
 from recipes.precision import VariableDtypeInputs
 from recipes.registry import register_builder, register_recipe
 
@@ -79,9 +77,7 @@ class RealNVP(VariableDtypeInputs, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        event_shape = check_shape("event_shape", event_shape, ndim=(1, 3))
-        if None in event_shape:
-            raise ValueError(f"`event_shape` must be fully known. Received: {event_shape}")
+        event_shape = check_known_shape("event_shape", event_shape, ndim=(1, 3))
         self.event_shape = event_shape
         self.num_couplings = check_positive_int("num_couplings", num_couplings, minimum=2)
         self.hidden_units = check_positive_int("hidden_units", hidden_units)
@@ -209,7 +205,7 @@ class RealNVP(VariableDtypeInputs, keras.Model):
         }
 
 
-@register_builder
+@register_builder(builtin_loss=True)
 def build_realnvp(
     input_shape=(2,),
     num_couplings=6,
@@ -218,16 +214,12 @@ def build_realnvp(
     num_scales=1,
     kernel_size=3,
     name="realnvp",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a RealNVP normalizing flow trained by maximum likelihood.
 
     See ``RealNVP`` for the layer layout. Data works best standardised (vectors)
-    or in [0, 1] with uniform dequantisation noise (images).
+    or in [0, 1] with uniform dequantisation noise (images). The loss, the
+    negative log-likelihood in nats per sample, is built in.
 
     Args:
         input_shape: ``(features,)`` or ``(height, width, channels)``.
@@ -237,11 +229,6 @@ def build_realnvp(
         num_scales: image flows: number of squeeze steps.
         kernel_size: image flows: conditioning convolution size.
         name: model name.
-        compile: compile with the optimizer below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule) of the optimizer.
-        loss: must be None: the loss is the negative log-likelihood.
-        metrics: must be None.
 
     Returns:
         A ``RealNVP`` model: ``predict(x)`` gives ``log p(x)``, ``sample(n)``
@@ -253,8 +240,7 @@ def build_realnvp(
     >>> flow.fit(x_moons_standardised, epochs=100, batch_size=128)
     >>> -flow.predict(x_test).mean()                # held-out NLL, nats
     """
-    input_shape = check_shape("input_shape", input_shape, ndim=(1, 3))
-    check_builtin_loss(loss, metrics, "normalizing flow")
+    input_shape = check_known_shape("input_shape", input_shape, ndim=(1, 3))
     model = RealNVP(
         input_shape,
         num_couplings=num_couplings,
@@ -265,7 +251,7 @@ def build_realnvp(
         name=name,
     )
     model.build((None, *input_shape))
-    return compile_recipe(model, compile=compile, optimizer=optimizer, learning_rate=learning_rate)
+    return model
 
 
 register_recipe(

@@ -8,59 +8,13 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_choice, check_positive_int, check_rate
-from recipes.compiling import compile_recipe
-from recipes.models.rnn import CELLS, recurrent_layers
-from recipes.models.seq2seq import optimizer_with_clipnorm, sequence_loss
+from recipes.checks import check_choice, check_non_negative, check_positive_int, check_rate
+from recipes.compiling import BuiltModel, clipped_optimizer
+from recipes.functional import FunctionalModel
+from recipes.heads import output_dense
+from recipes.layers.recurrent import CELLS, recurrent_layers
+from recipes.losses.sequence import Perplexity, sequence_loss
 from recipes.registry import register_builder
-
-
-@keras.saving.register_keras_serializable(package="recipes")
-class Perplexity(keras.metrics.Metric):
-    """Perplexity, ``exp`` of the mean cross-entropy per predicted token.
-
-    A model that spreads its probability evenly over ``V`` words has perplexity
-    ``V``; a perfect model has 1. Targets equal to ``ignore_class`` (padding)
-    are left out.
-
-    Args:
-        ignore_class: the target id to leave out (``None``: keep all).
-        name: metric name.
-        **kwargs: ``Metric`` arguments (``dtype``).
-
-    Example:
-
-    >>> metric = Perplexity()
-    >>> metric.update_state(np.array([[1, 0]]), np.full((1, 2, 4), 0.25))
-    >>> float(metric.result())  # uniform over 4 words
-    4.0
-    """
-
-    def __init__(self, ignore_class=0, name="perplexity", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.ignore_class = ignore_class
-        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
-        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = ops.cast(y_true, "int32")
-        y_pred = ops.convert_to_tensor(y_pred)
-        losses = keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
-        weights = ops.ones_like(losses)
-        if self.ignore_class is not None:
-            weights = weights * ops.cast(ops.not_equal(y_true, self.ignore_class), losses.dtype)
-        if sample_weight is not None:
-            weights = weights * ops.cast(
-                ops.broadcast_to(sample_weight, ops.shape(weights)), losses.dtype
-            )
-        self.total.assign_add(ops.cast(ops.sum(losses * weights), self.dtype))
-        self.count.assign_add(ops.cast(ops.sum(weights), self.dtype))
-
-    def result(self):
-        return ops.exp(ops.divide_no_nan(self.total, self.count))
-
-    def get_config(self):
-        return {**super().get_config(), "ignore_class": self.ignore_class}
 
 
 def next_token_data(sequences):
@@ -82,7 +36,7 @@ def next_token_data(sequences):
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class LanguageModel(keras.Model):
+class LanguageModel(FunctionalModel):
     """Recurrent language model over token ids (0 is padding), with ``generate``.
 
     Args:
@@ -129,28 +83,8 @@ class LanguageModel(keras.Model):
             x = layer(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name="output_dropout")(x)
-        outputs = keras.layers.Dense(
-            vocab_size, activation="softmax", dtype="float32", name="predictions"
-        )(x)
-        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-        self.vocab_size = vocab_size
-        self.embedding_dim = embedding_dim
-        self.units = units
-        self.num_layers = num_layers
-        self.cell = cell
-        self.dropout = dropout
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocab_size": self.vocab_size,
-            "embedding_dim": self.embedding_dim,
-            "units": self.units,
-            "num_layers": self.num_layers,
-            "cell": self.cell,
-            "dropout": self.dropout,
-        }
+        outputs = output_dense(vocab_size, "softmax")(x)
+        super().__init__(inputs, outputs, arguments=locals(), name=name, **kwargs)
 
     def generate(self, prompt, num_tokens, temperature=1.0, seed=None, exclude=(0,)):
         """Samples ``num_tokens`` tokens after ``prompt``, one at a time.
@@ -171,10 +105,7 @@ class LanguageModel(keras.Model):
             Int32 ids ``(batch, steps + num_tokens)`` (one row for a flat prompt).
         """
         check_positive_int("num_tokens", num_tokens)
-        if not isinstance(temperature, (int, float)) or temperature < 0:
-            raise ValueError(
-                f"`temperature` must be a number >= 0. Received: temperature={temperature!r}"
-            )
+        check_non_negative("temperature", temperature)
         tokens = np.asarray(prompt, "int32")
         tokens = tokens[None] if tokens.ndim == 1 else tokens
         if tokens.ndim != 2 or tokens.shape[1] < 1:
@@ -196,7 +127,13 @@ class LanguageModel(keras.Model):
         return tokens
 
 
-@register_builder
+@register_builder(
+    learning_rate=3e-3,
+    loss=sequence_loss,
+    metrics=lambda: [Perplexity(), "accuracy"],
+    loss_doc="sparse categorical cross-entropy ignoring padding",
+    metrics_doc="``Perplexity`` and accuracy",
+)
 def build_language_model(
     vocab_size=10_000,
     embedding_dim=64,
@@ -205,12 +142,7 @@ def build_language_model(
     cell="lstm",
     dropout=0.0,
     name="language_model",
-    compile=True,
-    optimizer="adam",
-    learning_rate=3e-3,
     clipnorm=1.0,
-    loss=None,
-    metrics=None,
 ):
     """Builds a recurrent language model (``LanguageModel``) that predicts each
     next token; ``evaluate`` reports its perplexity.
@@ -228,13 +160,8 @@ def build_language_model(
         cell: ``"lstm"``, ``"gru"``, ``"simple"`` or a GRU variant name.
         dropout: input dropout of each recurrent layer and before the softmax.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance (an instance keeps its own
-            clipping).
-        learning_rate: learning rate (or schedule).
-        clipnorm: clip each gradient's norm to this; ``None`` or 0: no clipping.
-        loss: default: sparse categorical cross-entropy ignoring padding.
-        metrics: default: ``Perplexity`` and accuracy.
+        clipnorm: clip each gradient's norm to this; ``None`` or 0: no clipping
+            (an optimizer instance keeps its own clipping).
 
     Returns:
         A ``LanguageModel`` (a functional ``keras.Model`` with ``generate``).
@@ -246,20 +173,5 @@ def build_language_model(
     >>> model.fit(x, y, epochs=5)
     >>> model.generate([2, 7], num_tokens=6, temperature=0.5, seed=0)
     """
-    model = LanguageModel(
-        vocab_size=vocab_size,
-        embedding_dim=embedding_dim,
-        units=units,
-        num_layers=num_layers,
-        cell=cell,
-        dropout=dropout,
-        name=name,
-    )
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer_with_clipnorm(optimizer, clipnorm),
-        learning_rate=learning_rate,
-        loss=loss or sequence_loss(),
-        metrics=[Perplexity(), "accuracy"] if metrics is None else metrics,
-    )
+    model = LanguageModel.from_arguments(locals())
+    return BuiltModel(model, make_optimizer=clipped_optimizer(clipnorm))

@@ -4,14 +4,21 @@ regression — one ``Dense`` layer each, told apart by output and loss."""
 import keras
 
 from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
-from recipes.compiling import compile_recipe
+from recipes.compiling import BuiltModel
+from recipes.heads import head_model, output_dense
 from recipes.losses import BinaryHinge, MulticlassHinge, sign_accuracy
 from recipes.registry import register_builder
 
 LINEAR_KINDS = ("perceptron", "logistic", "softmax", "linear")
 
 
-@register_builder
+@register_builder(
+    optimizer="sgd",
+    learning_rate=0.1,
+    loss_doc="the kind's loss (table above)",
+    metrics_doc="``sign_accuracy`` for a binary perceptron, accuracy for the other "
+    "classifiers, the mean absolute error for ``linear``",
+)
 def build_linear(
     kind="logistic",
     input_shape=(2,),
@@ -20,11 +27,6 @@ def build_linear(
     l1=0.0,
     l2=0.0,
     name=None,
-    compile=True,
-    optimizer="sgd",
-    learning_rate=0.1,
-    loss=None,
-    metrics=None,
 ):
     """Builds a linear model ``w = A x + b`` with the output and loss of its kind.
 
@@ -53,12 +55,6 @@ def build_linear(
         l1: L1 penalty on the weights.
         l2: L2 penalty on the weights.
         name: model name (default: ``kind``).
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate of the optimizer.
-        loss: overrides the kind's default loss.
-        metrics: default: ``sign_accuracy`` for a binary perceptron, accuracy for
-            the other classifiers, the mean absolute error for ``linear``.
 
     Returns:
         A ``keras.Sequential`` model.
@@ -99,32 +95,17 @@ def build_linear(
     if len(input_shape) > 1:
         model.add(keras.layers.Flatten(name="flatten"))
     model.add(
-        keras.layers.Dense(
+        output_dense(
             units,
-            activation=activation,
+            activation,
             kernel_regularizer=keras.regularizers.L1L2(l1, l2) if l1 or l2 else None,
-            dtype="float32",  # a float32 output keeps the loss stable in mixed precision
             name="scores" if activation is None else "predictions",
         )
     )
-    default_loss, default_metrics = _defaults(kind, binary, margin)
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or default_loss,
-        metrics=default_metrics if metrics is None else metrics,
+    if kind != "perceptron":
+        return head_model(model, activation or "linear")
+    if binary:
+        return BuiltModel(model, loss=BinaryHinge(margin=margin), metrics=[sign_accuracy])
+    return BuiltModel(
+        model, loss=MulticlassHinge(margin=margin), metrics=["sparse_categorical_accuracy"]
     )
-
-
-def _defaults(kind, binary, margin):
-    if kind == "perceptron":
-        if binary:
-            return BinaryHinge(margin=margin), [sign_accuracy]
-        return MulticlassHinge(margin=margin), ["sparse_categorical_accuracy"]
-    if kind == "logistic":
-        return "binary_crossentropy", ["accuracy"]
-    if kind == "softmax":
-        return "sparse_categorical_crossentropy", ["accuracy"]
-    return "mean_squared_error", ["mae"]

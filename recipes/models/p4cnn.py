@@ -10,8 +10,15 @@ rotation, max-pooling after the second layer, valid padding.
 
 import keras
 
-from recipes.checks import check_choice, check_positive_int, check_rate, check_shape
-from recipes.compiling import compile_recipe
+from recipes.checks import (
+    check_augment,
+    check_choice,
+    check_layer_sizes,
+    check_positive_int,
+    check_rate,
+    check_shape,
+)
+from recipes.heads import head_model, output_dense
 from recipes.layers.group_conv import P4ConvP4, P4ConvZ2, P4Pool
 from recipes.registry import register_builder, register_recipe
 
@@ -79,7 +86,7 @@ def _spatial_sizes(input_shape, num_layers, kernel_size, padding, pool_after):
             sizes = [None if s is None else s // 2 for s in sizes]
 
 
-@register_builder
+@register_builder(loss_doc="``'sparse_categorical_crossentropy'``", metrics_doc="``['accuracy']``")
 def build_p4cnn(
     input_shape=(28, 28, 1),
     num_classes=10,
@@ -92,11 +99,6 @@ def build_p4cnn(
     rotation_pooling="max",
     augment=None,
     name="p4cnn",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a p4 group-equivariant CNN whose prediction is invariant to quarter
     turns of the input (Cohen and Welling 2016).
@@ -120,11 +122,6 @@ def build_p4cnn(
         augment: ``None`` or a Keras layer applied to the images in training, e.g.
             ``recipes.augment.build_augmentation(...)``.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule) of the optimizer.
-        loss: default sparse categorical cross-entropy.
-        metrics: default accuracy.
 
     Returns:
         A ``keras.Model``.
@@ -137,11 +134,7 @@ def build_p4cnn(
     """
     input_shape = check_shape("input_shape", input_shape, ndim=3)
     check_positive_int("num_classes", num_classes)
-    filters = tuple(filters)
-    if not filters:
-        raise ValueError("`filters` must hold at least one layer's filters. Received: ()")
-    for i, count in enumerate(filters):
-        check_positive_int(f"filters[{i}]", count)
+    filters = check_layer_sizes("filters", filters)
     check_positive_int("kernel_size", kernel_size)
     check_choice("padding", padding, PADDINGS)
     pool_after = tuple(pool_after)
@@ -153,8 +146,7 @@ def build_p4cnn(
             )
     check_rate("dropout", dropout)
     check_choice("rotation_pooling", rotation_pooling, ROTATION_POOLING)
-    if augment is not None and not isinstance(augment, keras.layers.Layer):
-        raise ValueError(f"`augment` must be a Keras layer or None. Received: {augment!r}")
+    check_augment(augment)
     _spatial_sizes(input_shape, len(filters), kernel_size, padding, pool_after)
 
     inputs = keras.Input(shape=input_shape, name="images")
@@ -177,18 +169,8 @@ def build_p4cnn(
             )(x)
     x = P4Pool(rotation_pooling, name="rotation_pool")(x)
     x = keras.layers.GlobalAveragePooling2D(name="global_pool")(x)
-    outputs = keras.layers.Dense(
-        num_classes, activation="softmax", dtype="float32", name="predictions"
-    )(x)
-    model = keras.Model(inputs, outputs, name=name)
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or "sparse_categorical_crossentropy",
-        metrics=["accuracy"] if metrics is None else metrics,
-    )
+    outputs = output_dense(num_classes, "softmax")(x)
+    return head_model(keras.Model(inputs, outputs, name=name), "softmax")
 
 
 register_recipe(

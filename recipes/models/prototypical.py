@@ -27,14 +27,14 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_choice, check_positive_int, check_shape
-from recipes.compiling import compile_recipe
+from recipes.checks import check_choice, check_layer_sizes, check_positive_int, check_shape
 from recipes.heads import HIDDEN_ACTIVATIONS
+from recipes.nested_config import NestedConfig
 from recipes.registry import register_builder
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class PrototypicalNetwork(keras.Model):
+class PrototypicalNetwork(NestedConfig, keras.Model):
     """Scores queries by their distance to class prototypes of a support set.
 
     Args:
@@ -57,6 +57,8 @@ class PrototypicalNetwork(keras.Model):
     >>> net({"support": support, "query": np.zeros((1, 4, 8, 8, 1), "float32")}).shape
     (1, 4, 3)
     """
+
+    nested_objects = ("encoder",)
 
     def __init__(self, encoder, **kwargs):
         super().__init__(**kwargs)
@@ -99,31 +101,19 @@ class PrototypicalNetwork(keras.Model):
         prototype_norms = ops.sum(ops.square(prototypes), axis=-1)[:, None, :]
         return -(query_norms - 2.0 * cross + prototype_norms)
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-        }
 
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
-        return cls(**config)
-
-
-@register_builder
+@register_builder(
+    loss=lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    loss_doc="``SparseCategoricalCrossentropy(from_logits=True)`` over the N prototypes",
+    metrics=["accuracy"],
+    metrics_doc="``['accuracy']`` (query accuracy)",
+)
 def build_prototypical(
     input_shape=(8, 8, 1),
     embedding_units=(64, 64),
     activation="relu",
     encoder=None,
     name="prototypical",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a prototypical network for N-way K-shot episodes.
 
@@ -137,12 +127,6 @@ def build_prototypical(
             small CNN; replaces the Dense encoder (``embedding_units`` is then
             unused).
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate of the optimizer.
-        loss: default ``SparseCategoricalCrossentropy(from_logits=True)`` over the
-            N prototypes.
-        metrics: default ``["accuracy"]`` (query accuracy).
 
     Returns:
         A built ``PrototypicalNetwork``; its ``encoder`` attribute is the
@@ -157,14 +141,7 @@ def build_prototypical(
     input_shape = check_shape("input_shape", input_shape)
     check_choice("activation", activation, HIDDEN_ACTIVATIONS)
     if encoder is None:
-        units = tuple(embedding_units)
-        if not units:
-            raise ValueError(
-                "`embedding_units` must hold at least one width. "
-                f"Received: embedding_units={embedding_units!r}"
-            )
-        for i, width in enumerate(units):
-            check_positive_int(f"embedding_units[{i}]", width)
+        units = check_layer_sizes("embedding_units", embedding_units)
         encoder = keras.Sequential(name="encoder")
         encoder.add(keras.Input(shape=input_shape, name="samples"))
         if len(input_shape) > 1:
@@ -182,14 +159,7 @@ def build_prototypical(
         )
     model = PrototypicalNetwork(encoder, name=name)
     model.build({"support": (None, None, None, *input_shape), "query": (None, None, *input_shape)})
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"] if metrics is None else metrics,
-    )
+    return model
 
 
 class EpisodeSampler(keras.utils.PyDataset):

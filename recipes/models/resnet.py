@@ -9,15 +9,15 @@ predictable names, e.g. ``stack2_block1_conv1`` or ``stack2_block1_shortcut_conv
 
 import keras
 
+from recipes.blocks import apply_input_layers
 from recipes.checks import (
-    check_augment,
     check_choice,
+    check_depth_form,
     check_non_negative,
     check_positive_int,
     check_shape,
 )
-from recipes.compiling import compile_recipe
-from recipes.heads import default_loss_and_metrics
+from recipes.heads import SOFTMAX_CLASSIFIER, output_dense
 from recipes.registry import register_builder, register_recipe
 
 RESNET_VARIANTS = ("cifar", "resnet9")
@@ -119,32 +119,7 @@ def apply_resnet9_residual(x, filters, l2=0.0, name="res"):
     return keras.layers.Add(name=f"{name}_add")([x, y])
 
 
-def _check_depth(depth, block, variant):
-    if variant == "resnet9":
-        if depth not in (None, 9):
-            raise ValueError(
-                f"variant='resnet9' has depth 9; leave `depth` None. Received: depth={depth!r}"
-            )
-        return 9
-    if depth is None:
-        return _DEFAULT_DEPTH[block]
-    per_block = _LAYERS_PER_BLOCK[block]
-    step = 3 * per_block
-    if (
-        isinstance(depth, bool)
-        or not isinstance(depth, int)
-        or depth < step + 2
-        or ((depth - 2) % step)
-    ):
-        examples = ", ".join(str(step * n + 2) for n in (1, 3, 5, 7, 9, 18))
-        raise ValueError(
-            f"`depth` must be {step}n+2 for block={block!r} (e.g. {examples}). "
-            f"Received: depth={depth!r}"
-        )
-    return depth
-
-
-@register_builder
+@register_builder(**SOFTMAX_CLASSIFIER)
 def build_resnet(
     input_shape=(32, 32, 3),
     num_classes=10,
@@ -155,11 +130,6 @@ def build_resnet(
     l2=0.0,
     augment=None,
     name=None,
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a residual network for small images.
 
@@ -191,11 +161,6 @@ def build_resnet(
             training only, e.g. ``recipes.augment.build_augmentation(
             flip="horizontal", crop=4)`` (He et al.'s CIFAR augmentation).
         name: model name (default ``"resnet{depth}"``).
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate of the optimizer.
-        loss: default sparse categorical cross-entropy (integer labels).
-        metrics: default accuracy.
 
     Returns:
         A functional ``keras.Model``.
@@ -218,7 +183,16 @@ def build_resnet(
             f"variant='resnet9' has its own blocks; leave `block` 'basic'. Received: "
             f"block={block!r}"
         )
-    depth = _check_depth(depth, block, variant)
+    if variant == "resnet9":
+        if depth not in (None, 9):
+            raise ValueError(
+                f"variant='resnet9' has depth 9; leave `depth` None. Received: depth={depth!r}"
+            )
+        depth = 9
+    elif depth is None:
+        depth = _DEFAULT_DEPTH[block]
+    else:
+        check_depth_form(depth, 3 * _LAYERS_PER_BLOCK[block], f" for block={block!r}")
     filters = (
         check_positive_int("filters", filters)
         if filters is not None
@@ -226,10 +200,8 @@ def build_resnet(
     )
     l2 = check_non_negative("l2", l2)
     regularizer = keras.regularizers.L2(l2) if l2 else None
-    check_augment(augment)
 
-    inputs = keras.Input(shape=input_shape, name="inputs")
-    x = inputs if augment is None else augment(inputs)
+    inputs, x = apply_input_layers(input_shape, augment)
     if variant == "cifar":
         x = apply_conv_bn(x, filters, l2=l2, name="stem")
         blocks = (depth - 2) // (3 * _LAYERS_PER_BLOCK[block])
@@ -246,24 +218,8 @@ def build_resnet(
         x = apply_conv_bn(x, 8 * filters, pool=True, l2=l2, name="layer3")
         x = apply_resnet9_residual(x, 8 * filters, l2=l2, name="layer3_res")
         x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
-    outputs = keras.layers.Dense(
-        num_classes,
-        activation="softmax",
-        dtype="float32",
-        kernel_regularizer=regularizer,
-        name="predictions",
-    )(x)
-    model = keras.Model(inputs, outputs, name=name or f"resnet{depth}")
-
-    default_loss, default_metrics = default_loss_and_metrics("softmax")
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or default_loss,
-        metrics=default_metrics if metrics is None else metrics,
-    )
+    outputs = output_dense(num_classes, "softmax", kernel_regularizer=regularizer)(x)
+    return keras.Model(inputs, outputs, name=name or f"resnet{depth}")
 
 
 register_recipe(

@@ -11,54 +11,20 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_choice, check_non_negative, check_positive_int, check_rate
-from recipes.compiling import compile_recipe
+from recipes.checks import check_choice, check_positive_int, check_rate
+from recipes.compiling import BuiltModel, clipped_optimizer
 from recipes.data.offline import END, PAD, SEQUENCE_VOCAB_SIZE, START
+from recipes.functional import FunctionalModel
 from recipes.layers.additive_attention import BahdanauAttention, LuongAttention
-from recipes.models.rnn import BUILT_IN_CELLS, CELLS, recurrent_layer
+from recipes.layers.recurrent import BUILT_IN_CELLS, CELLS, recurrent_layer
+from recipes.losses.sequence import sequence_loss
 from recipes.registry import register_builder, register_recipe
 
 ATTENTIONS = (None, "bahdanau", "luong")
 
 
-def optimizer_with_clipnorm(optimizer, clipnorm):
-    """Adds gradient-norm clipping to an optimizer name or config.
-
-    Args:
-        optimizer: a name, a config dict or an optimizer instance (returned as
-            it is: an instance keeps its own clipping settings).
-        clipnorm: clip each gradient to this norm; ``None`` or 0: no clipping.
-
-    Returns:
-        What ``recipes.get_optimizer`` accepts.
-
-    Example:
-
-    >>> optimizer_with_clipnorm("adam", 1.0)
-    {'class_name': 'adam', 'config': {'clipnorm': 1.0}}
-    """
-    if clipnorm:
-        check_non_negative("clipnorm", clipnorm)
-    if isinstance(optimizer, keras.optimizers.Optimizer) or not clipnorm:
-        return optimizer
-    if isinstance(optimizer, str):
-        optimizer = {"class_name": optimizer, "config": {}}
-    if not isinstance(optimizer, dict):
-        raise ValueError(
-            "`optimizer` must be a name, a config dict or an optimizer. Received: "
-            f"optimizer={optimizer!r}"
-        )
-    config = {"clipnorm": float(clipnorm), **optimizer.get("config", {})}
-    return {**optimizer, "config": config}
-
-
-def sequence_loss():
-    """Sparse categorical cross-entropy that ignores ``PAD`` (0) targets."""
-    return keras.losses.SparseCategoricalCrossentropy(ignore_class=PAD)
-
-
 @keras.saving.register_keras_serializable(package="recipes")
-class Seq2Seq(keras.Model):
+class Seq2Seq(FunctionalModel):
     """Recurrent encoder-decoder, with optional attention, and greedy decoding.
 
     A functional model with two inputs, ``encoder_inputs`` ``(batch, steps)`` and
@@ -183,37 +149,12 @@ class Seq2Seq(keras.Model):
             target_vocab, activation="softmax", dtype="float32", name="predictions"
         )(hidden)
         super().__init__(
-            inputs={"encoder_inputs": encoder_inputs, "decoder_inputs": decoder_inputs},
-            outputs=outputs,
+            {"encoder_inputs": encoder_inputs, "decoder_inputs": decoder_inputs},
+            outputs,
+            arguments=locals(),
             name=name,
             **kwargs,
         )
-        self.vocab_size = vocab_size
-        self.target_vocab_size = target_vocab_size
-        self.embedding_dim = embedding_dim
-        self.units = units
-        self.cell = cell
-        self.attention = attention
-        self.attention_units = attention_units
-        self.dropout = dropout
-        self.start_id = start_id
-        self.end_id = end_id
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocab_size": self.vocab_size,
-            "target_vocab_size": self.target_vocab_size,
-            "embedding_dim": self.embedding_dim,
-            "units": self.units,
-            "cell": self.cell,
-            "attention": self.attention,
-            "attention_units": self.attention_units,
-            "dropout": self.dropout,
-            "start_id": self.start_id,
-            "end_id": self.end_id,
-        }
 
     def generate(self, encoder_inputs, max_length=None, return_attention=False):
         """Greedy decoding: starts from ``start_id`` and feeds back the most
@@ -300,38 +241,13 @@ def _attend(source, hidden, values, units, value_mask=None):
     return projection(concatenate([context, hidden])), weights
 
 
-def exact_match(predicted, targets, end_id=END):
-    """Fraction of sequences predicted exactly: every token up to and including
-    the first ``end_id`` (a prediction with no ``end_id`` is wrong unless the
-    target has none either and all tokens match).
-
-    Args:
-        predicted: int tokens ``(batch, length)``, e.g. from ``generate``.
-        targets: int tokens ``(batch, target_length)`` (``y`` of the ``copy`` and
-            ``reverse`` datasets).
-        end_id: the end token.
-
-    Example:
-
-    >>> exact_match(np.array([[5, 2, 0], [5, 6, 2]]), np.array([[5, 2], [5, 2]]))
-    0.5
-    """
-    predicted, targets = np.asarray(predicted), np.asarray(targets)
-    if len(predicted) != len(targets):
-        raise ValueError(
-            "`predicted` and `targets` must hold as many sequences. "
-            f"Received: {len(predicted)} and {len(targets)}"
-        )
-
-    def trim(row):
-        ends = np.flatnonzero(row == end_id)
-        return tuple(row[: ends[0] + 1]) if len(ends) else tuple(row[row != PAD])
-
-    hits = [trim(p) == trim(t) for p, t in zip(predicted, targets)]
-    return float(np.mean(hits)) if hits else 0.0
-
-
-@register_builder
+@register_builder(
+    learning_rate=3e-3,
+    loss=sequence_loss,
+    metrics=["accuracy"],
+    loss_doc="sparse categorical cross-entropy ignoring padding (id 0)",
+    metrics_doc="token accuracy over the non-padded targets",
+)
 def build_seq2seq(
     vocab_size=SEQUENCE_VOCAB_SIZE,
     target_vocab_size=None,
@@ -344,12 +260,7 @@ def build_seq2seq(
     start_id=START,
     end_id=END,
     name="seq2seq",
-    compile=True,
-    optimizer="adam",
-    learning_rate=3e-3,
     clipnorm=1.0,
-    loss=None,
-    metrics=None,
 ):
     """Builds a recurrent encoder-decoder (``Seq2Seq``), optionally with attention.
 
@@ -372,14 +283,9 @@ def build_seq2seq(
         start_id: the token that starts decoding (``START`` = 1).
         end_id: the token that ends a sequence (``END`` = 2).
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance (an instance keeps its own
-            clipping).
-        learning_rate: learning rate (or schedule).
         clipnorm: clip each gradient's norm to this (recurrent nets' gradients
-            can explode); ``None`` or 0 turns clipping off.
-        loss: default: sparse categorical cross-entropy ignoring padding (id 0).
-        metrics: default: token accuracy over the non-padded targets.
+            can explode); ``None`` or 0 turns clipping off, and an optimizer
+            instance keeps its own clipping.
 
     Returns:
         A ``Seq2Seq`` (a functional ``keras.Model`` with ``generate``).
@@ -389,29 +295,10 @@ def build_seq2seq(
     >>> model = build_seq2seq(attention="bahdanau", units=64)
     >>> x, y = recipes.data.arrays("reverse", "train", num_examples=2000)
     >>> model.fit(x, y, epochs=10, batch_size=64)
-    >>> exact_match(model.generate(x["encoder_inputs"]), y)
+    >>> recipes.losses.exact_match(model.generate(x["encoder_inputs"]), y)
     """
-    model = Seq2Seq(
-        vocab_size=vocab_size,
-        target_vocab_size=target_vocab_size,
-        embedding_dim=embedding_dim,
-        units=units,
-        cell=cell,
-        attention=attention,
-        attention_units=attention_units,
-        dropout=dropout,
-        start_id=start_id,
-        end_id=end_id,
-        name=name,
-    )
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer_with_clipnorm(optimizer, clipnorm),
-        learning_rate=learning_rate,
-        loss=loss or sequence_loss(),
-        metrics=["accuracy"] if metrics is None else metrics,
-    )
+    model = Seq2Seq.from_arguments(locals())
+    return BuiltModel(model, make_optimizer=clipped_optimizer(clipnorm))
 
 
 register_recipe(

@@ -12,10 +12,16 @@ training texts at the first ``fit`` unless ``adapt`` was called before.
 
 import keras
 
-from recipes.checks import check_choice, check_positive_int, check_rate
-from recipes.compiling import compile_recipe
-from recipes.heads import OUTPUT_ACTIVATIONS, default_loss_and_metrics
-from recipes.models.rnn import recurrent_layer
+from recipes.checks import check_choice, check_int_tuple, check_positive_int, check_rate
+from recipes.functional import FunctionalModel
+from recipes.heads import (
+    HEAD_DOCS,
+    OUTPUT_ACTIVATIONS,
+    default_output_activation,
+    head_model,
+    output_dense,
+)
+from recipes.layers.recurrent import recurrent_layer
 from recipes.registry import register_builder, register_recipe
 from recipes.text import HashedNGrams
 
@@ -24,7 +30,7 @@ BAG_MODES = ("count", "multi_hot")
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class TextClassifier(keras.Model):
+class TextClassifier(FunctionalModel):
     """A text classifier over token ids (or raw strings with ``text_input``).
 
     ``kind`` picks the body:
@@ -90,14 +96,12 @@ class TextClassifier(keras.Model):
         if sequence_length is not None:
             check_positive_int("sequence_length", sequence_length)
         check_positive_int("embedding_dim", embedding_dim)
-        hidden_units = tuple(hidden_units)
-        for i, width in enumerate(hidden_units):
-            check_positive_int(f"hidden_units[{i}]", width)
+        hidden_units = check_int_tuple("hidden_units", hidden_units)
         check_choice("bag_mode", bag_mode, BAG_MODES)
         check_positive_int("units", units)
         check_positive_int("max_n", max_n)
         check_rate("dropout", dropout)
-        output_activation = output_activation or ("softmax" if num_classes > 1 else "sigmoid")
+        output_activation = output_activation or default_output_activation(num_classes)
         check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
         if text_input:
             if keras.backend.backend() != "tensorflow":
@@ -152,44 +156,8 @@ class TextClassifier(keras.Model):
             x = layer(x)
             if dropout:
                 x = keras.layers.Dropout(dropout, name="dropout")(x)
-        outputs = keras.layers.Dense(
-            num_classes, activation=output_activation, dtype="float32", name="predictions"
-        )(x)
-        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
-        self.kind = kind
-        self.vocab_size = vocab_size
-        self.num_classes = num_classes
-        self.sequence_length = sequence_length
-        self.embedding_dim = embedding_dim
-        self.hidden_units = hidden_units
-        self.bag_mode = bag_mode
-        self.units = units
-        self.bidirectional = bidirectional
-        self.max_n = max_n
-        self.num_buckets = num_buckets
-        self.dropout = dropout
-        self.output_activation = output_activation
-        self.text_input = text_input
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "kind": self.kind,
-            "vocab_size": self.vocab_size,
-            "num_classes": self.num_classes,
-            "sequence_length": self.sequence_length,
-            "embedding_dim": self.embedding_dim,
-            "hidden_units": list(self.hidden_units),
-            "bag_mode": self.bag_mode,
-            "units": self.units,
-            "bidirectional": self.bidirectional,
-            "max_n": self.max_n,
-            "num_buckets": self.num_buckets,
-            "dropout": self.dropout,
-            "output_activation": self.output_activation,
-            "text_input": self.text_input,
-        }
+        outputs = output_dense(num_classes, output_activation)(x)
+        super().__init__(inputs, outputs, arguments=locals(), name=name, **kwargs)
 
     @property
     def vectorizer(self):
@@ -213,19 +181,7 @@ class TextClassifier(keras.Model):
         return super().fit(x, y, *args, **kwargs)
 
 
-def _compile(model, compile, optimizer, learning_rate, loss, metrics):
-    default_loss, default_metrics = default_loss_and_metrics(model.output_activation)
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or default_loss,
-        metrics=default_metrics if metrics is None else metrics,
-    )
-
-
-@register_builder
+@register_builder(**HEAD_DOCS)
 def build_text_classifier(
     kind="gru",
     vocab_size=20_000,
@@ -240,11 +196,6 @@ def build_text_classifier(
     output_activation=None,
     text_input=False,
     name="text_classifier",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a bag-of-words MLP or an embedding + GRU/LSTM text classifier.
 
@@ -266,11 +217,6 @@ def build_text_classifier(
         output_activation: default softmax for ``num_classes > 1``, else sigmoid.
         text_input: the model reads raw strings (TensorFlow backend only).
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule).
-        loss: defaults to the loss that suits ``output_activation``.
-        metrics: defaults to accuracy.
 
     Returns:
         A ``TextClassifier`` (a functional ``keras.Model``).
@@ -284,25 +230,11 @@ def build_text_classifier(
     >>> model.fit(ids, labels, epochs=5)
     """
     check_choice("kind", kind, ("bow", "gru", "lstm"))
-    model = TextClassifier(
-        kind=kind,
-        vocab_size=vocab_size,
-        num_classes=num_classes,
-        sequence_length=sequence_length,
-        embedding_dim=embedding_dim,
-        hidden_units=hidden_units,
-        bag_mode=bag_mode,
-        units=units,
-        bidirectional=bidirectional,
-        dropout=dropout,
-        output_activation=output_activation,
-        text_input=text_input,
-        name=name,
-    )
-    return _compile(model, compile, optimizer, learning_rate, loss, metrics)
+    model = TextClassifier.from_arguments(locals())
+    return head_model(model, model.output_activation)
 
 
-@register_builder
+@register_builder(**HEAD_DOCS, learning_rate=1e-2)
 def build_fasttext(
     vocab_size=20_000,
     num_classes=2,
@@ -314,11 +246,6 @@ def build_fasttext(
     output_activation=None,
     text_input=False,
     name="fasttext",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-2,
-    loss=None,
-    metrics=None,
 ):
     """Builds fastText (Joulin et al. 2016, "Bag of tricks"): averaged embeddings
     of the words and of their hashed n-grams, then a linear softmax.
@@ -339,11 +266,6 @@ def build_fasttext(
         output_activation: default softmax for ``num_classes > 1``, else sigmoid.
         text_input: the model reads raw strings (TensorFlow backend only).
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule).
-        loss: defaults to the loss that suits ``output_activation``.
-        metrics: defaults to accuracy.
 
     Returns:
         A ``TextClassifier`` with ``kind="fasttext"``.
@@ -354,20 +276,8 @@ def build_fasttext(
     >>> model.count_params()  # (5000 + 20000) * 10 + 10 * 2 + 2
     250022
     """
-    model = TextClassifier(
-        kind="fasttext",
-        vocab_size=vocab_size,
-        num_classes=num_classes,
-        sequence_length=sequence_length,
-        embedding_dim=embedding_dim,
-        max_n=max_n,
-        num_buckets=num_buckets,
-        dropout=dropout,
-        output_activation=output_activation,
-        text_input=text_input,
-        name=name,
-    )
-    return _compile(model, compile, optimizer, learning_rate, loss, metrics)
+    model = TextClassifier.from_arguments({**locals(), "kind": "fasttext"})
+    return head_model(model, model.output_activation)
 
 
 register_recipe(

@@ -8,76 +8,37 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_choice, check_positive_int, check_rate, check_shape
-from recipes.compiling import compile_recipe
+from recipes.blocks import apply_transformer_encoder
+from recipes.checks import (
+    TRANSFORMER_ACTIVATIONS,
+    check_choice,
+    check_positive_int,
+    check_sequence_length,
+    check_shape,
+    check_transformer_arguments,
+)
+from recipes.compiling import BuiltModel
 from recipes.data.offline import END, PAD, SEQUENCE_VOCAB_SIZE, START
-from recipes.heads import default_loss_and_metrics, default_output_activation
+from recipes.heads import (
+    HEAD_DOCS,
+    apply_output_head,
+    default_output_activation,
+    head_model,
+    output_dense,
+)
 from recipes.layers.attention import (
     LearnedPositionalEmbedding,
     PaddingMask,
     SelectToken,
     SinusoidalPositionalEmbedding,
     TransformerDecoderBlock,
-    TransformerEncoderBlock,
 )
+from recipes.losses.sequence import MaskedTokenAccuracy, sequence_loss
 from recipes.registry import register_builder, register_recipe
 
 POSITIONAL = ("sinusoidal", "learned")
-ACTIVATIONS = ("relu", "gelu", "swish", "tanh")
+ACTIVATIONS = TRANSFORMER_ACTIVATIONS
 POOLINGS = ("mean", "first")
-
-
-@keras.saving.register_keras_serializable(package="recipes")
-class MaskedTokenAccuracy(keras.metrics.Metric):
-    """Token accuracy that skips the padding positions of the targets.
-
-    Plain ``accuracy`` on padded sequences counts every easy ``PAD`` as a hit;
-    this one counts only positions whose target is not ``ignore_class``.
-
-    Args:
-        ignore_class: the target id to skip (``PAD``).
-        name: metric name.
-        dtype: metric dtype.
-
-    Example:
-
-    >>> metric = MaskedTokenAccuracy(ignore_class=0)
-    >>> metric.update_state([[3, 4, 0]], one_hot([[3, 9, 5]]))
-    >>> float(metric.result())  # 1 of the 2 real tokens
-    0.5
-    """
-
-    def __init__(self, ignore_class=PAD, name="token_accuracy", dtype=None):
-        super().__init__(name=name, dtype=dtype)
-        self.ignore_class = check_positive_int("ignore_class", ignore_class, minimum=0)
-        self.correct = self.add_variable((), initializer="zeros", name="correct")
-        self.total = self.add_variable((), initializer="zeros", name="total")
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = ops.cast(y_true, "int32")
-        predicted = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
-        keep = ops.cast(ops.not_equal(y_true, self.ignore_class), self.dtype)
-        if sample_weight is not None:
-            keep = keep * ops.cast(sample_weight, self.dtype)
-        hits = ops.cast(ops.equal(predicted, y_true), self.dtype) * keep
-        self.correct.assign_add(ops.sum(hits))
-        self.total.assign_add(ops.sum(keep))
-
-    def result(self):
-        return ops.divide_no_nan(self.correct, self.total)
-
-    def reset_state(self):
-        self.correct.assign(0.0)
-        self.total.assign(0.0)
-
-    def get_config(self):
-        return {**super().get_config(), "ignore_class": self.ignore_class}
-
-
-def _check_bool(name, value):
-    if not isinstance(value, bool):
-        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
-    return value
 
 
 def embed_tokens(tokens, vocab_size, embed_dim, positional, max_length, dropout, name):
@@ -88,7 +49,6 @@ def embed_tokens(tokens, vocab_size, embed_dim, positional, max_length, dropout,
     x = keras.layers.Embedding(vocab_size, embed_dim, name=f"{name}_token_embedding")(tokens)
     if positional == "sinusoidal":
         x = keras.layers.Rescaling(math.sqrt(embed_dim), name=f"{name}_embedding_scale")(x)
-    if positional == "sinusoidal":
         x = SinusoidalPositionalEmbedding(name=f"{name}_position_embedding")(x)
     else:
         x = LearnedPositionalEmbedding(max_length, name=f"{name}_position_embedding")(x)
@@ -97,33 +57,10 @@ def embed_tokens(tokens, vocab_size, embed_dim, positional, max_length, dropout,
     return x
 
 
-def _check_transformer_arguments(
-    embed_dim, num_heads, feed_forward_dim, dropout, activation, norm_first, positional
-):
-    check_positive_int("embed_dim", embed_dim)
-    check_positive_int("num_heads", num_heads)
-    if embed_dim % num_heads:
-        raise ValueError(
-            f"`embed_dim` must be divisible by `num_heads`. Received: embed_dim={embed_dim}, "
-            f"num_heads={num_heads}"
-        )
-    check_positive_int("feed_forward_dim", feed_forward_dim)
-    check_rate("dropout", dropout)
-    check_choice("activation", activation, ACTIVATIONS)
-    _check_bool("norm_first", norm_first)
-    check_choice("positional", positional, POSITIONAL)
-
-
-def _positions_length(name, shape, positional):
-    if positional == "learned" and shape[0] is None:
-        raise ValueError(
-            f"Learned positions need a known sequence length: give `{name}` as "
-            f"(length,), or use positional='sinusoidal'. Received: {name}={shape}"
-        )
-    return shape[0]
-
-
-@register_builder
+@register_builder(
+    loss_doc="sparse cross-entropy ignoring ``pad_id``",
+    metrics_doc="``[MaskedTokenAccuracy(pad_id)]``",
+)
 def build_transformer(
     input_shape=(None,),
     target_shape=(None,),
@@ -140,11 +77,6 @@ def build_transformer(
     positional="sinusoidal",
     pad_id=PAD,
     name="transformer",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds the encoder-decoder transformer of Vaswani et al. 2017 (seed 004).
 
@@ -156,8 +88,7 @@ def build_transformer(
     The encoder and decoder are nested models named ``"encoder"`` and
     ``"decoder"`` so that ``greedy_decode`` encodes once and decodes token by
     token. Padding is masked everywhere and the decoder's self-attention is
-    causal. The default loss is sparse cross-entropy that ignores ``pad_id``
-    targets, and the metric is ``MaskedTokenAccuracy``.
+    causal.
 
     Args:
         input_shape: ``(source_length,)``; ``(None,)`` for any length
@@ -176,11 +107,6 @@ def build_transformer(
         positional: ``"sinusoidal"`` (fixed, any length) or ``"learned"``.
         pad_id: the padding token id.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule).
-        loss: defaults to sparse cross-entropy ignoring ``pad_id``.
-        metrics: defaults to ``[MaskedTokenAccuracy(pad_id)]``.
 
     Returns:
         A functional ``keras.Model``.
@@ -199,33 +125,22 @@ def build_transformer(
     check_positive_int("vocab_size", vocab_size, minimum=2)
     target_vocab_size = target_vocab_size or vocab_size
     check_positive_int("target_vocab_size", target_vocab_size, minimum=2)
-    _check_transformer_arguments(
-        embed_dim, num_heads, feed_forward_dim, dropout, activation, norm_first, positional
+    check_transformer_arguments(
+        embed_dim, num_heads, feed_forward_dim, num_layers, dropout, activation, norm_first
     )
-    check_positive_int("num_layers", num_layers)
+    check_choice("positional", positional, POSITIONAL)
     num_decoder_layers = num_decoder_layers or num_layers
     check_positive_int("num_decoder_layers", num_decoder_layers)
     check_positive_int("pad_id", pad_id, minimum=0)
-    source_length = _positions_length("input_shape", input_shape, positional)
-    target_length = _positions_length("target_shape", target_shape, positional)
-    block_arguments = dict(
-        num_heads=num_heads,
-        feed_forward_dim=feed_forward_dim,
-        dropout=dropout,
-        activation=activation,
-        norm_first=norm_first,
-    )
+    source_length = check_sequence_length("input_shape", input_shape, positional)
+    target_length = check_sequence_length("target_shape", target_shape, positional)
+    block_arguments = (num_heads, feed_forward_dim, dropout, activation, norm_first)
 
     # Encoder: source tokens -> contextual vectors.
     source = keras.Input(shape=input_shape, dtype="int32", name="source_tokens")
     source_mask = PaddingMask(pad_id, name="source_padding_mask")(source)
     x = embed_tokens(source, vocab_size, embed_dim, positional, source_length, dropout, "source")
-    for i in range(1, num_layers + 1):
-        x = TransformerEncoderBlock(**block_arguments, name=f"encoder_block_{i}")(
-            x, padding_mask=source_mask
-        )
-    if norm_first:
-        x = keras.layers.LayerNormalization(epsilon=1e-6, name="encoder_norm")(x)
+    x = apply_transformer_encoder(x, num_layers, *block_arguments, padding_mask=source_mask)
     encoder = keras.Model(source, x, name="encoder")
 
     # Decoder: target so far + encoder outputs -> next-token probabilities.
@@ -238,14 +153,12 @@ def build_transformer(
         target, target_vocab_size, embed_dim, positional, target_length, dropout, "target"
     )
     for i in range(1, num_decoder_layers + 1):
-        y = TransformerDecoderBlock(**block_arguments, name=f"decoder_block_{i}")(
+        y = TransformerDecoderBlock(*block_arguments, name=f"decoder_block_{i}")(
             y, memory, decoder_padding_mask=target_mask, encoder_padding_mask=memory_mask
         )
     if norm_first:
         y = keras.layers.LayerNormalization(epsilon=1e-6, name="decoder_norm")(y)
-    probabilities = keras.layers.Dense(
-        target_vocab_size, activation="softmax", dtype="float32", name="predictions"
-    )(y)
+    probabilities = output_dense(target_vocab_size, "softmax")(y)
     decoder = keras.Model([target, memory, memory_tokens], probabilities, name="decoder")
 
     encoder_inputs = keras.Input(shape=input_shape, dtype="int32", name="encoder_inputs")
@@ -254,14 +167,7 @@ def build_transformer(
     model = keras.Model(
         {"encoder_inputs": encoder_inputs, "decoder_inputs": decoder_inputs}, outputs, name=name
     )
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or keras.losses.SparseCategoricalCrossentropy(ignore_class=pad_id),
-        metrics=[MaskedTokenAccuracy(pad_id)] if metrics is None else metrics,
-    )
+    return BuiltModel(model, loss=sequence_loss(pad_id), metrics=[MaskedTokenAccuracy(pad_id)])
 
 
 def greedy_decode(
@@ -276,7 +182,7 @@ def greedy_decode(
     ``predict``, so that nothing is traced for a few steps. A sequence stops at
     ``end_id``; later positions hold ``pad_id``. The result
     has the layout of the targets ``y`` of ``recipes.data.arrays("reverse")``
-    (the ``END`` included), ready for ``recipes.models.seq2seq.exact_match``.
+    (the ``END`` included), ready for ``recipes.losses.exact_match``.
 
     Args:
         model: a model from ``build_transformer`` (or loaded from its ``.keras``).
@@ -329,7 +235,7 @@ def _greedy_batch(encoder, decoder, source, max_length, start_id, end_id, pad_id
     return generated
 
 
-@register_builder
+@register_builder(**HEAD_DOCS)
 def build_transformer_classifier(
     input_shape=(128,),
     vocab_size=20000,
@@ -346,18 +252,13 @@ def build_transformer_classifier(
     pad_id=0,
     output_activation=None,
     name="transformer_classifier",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds an encoder-only transformer that classifies token sequences.
 
     Token ids -> embedding + positions -> ``num_layers`` encoder blocks (padding
     masked) -> pooling -> dropout -> ``Dense(num_classes)`` in float32. The
-    pooling is the masked mean over real tokens (``"mean"``), the masked max
-    (``"max"``), or the first token (``"first"``, for a leading [CLS]).
+    pooling is the masked mean over real tokens (``"mean"``) or the first token
+    (``"first"``, for a leading [CLS]).
 
     Args:
         input_shape: ``(sequence_length,)``; ``(None,)`` with sinusoidal positions.
@@ -376,11 +277,6 @@ def build_transformer_classifier(
         output_activation: ``"softmax"``/``"sigmoid"``; defaults from
             ``num_classes``.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule).
-        loss: defaults to the loss that suits the output activation.
-        metrics: defaults to accuracy.
 
     Returns:
         A functional ``keras.Model``.
@@ -395,49 +291,27 @@ def build_transformer_classifier(
     input_shape = check_shape("input_shape", input_shape, ndim=1)
     check_positive_int("vocab_size", vocab_size, minimum=2)
     check_positive_int("num_classes", num_classes)
-    _check_transformer_arguments(
-        embed_dim, num_heads, feed_forward_dim, dropout, activation, norm_first, positional
+    check_transformer_arguments(
+        embed_dim, num_heads, feed_forward_dim, num_layers, dropout, activation, norm_first
     )
-    check_positive_int("num_layers", num_layers)
+    check_choice("positional", positional, POSITIONAL)
     check_choice("pooling", pooling, POOLINGS)
     check_positive_int("pad_id", pad_id, minimum=0)
     output_activation = output_activation or default_output_activation(num_classes)
     check_choice("output_activation", output_activation, ("softmax", "sigmoid"))
-    length = _positions_length("input_shape", input_shape, positional)
+    length = check_sequence_length("input_shape", input_shape, positional)
 
     tokens = keras.Input(shape=input_shape, dtype="int32", name="tokens")
     mask = PaddingMask(pad_id, name="padding_mask")(tokens)
     x = embed_tokens(tokens, vocab_size, embed_dim, positional, length, dropout, "token")
-    for i in range(1, num_layers + 1):
-        x = TransformerEncoderBlock(
-            num_heads=num_heads,
-            feed_forward_dim=feed_forward_dim,
-            dropout=dropout,
-            activation=activation,
-            norm_first=norm_first,
-            name=f"encoder_block_{i}",
-        )(x, padding_mask=mask)
-    if norm_first:
-        x = keras.layers.LayerNormalization(epsilon=1e-6, name="encoder_norm")(x)
+    block_arguments = (num_heads, feed_forward_dim, dropout, activation, norm_first)
+    x = apply_transformer_encoder(x, num_layers, *block_arguments, padding_mask=mask)
     if pooling == "mean":
         x = keras.layers.GlobalAveragePooling1D(name="pooling")(x, mask=mask)
     else:
         x = SelectToken(0, name="pooling")(x)
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    outputs = keras.layers.Dense(
-        num_classes, activation=output_activation, dtype="float32", name="predictions"
-    )(x)
-    model = keras.Model(tokens, outputs, name=name)
-    default_loss, default_metrics = default_loss_and_metrics(output_activation)
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or default_loss,
-        metrics=default_metrics if metrics is None else metrics,
-    )
+    outputs = apply_output_head(x, num_classes, output_activation, dropout)
+    return head_model(keras.Model(tokens, outputs, name=name), output_activation)
 
 
 register_recipe(

@@ -12,8 +12,16 @@ Layer names are predictable: ``encoder1_conv1``, ``encoder1_pool``,
 
 import keras
 
-from recipes.checks import check_choice, check_positive_int, check_rate, check_shape
-from recipes.compiling import compile_recipe
+from recipes.checks import (
+    check_augment,
+    check_choice,
+    check_positive_int,
+    check_rate,
+    check_shape,
+    check_sides_divisible,
+)
+from recipes.compiling import BuiltModel
+from recipes.heads import default_output_activation
 from recipes.layers.augmentation import ApplyFlips, RandomFlip
 from recipes.losses.segmentation import PixelCrossentropy, SegmentationMeanIoU
 from recipes.registry import register_builder, register_recipe
@@ -118,7 +126,10 @@ def segmentation_flip_mode(augment):
     return mode, layers[0].seed
 
 
-@register_builder
+@register_builder(
+    loss_doc="``recipes.losses.PixelCrossentropy()`` (binary cross-entropy for one class)",
+    metrics_doc="pixel accuracy and ``SegmentationMeanIoU``",
+)
 def build_unet(
     input_shape=(128, 128, 3),
     num_classes=3,
@@ -130,13 +141,12 @@ def build_unet(
     augment=None,
     kernel_initializer="he_normal",
     name="unet",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a U-Net (functional API) for images whose sides divide by ``2**depth``.
+
+    The default loss, ``recipes.losses.PixelCrossentropy()``, is Keras' sparse
+    categorical cross-entropy that also trains on PyTorch;
+    ``recipes.losses.DiceLoss()`` or ``BoundaryWeightedCrossentropy()`` work too.
 
     Args:
         input_shape: ``(height, width, channels)``; height and width must be
@@ -157,14 +167,6 @@ def build_unet(
             training on flipped (image, mask) pairs and keeps XLA on.
         kernel_initializer: initializer of the convolutions.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule) of the optimizer.
-        loss: default ``recipes.losses.PixelCrossentropy()``, Keras' sparse
-            categorical cross-entropy that also trains on PyTorch (binary
-            cross-entropy for ``num_classes=1``); ``recipes.losses.DiceLoss()`` or
-            ``BoundaryWeightedCrossentropy()`` work too.
-        metrics: default pixel accuracy and ``SegmentationMeanIoU``.
 
     Returns:
         A ``keras.Model`` mapping images to ``(batch, height, width, num_classes)``
@@ -182,17 +184,8 @@ def build_unet(
     check_positive_int("filters", filters)
     check_rate("dropout", dropout)
     check_choice("upsampling", upsampling, UPSAMPLING)
-    factor = 2**depth
-    if any(side is not None and side % factor for side in input_shape[:2]):
-        raise ValueError(
-            f"`input_shape` height and width must be divisible by 2**depth = {factor} "
-            f"(depth={depth}). Received: input_shape={input_shape}"
-        )
-    flip = None
-    if augment is not None:
-        if not isinstance(augment, keras.layers.Layer):
-            raise ValueError(f"`augment` must be a Keras layer or None. Received: {augment!r}")
-        flip = segmentation_flip_mode(augment)
+    check_sides_divisible(input_shape, 2**depth, f"2**depth = {2**depth} (depth={depth})")
+    flip = None if check_augment(augment) is None else segmentation_flip_mode(augment)
 
     inputs = keras.Input(shape=input_shape, name="images")
     x = inputs
@@ -223,23 +216,17 @@ def build_unet(
             kernel_initializer,
             name=f"decoder{level + 1}",
         )
-    activation = "softmax" if num_classes > 1 else "sigmoid"
+    activation = default_output_activation(num_classes)
     outputs = keras.layers.Conv2D(
         num_classes, 1, activation=activation, dtype="float32", name="predictions"
     )(x)
     if flip is not None:
         outputs = ApplyFlips(name="augment_unflip")([outputs, flips])
     model = keras.Model(inputs, outputs, name=name)
-
-    default_loss = PixelCrossentropy() if num_classes > 1 else "binary_crossentropy"
-    default_metrics = ["accuracy", SegmentationMeanIoU(max(num_classes, 2))]
-    return compile_recipe(
+    return BuiltModel(
         model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or default_loss,
-        metrics=default_metrics if metrics is None else metrics,
+        loss=PixelCrossentropy() if num_classes > 1 else "binary_crossentropy",
+        metrics=["accuracy", SegmentationMeanIoU(max(num_classes, 2))],
     )
 
 

@@ -23,8 +23,15 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
-from recipes.compiling import compile_recipe
+from recipes.checks import (
+    check_choice,
+    check_int_tuple,
+    check_known_shape,
+    check_no_sample_weight,
+    check_non_negative,
+    check_positive_int,
+)
+from recipes.nested_config import NestedConfig
 from recipes.registry import register_builder, register_recipe
 
 RECONSTRUCTIONS = ("bernoulli", "gaussian")
@@ -51,27 +58,6 @@ def kl_divergence(z_mean, z_log_var):
     return 0.5 * ops.sum(ops.exp(z_log_var) + ops.square(z_mean) - 1.0 - z_log_var, axis=-1)
 
 
-def check_builtin_loss(loss, metrics, model):
-    """Raises ``ValueError`` unless ``loss`` and ``metrics`` are ``None``: models
-    that compute their own loss (VAE, GANs, flows) take neither."""
-    for argument, value in (("loss", loss), ("metrics", metrics)):
-        if value is not None:
-            raise ValueError(
-                f"A {model} computes its own loss and reports its own metrics: "
-                f"`{argument}` must be None. Received: {argument}={value!r}"
-            )
-
-
-def check_no_sample_weight(sample_weight, model):
-    """Raises ``ValueError`` if ``sample_weight`` is given: the models computing
-    their own loss (VAE, GANs, flows) do not weight samples."""
-    if sample_weight is not None:
-        raise ValueError(
-            f"A {model} does not support `sample_weight` or `class_weight` in fit or "
-            "evaluate: its loss averages over the batch."
-        )
-
-
 def check_observation_std(observation_std, reconstruction):
     """Raises ``ValueError`` unless ``observation_std`` is None or a number > 0
     given with a Gaussian likelihood."""
@@ -94,7 +80,7 @@ def check_observation_std(observation_std, reconstruction):
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class VAE(keras.Model):
+class VAE(NestedConfig, keras.Model):
     """A variational autoencoder: Gaussian encoder, reparameterised sampling,
     decoder, negative ELBO as the loss.
 
@@ -125,6 +111,8 @@ class VAE(keras.Model):
     >>> model.sample(100).shape
     (100, 2)
     """
+
+    nested_objects = ("encoder", "decoder")
 
     def __init__(
         self,
@@ -220,25 +208,14 @@ class VAE(keras.Model):
     def get_config(self):
         return {
             **super().get_config(),
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
             "reconstruction": self.reconstruction,
             "observation_std": self.observation_std,
             "beta": self.beta,
             "seed": self.seed,
         }
 
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(
-                config[key], custom_objects=custom_objects
-            )
-        return cls(**config)
 
-
-@register_builder
+@register_builder(builtin_loss=True)
 def build_vae(
     input_shape=(28, 28, 1),
     latent_dim=2,
@@ -249,17 +226,14 @@ def build_vae(
     beta=1.0,
     seed=None,
     name="vae",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a dense variational autoencoder.
 
     Encoder: ``[Flatten] -> Dense(hidden_units...) -> (z_mean, z_log_var)``, two
     ``Dense(latent_dim)`` heads. Decoder: the mirror image, ending in sigmoid
     probabilities (Bernoulli) or linear means (Gaussian), reshaped to the input.
+    The loss, the negative ELBO, is built in; ``reconstruction_loss`` and
+    ``kl_loss`` are reported.
 
     Args:
         input_shape: shape of one sample, e.g. ``(28, 28, 1)`` or ``(2,)``.
@@ -274,11 +248,6 @@ def build_vae(
         beta: weight of the KL term (1: the ELBO).
         seed: seed of the reparameterisation noise.
         name: model name.
-        compile: compile with the optimizer below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule) of the optimizer.
-        loss: must be None: the model computes the negative ELBO itself.
-        metrics: must be None: ``reconstruction_loss`` and ``kl_loss`` are reported.
 
     Returns:
         A ``VAE`` with ``.encoder``, ``.decoder`` and ``.sample(n)``.
@@ -291,17 +260,12 @@ def build_vae(
     >>> model.sample(500).shape
     (500, 2)
     """
-    input_shape = check_shape("input_shape", input_shape)
-    if None in input_shape:
-        raise ValueError(f"`input_shape` must be fully known. Received: {input_shape}")
+    input_shape = check_known_shape("input_shape", input_shape)
     check_positive_int("latent_dim", latent_dim)
-    hidden_units = tuple(hidden_units)
-    for i, units in enumerate(hidden_units):
-        check_positive_int(f"hidden_units[{i}]", units)
+    hidden_units = check_int_tuple("hidden_units", hidden_units)
     check_choice("activation", activation, ACTIVATIONS)
     check_choice("reconstruction", reconstruction, RECONSTRUCTIONS)
     check_observation_std(observation_std, reconstruction)
-    check_builtin_loss(loss, metrics, "VAE")
     width = math.prod(input_shape)
 
     inputs = keras.Input(shape=input_shape, name="inputs")
@@ -339,7 +303,7 @@ def build_vae(
         name=name,
     )
     model.build((None, *input_shape))
-    return compile_recipe(model, compile=compile, optimizer=optimizer, learning_rate=learning_rate)
+    return model
 
 
 register_recipe(

@@ -5,9 +5,15 @@ attention maps read out for a picture."""
 import keras
 import numpy as np
 
-from recipes.checks import check_choice, check_positive_int, check_rate, check_shape
-from recipes.compiling import compile_recipe
-from recipes.heads import default_loss_and_metrics, default_output_activation
+from recipes.blocks import apply_transformer_encoder
+from recipes.checks import (
+    check_choice,
+    check_positive_int,
+    check_shape,
+    check_sides_divisible,
+    check_transformer_arguments,
+)
+from recipes.heads import HEAD_DOCS, default_output_activation, head_model, output_dense
 from recipes.layers.attention import (
     ClassToken,
     LearnedPositionalEmbedding,
@@ -19,7 +25,7 @@ from recipes.registry import register_builder, register_recipe
 ATTENTION_MAP_METHODS = ("rollout", "last")
 
 
-@register_builder
+@register_builder(**HEAD_DOCS)
 def build_vit(
     input_shape=(32, 32, 3),
     num_classes=10,
@@ -33,11 +39,6 @@ def build_vit(
     norm_first=True,
     output_activation=None,
     name="vit",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-3,
-    loss=None,
-    metrics=None,
 ):
     """Builds a vision transformer classifier.
 
@@ -60,24 +61,19 @@ def build_vit(
             ``patch_size``.
         num_classes: classes; 1 gives one sigmoid output.
         patch_size: side of the square patches.
-        embed_dim: model width.
+        embed_dim: width of the patch embeddings and of every block.
         num_heads: attention heads (must divide ``embed_dim``).
         feed_forward_dim: hidden width of each feed-forward network.
         num_layers: encoder blocks.
-        dropout: dropout rate.
-        activation: feed-forward activation.
+        dropout: dropout rate of the embeddings and blocks.
+        activation: feed-forward activation (``"gelu"`` in the paper).
         norm_first: pre-norm blocks (True, ViT) or post-norm.
-        output_activation: ``"softmax"``/``"sigmoid"``; defaults from
-            ``num_classes``.
+        output_activation: ``"softmax"`` or ``"sigmoid"`` (the default for
+            ``num_classes=1``).
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule).
-        loss: defaults to the loss that suits the output activation.
-        metrics: defaults to accuracy.
 
     Returns:
-        A functional ``keras.Model``.
+        A functional ``keras.Model`` from images to class probabilities.
 
     Example:
 
@@ -88,27 +84,13 @@ def build_vit(
     input_shape = check_shape("input_shape", input_shape, ndim=3)
     check_positive_int("num_classes", num_classes)
     check_positive_int("patch_size", patch_size)
-    height, width, _ = input_shape
-    if None in input_shape or height % patch_size or width % patch_size:
-        raise ValueError(
-            "`input_shape` must have known height and width divisible by `patch_size`. "
-            f"Received: input_shape={input_shape}, patch_size={patch_size}"
-        )
-    check_positive_int("embed_dim", embed_dim)
-    check_positive_int("num_heads", num_heads)
-    if embed_dim % num_heads:
-        raise ValueError(
-            f"`embed_dim` must be divisible by `num_heads`. Received: embed_dim={embed_dim}, "
-            f"num_heads={num_heads}"
-        )
-    check_positive_int("feed_forward_dim", feed_forward_dim)
-    check_positive_int("num_layers", num_layers)
-    check_rate("dropout", dropout)
-    check_choice("activation", activation, ("gelu", "relu", "swish", "tanh"))
-    if not isinstance(norm_first, bool):
-        raise ValueError(f"`norm_first` must be True or False. Received: {norm_first!r}")
+    check_sides_divisible(input_shape, patch_size, f"`patch_size` = {patch_size}", known=True)
+    check_transformer_arguments(
+        embed_dim, num_heads, feed_forward_dim, num_layers, dropout, activation, norm_first
+    )
     output_activation = output_activation or default_output_activation(num_classes)
     check_choice("output_activation", output_activation, ("softmax", "sigmoid"))
+    height, width, _ = input_shape
     num_patches = (height // patch_size) * (width // patch_size)
     initializer = keras.initializers.TruncatedNormal(stddev=0.02)
 
@@ -123,31 +105,11 @@ def build_vit(
     )(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-    for i in range(1, num_layers + 1):
-        x, _ = TransformerEncoderBlock(
-            num_heads=num_heads,
-            feed_forward_dim=feed_forward_dim,
-            dropout=dropout,
-            activation=activation,
-            norm_first=norm_first,
-            name=f"encoder_block_{i}",
-        )(x, return_attention_scores=True)
-    if norm_first:
-        x = keras.layers.LayerNormalization(epsilon=1e-6, name="encoder_norm")(x)
+    block_arguments = (num_heads, feed_forward_dim, dropout, activation, norm_first)
+    x = apply_transformer_encoder(x, num_layers, *block_arguments, return_attention_scores=True)
     x = SelectToken(0, name="class_output")(x)
-    outputs = keras.layers.Dense(
-        num_classes, activation=output_activation, dtype="float32", name="predictions"
-    )(x)
-    model = keras.Model(images, outputs, name=name)
-    default_loss, default_metrics = default_loss_and_metrics(output_activation)
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or default_loss,
-        metrics=default_metrics if metrics is None else metrics,
-    )
+    outputs = output_dense(num_classes, output_activation)(x)
+    return head_model(keras.Model(images, outputs, name=name), output_activation)
 
 
 def _encoder_blocks(model):

@@ -20,27 +20,11 @@ make the training examples from token ids (e.g. ``recipes.text.vectorize``);
 import keras
 import numpy as np
 
-from recipes.checks import check_choice, check_positive_int
-from recipes.compiling import compile_recipe
+from recipes.checks import check_choice, check_positive_int, check_token_ids
+from recipes.functional import FunctionalModel
 from recipes.registry import register_builder
 
 MODES = ("skipgram", "cbow")
-
-
-def _check_sequences(sequences, vocab_size):
-    sequences = np.asarray(sequences)
-    if sequences.ndim != 2 or not np.issubdtype(sequences.dtype, np.integer):
-        raise ValueError(
-            "`sequences` must be int token ids of shape (texts, steps), 0 "
-            f"for padding. Received: shape {sequences.shape}, dtype "
-            f"{sequences.dtype}"
-        )
-    if sequences.size and (sequences.min() < 0 or sequences.max() >= vocab_size):
-        raise ValueError(
-            f"Token ids must lie in [0, vocab_size={vocab_size}). Received ids "
-            f"from {sequences.min()} to {sequences.max()}"
-        )
-    return sequences
 
 
 def negative_sampling_table(sequences, vocab_size, power=0.75):
@@ -52,7 +36,7 @@ def negative_sampling_table(sequences, vocab_size, power=0.75):
     >>> negative_sampling_table(np.array([[1, 1, 2, 0]]), 3, power=1.0)
     array([0.        , 0.66666667, 0.33333333])
     """
-    sequences = _check_sequences(sequences, vocab_size)
+    sequences = check_token_ids(sequences, vocab_size)
     counts = np.bincount(sequences.ravel(), minlength=vocab_size).astype("float64")
     counts[0] = 0.0
     if counts.sum() == 0:
@@ -87,24 +71,10 @@ def skipgram_examples(sequences, vocab_size, window_size=2, negative_samples=4, 
     >>> x["words"].tolist(), x["candidates"][:, 0].tolist()
     ([2, 3, 3, 4], [3, 2, 4, 3])
     """
-    sequences = _check_sequences(sequences, vocab_size)
-    check_positive_int("window_size", window_size)
-    check_positive_int("negative_samples", negative_samples)
-    words, contexts = [], []
-    for row in sequences:
-        row = row[row != 0]
-        for i, word in enumerate(row):
-            for j in range(max(0, i - window_size), min(len(row), i + window_size + 1)):
-                if j != i:
-                    words.append(word)
-                    contexts.append(row[j])
-    return _with_negatives(
-        np.array(words, "int32"),
-        np.array(contexts, "int32"),
-        negative_sampling_table(sequences, vocab_size),
-        negative_samples,
-        seed,
-    )
+    sequences, windows = _context_windows(sequences, vocab_size, window_size, negative_samples)
+    words = np.array([word for word, around in windows for _ in around], "int32")
+    contexts = np.array([context for _, around in windows for context in around], "int32")
+    return _with_negatives(words, contexts, sequences, vocab_size, negative_samples, seed)
 
 
 def cbow_examples(sequences, vocab_size, window_size=2, negative_samples=4, seed=0):
@@ -124,32 +94,32 @@ def cbow_examples(sequences, vocab_size, window_size=2, negative_samples=4, seed
     >>> x["words"].tolist(), x["candidates"][:, 0].tolist()
     ([[3, 0], [2, 4], [3, 0]], [2, 3, 4])
     """
-    sequences = _check_sequences(sequences, vocab_size)
+    sequences, windows = _context_windows(sequences, vocab_size, window_size, negative_samples)
+    windows = [(word, around) for word, around in windows if around]
+    contexts = [around + [0] * (2 * window_size - len(around)) for _, around in windows]
+    centres = np.array([word for word, _ in windows], "int32")
+    contexts = np.array(contexts, "int32").reshape(-1, 2 * window_size)
+    return _with_negatives(contexts, centres, sequences, vocab_size, negative_samples, seed)
+
+
+def _context_windows(sequences, vocab_size, window_size, negative_samples):
+    """Checks the arguments; returns the sequences and, for each real token, the
+    token and the real tokens up to ``window_size`` positions away."""
+    sequences = check_token_ids(sequences, vocab_size)
     check_positive_int("window_size", window_size)
     check_positive_int("negative_samples", negative_samples)
-    contexts, centres = [], []
+    windows = []
     for row in sequences:
         row = row[row != 0]
         for i, word in enumerate(row):
-            around = [
-                row[j]
-                for j in range(max(0, i - window_size), min(len(row), i + window_size + 1))
-                if j != i
-            ]
-            if around:
-                contexts.append(around + [0] * (2 * window_size - len(around)))
-                centres.append(word)
-    return _with_negatives(
-        np.array(contexts, "int32").reshape(-1, 2 * window_size),
-        np.array(centres, "int32"),
-        negative_sampling_table(sequences, vocab_size),
-        negative_samples,
-        seed,
-    )
+            first, last = max(0, i - window_size), min(len(row), i + window_size + 1)
+            windows.append((word, [row[j] for j in range(first, last) if j != i]))
+    return sequences, windows
 
 
-def _with_negatives(words, positives, table, negative_samples, seed):
+def _with_negatives(words, positives, sequences, vocab_size, negative_samples, seed):
     rng = np.random.default_rng(seed)
+    table = negative_sampling_table(sequences, vocab_size)
     negatives = _negatives(rng, table, len(positives), negative_samples)
     candidates = np.concatenate([positives[:, None], negatives], axis=1)
     labels = np.zeros(candidates.shape, "float32")
@@ -158,7 +128,7 @@ def _with_negatives(words, positives, table, negative_samples, seed):
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class Word2Vec(keras.Model):
+class Word2Vec(FunctionalModel):
     """Skip-gram or CBoW with negative sampling; outputs one logit per candidate.
 
     Inputs: ``words`` (skip-gram: centre ids ``(batch,)``; CBoW: context ids
@@ -221,32 +191,17 @@ class Word2Vec(keras.Model):
         candidate_vectors = keras.layers.Embedding(
             vocab_size, embedding_dim, name="output_embedding"
         )(candidates)
-        logits = keras.layers.Dot(
-            axes=(1, 2),
-            dtype="float32",  # float32 logits, as the
-            name="logits",
-        )([word_vectors, candidate_vectors])  # loss
-        super().__init__(
-            inputs={"words": words, "candidates": candidates}, outputs=logits, name=name, **kwargs
+        # float32 logits under any precision policy, for a stable loss
+        logits = keras.layers.Dot(axes=(1, 2), dtype="float32", name="logits")(
+            [word_vectors, candidate_vectors]
         )
-        self.vocab_size = vocab_size
-        self.embedding_dim = embedding_dim
-        self.mode = mode
-        self.negative_samples = negative_samples
-        self.window_size = window_size
-        self.vocabulary = vocabulary
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "vocab_size": self.vocab_size,
-            "embedding_dim": self.embedding_dim,
-            "mode": self.mode,
-            "negative_samples": self.negative_samples,
-            "window_size": self.window_size,
-            "vocabulary": self.vocabulary,
-        }
+        super().__init__(
+            {"words": words, "candidates": candidates},
+            logits,
+            arguments=locals(),
+            name=name,
+            **kwargs,
+        )
 
     def training_examples(self, sequences, seed=0):
         """This model's training examples from token ids ``(texts, steps)``:
@@ -305,7 +260,13 @@ class Word2Vec(keras.Model):
         return [(names[i] if names else int(i), float(scores[i])) for i in order]
 
 
-@register_builder
+@register_builder(
+    learning_rate=1e-2,
+    loss=lambda: keras.losses.BinaryCrossentropy(from_logits=True),
+    metrics=lambda: [keras.metrics.BinaryAccuracy(threshold=0.0)],
+    loss_doc="binary cross-entropy on the logits (true candidate vs negatives)",
+    metrics_doc="binary accuracy on the logits",
+)
 def build_word2vec(
     vocab_size=10_000,
     embedding_dim=64,
@@ -314,11 +275,6 @@ def build_word2vec(
     window_size=2,
     vocabulary=None,
     name="word2vec",
-    compile=True,
-    optimizer="adam",
-    learning_rate=1e-2,
-    loss=None,
-    metrics=None,
 ):
     """Builds word2vec with negative sampling (``Word2Vec``), skip-gram or CBoW.
 
@@ -335,12 +291,6 @@ def build_word2vec(
         window_size: context words on each side of the centre word.
         vocabulary: optional words of the ids, for ``most_similar("cat")``.
         name: model name.
-        compile: compile with the defaults below (False: return uncompiled).
-        optimizer: optimizer name, config or instance.
-        learning_rate: learning rate (or schedule).
-        loss: default: binary cross-entropy on the logits (true candidate vs
-            negatives).
-        metrics: default: binary accuracy on the logits.
 
     Returns:
         A ``Word2Vec`` model with ``most_similar``, ``similarity`` and
@@ -355,20 +305,4 @@ def build_word2vec(
     >>> model.fit(x, y, epochs=3, batch_size=256)
     >>> model.most_similar("cat", topn=3)
     """
-    model = Word2Vec(
-        vocab_size=vocab_size,
-        embedding_dim=embedding_dim,
-        mode=mode,
-        negative_samples=negative_samples,
-        window_size=window_size,
-        vocabulary=vocabulary,
-        name=name,
-    )
-    return compile_recipe(
-        model,
-        compile=compile,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        loss=loss or keras.losses.BinaryCrossentropy(from_logits=True),
-        metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)] if metrics is None else metrics,
-    )
+    return Word2Vec.from_arguments(locals())

@@ -1,0 +1,302 @@
+"""Trainers: how a preset is trained, behind one protocol.
+
+A preset names its trainer (``register_recipe(..., trainer="airbench")``); a
+preset that names none gets ``"standard"``, the loop of ``recipes.trainers.standard``
+(build, ``fit`` on the training split with validation, evaluate once on test,
+save). Every trainer takes the same hooks: the preset, its own options, builder
+overrides, the data source (``dataset`` name or ``data_dir``), extra callbacks, a
+distribution scope, a checkpoint folder, the output folder, ``epochs``,
+``batch_size``, ``seed``, ``verbose`` and a precision policy; it returns a
+``TrainResult``. ``recipes.training.train_recipe`` and ``python -m recipes train``
+(which makes a command-line flag of each option a trainer declares) go through
+this protocol and name no trainer.
+
+Each module of this package registers its trainers when imported, and importing
+the package imports them all: a new trainer is a new module here, nothing else.
+
+Example:
+
+>>> from recipes.trainers import Trainer, TrainResult, register_trainer
+>>> def run_laps(name, *, options, overrides, **hooks):
+...     model = recipes.build(name, **overrides)
+...     ...  # trains options["laps"] times
+...     return TrainResult(model, history, test_metrics, seconds, paths)
+>>> register_trainer(Trainer("laps", run_laps, "trains in laps",
+...                          options={"laps": (int, 3, "laps to run")}))
+>>> recipes.register_recipe("moons_laps", recipes.build_mlp, "...", trainer="laps")
+"""
+
+import contextlib
+import dataclasses
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import keras
+
+from recipes.registry import Registry
+
+DEFAULT_TRAINER = "standard"
+TRAINERS = Registry("trainer", "recipes.trainers.list_trainers()")
+# What every trainer takes (and so no option may be called, nor the command
+# line's flags: output, precision, set).
+PROTOCOL_ARGUMENTS = (
+    "name",
+    "options",
+    "overrides",
+    "dataset",
+    "data_dir",
+    "callbacks",
+    "distribution",
+    "checkpoint_dir",
+    "output_dir",
+    "epochs",
+    "batch_size",
+    "seed",
+    "verbose",
+    "precision_policy",
+    "output",
+    "precision",
+    "set",
+)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a trainer produced; every trainer returns one (or a subclass).
+
+    Attributes:
+        model: the trained model.
+        history: ``fit``'s history dict.
+        test_metrics: metric name to value on the test split.
+        train_seconds: wall time of training (what the trainer times).
+        paths: the files written (``model``, ``curves_png``, ``curves_csv``,
+            ``metrics``, ``checkpoint``...).
+    """
+
+    model: keras.Model
+    history: dict
+    test_metrics: dict
+    train_seconds: float
+    paths: dict
+
+    def report(self):
+        """Lines that tell more than the test metrics and the time (where the
+        data came from, a time split, the spread over runs...); ``python -m
+        recipes train`` prints them. None here; trainers' subclasses add theirs.
+
+        Returns:
+            A list of strings.
+        """
+        return []
+
+
+class TrainerOption(NamedTuple):
+    """An option a trainer takes: ``python -m recipes train`` makes it a flag
+    (``runs`` -> ``--runs``).
+
+    Attributes:
+        type: converts the command-line text (``int``, ``float``, ``str``).
+        default: the value when the option is not given.
+        help: one line saying what it does.
+        choices: the allowed values, or ``None``.
+    """
+
+    type: Callable
+    default: Any
+    help: str
+    choices: tuple | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Trainer:
+    """A way of training presets.
+
+    Attributes:
+        name: the name presets give as ``trainer=...``.
+        run: ``run(name, *, options, overrides, dataset, data_dir, callbacks,
+            checkpoint_dir, output_dir, epochs, batch_size, seed, verbose,
+            precision_policy)`` returning a ``TrainResult``: it trains preset
+            ``name`` with every option filled in (``options``) and the builder
+            arguments ``overrides`` (see ``Trainer.train`` for the others); the
+            distribution scope is already entered.
+        summary: one line saying how it trains.
+        options: option name to ``TrainerOption`` (or a ``(type, default, help)``
+            tuple, converted).
+        data_dir: what a ``data_dir`` is to this trainer (the help of
+            ``--data-dir``), or ``None`` when it reads datasets by name only and
+            refuses one.
+        precision: what precision it trains in when none is given (shown by
+            ``--precision``'s help).
+
+    Example:
+
+    >>> Trainer("laps", run_laps, "trains in laps", options={"laps": (int, 3, "laps")})
+    """
+
+    name: str
+    run: Callable
+    summary: str
+    options: Mapping[str, TrainerOption] = dataclasses.field(default_factory=dict)
+    data_dir: str | None = None
+    precision: str = "float32"
+
+    def __post_init__(self):
+        options = {key: TrainerOption(*value) for key, value in dict(self.options).items()}
+        taken = sorted(set(options) & set(PROTOCOL_ARGUMENTS))
+        if taken:
+            raise ValueError(
+                f"`options` must not be named like the protocol's arguments "
+                f"({', '.join(PROTOCOL_ARGUMENTS)}). Received: {', '.join(taken)}"
+            )
+        object.__setattr__(self, "options", options)
+
+    def train(
+        self,
+        name,
+        *,
+        options=None,
+        overrides=None,
+        dataset=None,
+        data_dir=None,
+        callbacks=(),
+        distribution=None,
+        checkpoint_dir=None,
+        output_dir=None,
+        epochs=None,
+        batch_size=None,
+        seed=0,
+        verbose=2,
+        precision_policy=None,
+    ):
+        """Trains preset ``name`` this trainer's way.
+
+        Args:
+            name: a preset from ``recipes.list_recipes()``.
+            options: this trainer's options (see ``options``); those not given
+                take their defaults.
+            overrides: builder arguments, e.g. ``{"dropout": 0.2}``.
+            dataset: a dataset name; default: the preset's.
+            data_dir: a folder to read the data from instead (trainers whose
+                ``data_dir`` says what it holds).
+            callbacks: more Keras callbacks for ``fit``.
+            distribution: ``None``, a strategy or distribution with a ``scope()``
+                (``tf.distribute.Strategy``, ``keras.distribution.Distribution``)
+                or a context manager; training runs inside it.
+            checkpoint_dir: a folder for checkpoints during training, or ``None``.
+            output_dir: a folder for the outputs (model, curves, metrics), or
+                ``None`` to write nothing.
+            epochs: default: the preset's.
+            batch_size: default: the preset's.
+            seed: seeds Keras, NumPy and Python for a repeatable run.
+            verbose: ``fit``'s verbosity.
+            precision_policy: one of ``recipes.precision.PRECISIONS``, or ``None``
+                for the trainer's default (``precision``).
+
+        Returns:
+            A ``TrainResult``.
+
+        Example:
+
+        >>> result = get_trainer("standard").train("digits_mlp", epochs=5)
+        """
+        given = dict(options or {})
+        unknown = sorted(set(given) - set(self.options))
+        if unknown:
+            raise ValueError(
+                f"`options` of the {self.name!r} trainer must be among "
+                f"{', '.join(self.options) or 'none'}. Received: options={given!r}"
+            )
+        if data_dir is not None and self.data_dir is None:
+            raise ValueError(
+                f"The {self.name!r} trainer reads datasets by name (`dataset`), not from "
+                f"a folder. Received: data_dir={data_dir!r}"
+            )
+        with distribution_scope(distribution):
+            return self.run(
+                name,
+                options={key: option.default for key, option in self.options.items()} | given,
+                overrides=dict(overrides or {}),
+                dataset=dataset,
+                data_dir=data_dir,
+                callbacks=list(callbacks),
+                checkpoint_dir=checkpoint_dir,
+                output_dir=output_dir,
+                epochs=epochs,
+                batch_size=batch_size,
+                seed=seed,
+                verbose=verbose,
+                precision_policy=precision_policy,
+            )
+
+
+def distribution_scope(distribution):
+    """The context to train in: ``distribution.scope()`` for a strategy or a
+    Keras distribution, the object itself for a context manager, no-op for
+    ``None``.
+
+    Example:
+
+    >>> with distribution_scope(keras.distribution.DataParallel()):
+    ...     model = recipes.build("mnist_mlp")
+    """
+    if distribution is None:
+        return contextlib.nullcontext()
+    if callable(getattr(distribution, "scope", None)):
+        return distribution.scope()
+    if hasattr(distribution, "__enter__") and hasattr(distribution, "__exit__"):
+        return distribution
+    raise ValueError(
+        "`distribution` must be None, a strategy or distribution with a scope() "
+        "(tf.distribute.Strategy, keras.distribution.Distribution) or a context "
+        f"manager. Received: distribution={distribution!r}"
+    )
+
+
+def register_trainer(trainer):
+    """Registers ``trainer`` under its name, for presets to name.
+
+    Args:
+        trainer: a ``Trainer``.
+
+    Returns:
+        ``trainer``.
+
+    Example:
+
+    >>> register_trainer(Trainer("laps", run_laps, "trains in laps"))
+    """
+    if not isinstance(trainer, Trainer):
+        raise ValueError(f"`trainer` must be a Trainer. Received: trainer={trainer!r}")
+    return TRAINERS.register(trainer.name, trainer)
+
+
+def list_trainers(pattern="*"):
+    """Returns the sorted names of the registered trainers.
+
+    Args:
+        pattern: a shell-style wildcard filter.
+    """
+    return TRAINERS.names(pattern)
+
+
+def get_trainer(trainer=None):
+    """Returns a registered ``Trainer``.
+
+    Args:
+        trainer: a trainer's name, a ``Trainer`` (returned as is) or ``None``
+            (the standard loop), as presets give it.
+
+    Example:
+
+    >>> get_trainer(recipes.get_recipe("cifar10_fast").trainer).options["runs"].default
+    1
+    """
+    if isinstance(trainer, Trainer):
+        return trainer
+    return TRAINERS.get(DEFAULT_TRAINER if trainer is None else trainer)
+
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
