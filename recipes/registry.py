@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from recipes.compiling import COMPILE_ARGUMENTS, compiled_builder
+from recipes.compiling import compiled_builder
 
 _ALL_REGISTRIES = weakref.WeakSet()
 
@@ -252,12 +252,7 @@ def register_builder(body=None, /, **compile_defaults):
         raise ValueError(f"A builder's name must start with 'build_'. Received: {name}")
     if name in BUILDERS and _body(BUILDERS.get(name)) is body:
         BUILDERS.unregister(name)  # the same function again: wrapped anew
-    declared = set(inspect.signature(body).parameters)
-    if not compile_defaults and declared.issuperset(COMPILE_ARGUMENTS):
-        builder = body  # a builder that compiles by itself (calls compile_recipe)
-    else:
-        builder = compiled_builder(body, **compile_defaults)
-    return BUILDERS.register(name, builder)
+    return BUILDERS.register(name, compiled_builder(body, **compile_defaults))
 
 
 def register_recipe(name, builder, summary, dataset=None, fit=None, trainer=None, **kwargs):

@@ -104,6 +104,7 @@ def test_builtin_loss_refuses_a_user_loss_and_bodies_must_not_declare_compile_ar
 @pytest.mark.parametrize("name", recipes.list_builders())
 def test_every_registered_builder_takes_the_compile_arguments_documented_once(name):
     builder = recipes.builders()[name]
+    assert builder.__wrapped__.__name__ == name  # compiled by the contract, not by itself
     params = inspect.signature(builder).parameters
     assert set(COMPILE_ARGUMENTS) <= set(params)
     for argument in ("optimizer:", "learning_rate:", "metrics:"):
