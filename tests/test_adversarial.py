@@ -1,9 +1,3 @@
-import importlib.util
-import os
-import subprocess
-import sys
-import textwrap
-
 import keras
 import numpy as np
 import pytest
@@ -16,6 +10,8 @@ from recipes.adversarial import (
     fgsm,
     input_gradient,
 )
+
+pytestmark = pytest.mark.backends
 
 EPSILON = 0.1
 
@@ -133,36 +129,3 @@ def test_bad_arguments_raise_clear_errors():
     for call, message in BAD_ARGUMENTS:
         with pytest.raises(ValueError, match=message):
             call(model)
-
-
-JAX_SCRIPT = textwrap.dedent(
-    """
-    import jax, keras, numpy as np, recipes
-    from recipes.adversarial import build_adversarial_trainer, fgsm
-    assert keras.backend.backend() == "jax"
-    keras.utils.set_random_seed(0)
-    model = recipes.build_mlp(input_shape=(4,), num_classes=3, hidden_units=(8,))
-    x = np.random.default_rng(0).uniform(0.2, 0.8, size=(10, 4)).astype("float32")
-    y = np.arange(10) % 3
-    loss = keras.losses.SparseCategoricalCrossentropy(reduction="sum")
-    gradient = jax.grad(lambda t: loss(y, model(t)))(x)
-    np.testing.assert_allclose(fgsm(model, x, y, 0.05), x + 0.05 * np.sign(gradient),
-                               atol=1e-6)
-    trainer = build_adversarial_trainer(model, epsilon=0.05)
-    before = model.get_weights()[0].copy()
-    history = trainer.fit(x, y, epochs=2, batch_size=5, verbose=0)
-    assert np.isfinite(history.history["loss"]).all()
-    assert not np.allclose(model.get_weights()[0], before)
-    print("jax ok")
-    """
-)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed")
-def test_fgsm_and_adversarial_training_on_the_jax_backend():
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run(
-        [sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "jax ok" in result.stdout

@@ -12,6 +12,9 @@ from recipes import data
 from recipes.augment import build_augmentation
 from recipes.layers import RandomAffine, RandomFlip, RandomPadCrop
 from recipes.layers.augmentation import resample
+from recipes.testing import run_layer_test
+
+pytestmark = pytest.mark.backends
 
 
 def numpy(x):
@@ -24,15 +27,20 @@ def images():
 
 
 LAYERS = {
-    "flip": lambda: RandomFlip("horizontal_and_vertical", seed=1),
-    "affine": lambda: RandomAffine(rotation=0.1, zoom=0.2, translation=0.1, seed=2),
-    "pad_crop": lambda: RandomPadCrop(padding=2, seed=3),
+    "flip": (RandomFlip, {"mode": "horizontal_and_vertical", "seed": 1}),
+    "affine": (RandomAffine, {"rotation": 0.1, "zoom": 0.2, "translation": 0.1, "seed": 2}),
+    "pad_crop": (RandomPadCrop, {"padding": 2, "seed": 3}),
 }
+
+
+def make(kind):
+    layer_cls, init_kwargs = LAYERS[kind]
+    return layer_cls(**init_kwargs)
 
 
 @pytest.mark.parametrize("kind", sorted(LAYERS))
 def test_identity_at_inference_and_different_images_in_training(kind, images):
-    layer = LAYERS[kind]()
+    layer = make(kind)
     np.testing.assert_array_equal(numpy(layer(images)), images)
     np.testing.assert_array_equal(numpy(layer(images, training=False)), images)
     augmented = numpy(layer(images, training=True))
@@ -43,7 +51,7 @@ def test_identity_at_inference_and_different_images_in_training(kind, images):
         assert sum(changed) >= 30  # ...almost all of them
     # each call draws new transforms; a layer with the same seed draws the same ones
     assert not np.allclose(numpy(layer(images, training=True)), augmented)
-    np.testing.assert_array_equal(numpy(LAYERS[kind]()(images, training=True)), augmented)
+    np.testing.assert_array_equal(numpy(make(kind)(images, training=True)), augmented)
 
 
 def test_random_flip_gives_each_image_one_of_its_four_flips(images):
@@ -184,12 +192,37 @@ def test_keras_random_crop_would_turn_xla_off():
     assert model.jit_compile is False
 
 
-def test_layers_round_trip_their_config():
-    for make in LAYERS.values():
-        layer = make()
-        clone = type(layer).from_config(layer.get_config())
-        assert clone.get_config() == layer.get_config()
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+def test_layer_harness(kind, images, tmp_path):
+    """Build, call, config round trip, safe-mode .keras round trip in a model (where
+    inference is the identity), and a training-mode call that changes the images."""
+    layer_cls, init_kwargs = LAYERS[kind]
+    result = run_layer_test(
+        layer_cls,
+        init_kwargs,
+        input_data=images,
+        expected_output_shape=images.shape,
+        expected_num_params=0,
+        training=True,
+        directory=tmp_path,
+    )
+    np.testing.assert_array_equal(result.outputs, images)
+    assert not np.allclose(result.training_outputs, images)
+
+
+def test_random_flip_can_return_its_flags(images, tmp_path):
     assert RandomFlip(return_flips=True).compute_output_shape((None, 8, 8, 3)) == (
         (None, 8, 8, 3),
         (None, 2),
     )
+    result = run_layer_test(
+        RandomFlip,
+        {"mode": "vertical", "seed": 0, "return_flips": True},
+        input_data=images,
+        expected_output_shape=(images.shape, (32, 2)),
+        training=True,
+        directory=tmp_path,
+    )
+    np.testing.assert_array_equal(result.outputs[1], 0.0)  # inference: no flip
+    flips = result.training_outputs[1]
+    assert set(np.unique(flips[:, 0])) == {0.0, 1.0} and (flips[:, 1] == 0).all()

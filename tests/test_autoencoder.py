@@ -14,6 +14,8 @@ from recipes.models.autoencoder import (
     reconstruction_error,
 )
 
+pytestmark = pytest.mark.backends
+
 
 def _numpy(x):
     return np.asarray(ops.convert_to_numpy(x))

@@ -6,7 +6,9 @@ import recipes
 from recipes.augment import build_augmentation
 from recipes.compiling import compile_recipe
 from recipes.layers import LocalResponseNormalization
-from recipes.testing import assert_loss_decreases
+from recipes.testing import assert_loss_decreases, run_layer_test
+
+pytestmark = pytest.mark.backends
 
 SGD = {"optimizer": "sgd", "learning_rate": 0.1}
 CNN_PRESETS = ("cifar10_lenet", "cifar10_vgg", "zhang_alexnet_small", "zhang_inception_small")
@@ -185,25 +187,33 @@ def _lrn_reference(x, depth_radius, bias, alpha, beta):
     return out
 
 
-def test_local_response_normalization_matches_the_formula():
-    x = np.random.default_rng(0).normal(size=(2, 3, 3, 7)).astype("float32")
-    for arguments in (
+@pytest.mark.parametrize(
+    "arguments",
+    [
         {},
         {"depth_radius": 4, "bias": 1.0, "alpha": 0.5, "beta": 0.75},
         {"depth_radius": 0, "bias": 1.0, "alpha": 1.0, "beta": 1.0},
-    ):
-        layer = LocalResponseNormalization(**arguments)
-        config = layer.get_config()
-        expected = _lrn_reference(
-            x, *(config[k] for k in ("depth_radius", "bias", "alpha", "beta"))
-        )
-        np.testing.assert_allclose(
-            keras.ops.convert_to_numpy(layer(x)), expected, rtol=1e-5, atol=1e-6
-        )
-        clone = LocalResponseNormalization.from_config(layer.get_config())
-        assert clone.get_config() == layer.get_config()
-    # depth_radius=0, bias=1, alpha=1, beta=1 is x / (1 + x ** 2) channel by channel
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), x / (1 + x**2), rtol=1e-5)
+    ],
+    ids=["defaults", "wide", "radius_0"],
+)
+def test_local_response_normalization_matches_the_formula(arguments, tmp_path):
+    """The formula, through the layer harness (build, call, config round trip,
+    safe-mode .keras round trip in a model)."""
+    x = np.random.default_rng(0).normal(size=(2, 3, 3, 7)).astype("float32")
+    result = run_layer_test(
+        LocalResponseNormalization,
+        arguments,
+        input_data=x,
+        expected_output_shape=x.shape,
+        expected_output_dtype="float32",
+        expected_num_params=0,
+        directory=tmp_path,
+    )
+    config = result.layer.get_config()
+    expected = _lrn_reference(x, *(config[k] for k in ("depth_radius", "bias", "alpha", "beta")))
+    np.testing.assert_allclose(result.outputs, expected, rtol=1e-5, atol=1e-6)
+    if arguments.get("depth_radius") == 0:  # x / (1 + x ** 2) channel by channel
+        np.testing.assert_allclose(result.outputs, x / (1 + x**2), rtol=1e-5)
 
 
 BAD_ARGUMENTS = [

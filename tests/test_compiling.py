@@ -8,6 +8,8 @@ import recipes
 from callbacks import LRFinder
 from recipes.compiling import DEFAULT_STEPS_PER_EXECUTION, single_steps
 
+pytestmark = [pytest.mark.backends, pytest.mark.smoke]
+
 SEVERAL_STEPS = pytest.mark.skipif(
     keras.backend.backend() == "torch",
     reason="Keras' PyTorch trainer runs one step per call (steps_per_execution=1)",

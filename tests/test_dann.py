@@ -18,6 +18,8 @@ from recipes.models.dann import (
     make_dann_data,
 )
 
+pytestmark = pytest.mark.backends
+
 
 def _input_gradient(layer, x, w, compiled=False):
     """d sum(w * layer(x)) / dx, eagerly or (``compiled``) inside a compiled function

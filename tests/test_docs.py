@@ -103,3 +103,15 @@ def test_readme_preset_table_lists_every_preset():
     table = section(README.read_text(), "Presets")
     listed = re.findall(r"^\| `([a-z0-9_]+)` \|", table, re.MULTILINE)
     assert listed == recipes.list_recipes()
+
+
+def test_architecture_names_every_module():
+    """ARCHITECTURE.md lists every module of the three packages and the benchmarks."""
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    missing = [
+        str(path.relative_to(ROOT))
+        for package in ("recipes", "callbacks", "tuning", "benchmarks")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if f"`{path.name}`" not in text and f"`{path.relative_to(ROOT)}`" not in text
+    ]
+    assert not missing, f"ARCHITECTURE.md does not name: {missing}"

@@ -5,6 +5,9 @@ import numpy as np
 import pytest
 
 from recipes.layers import Squeeze, Unsqueeze
+from recipes.testing import run_layer_test
+
+pytestmark = [pytest.mark.backends, pytest.mark.smoke]
 
 
 def numpy(x):
@@ -70,13 +73,22 @@ def test_bad_factor_and_rank_raise():
         Squeeze()(np.zeros((2, 4, 4), "float32"))
 
 
-def test_squeeze_model_round_trips_through_keras_file(roundtrip):
-    inputs = keras.Input((8, 8, 2))
-    x = Squeeze(name="squeeze")(inputs)
-    x = keras.layers.Conv2D(8, 1, name="mix")(x)
-    outputs = Unsqueeze(name="unsqueeze")(x)
-    model = keras.Model(inputs, outputs)
-    assert model.output_shape == (None, 8, 8, 2)
-    loaded = roundtrip(model, np.random.default_rng(0).normal(size=(2, 8, 8, 2)))
-    assert loaded.get_layer("squeeze").factor == 2
-    assert isinstance(loaded.get_layer("unsqueeze"), Unsqueeze)
+@pytest.mark.parametrize(
+    "layer_cls, factor, input_shape, output_shape",
+    [
+        (Squeeze, 2, (2, 8, 8, 2), (2, 4, 4, 8)),
+        (Unsqueeze, 2, (2, 4, 4, 8), (2, 8, 8, 2)),
+        (Squeeze, 3, (2, 9, 6, 2), (2, 3, 2, 18)),
+    ],
+)
+def test_layer_harness(layer_cls, factor, input_shape, output_shape, tmp_path):
+    """Build, call, config round trip, safe-mode .keras round trip in a model."""
+    result = run_layer_test(
+        layer_cls,
+        {"factor": factor},
+        input_shape,
+        output_shape,
+        expected_num_params=0,
+        directory=tmp_path,
+    )
+    assert result.loaded.layers[-1].factor == factor

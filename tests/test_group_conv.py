@@ -9,6 +9,9 @@ import recipes
 from recipes import data
 from recipes.layers import P4ConvP4, P4ConvZ2, P4Pool
 from recipes.layers.group_conv import rotate_p4
+from recipes.testing import run_layer_test
+
+pytestmark = pytest.mark.backends
 
 
 def numpy(x):
@@ -93,13 +96,35 @@ def test_p4convz2_rotations_are_the_turned_filters():
     np.testing.assert_allclose(numpy(layer(image))[0, 0, 0, 0], [1.0, 2.0, 4.0, 3.0])
 
 
-def test_parameter_counts_match_a_conv_with_4x_input_channels():
-    lift = P4ConvZ2(10, 3)
-    lift.build((None, 28, 28, 1))
-    assert lift.count_params() == 3 * 3 * 1 * 10 + 10
-    group = P4ConvP4(10, 3)
-    group.build((None, 26, 26, 10, 4))
-    assert group.count_params() == 3 * 3 * 10 * 4 * 10 + 10
+@pytest.mark.parametrize(
+    "layer_cls, init_kwargs, input_shape, output_shape, params",
+    [
+        # parameters: those of a convolution with 4x the input channels (p4 maps)
+        (P4ConvZ2, {"filters": 10, "kernel_size": 3}, (2, 9, 9, 1), (2, 7, 7, 10, 4), 90 + 10),
+        (P4ConvP4, {"filters": 10}, (2, 7, 7, 10, 4), (2, 5, 5, 10, 4), 3 * 3 * 10 * 4 * 10 + 10),
+        (
+            P4ConvZ2,
+            {"filters": 3, "padding": "same", "use_bias": False},
+            (2, 6, 6, 2),
+            (2, 6, 6, 3, 4),
+            54,
+        ),
+        (P4Pool, {"mode": "mean"}, (2, 5, 5, 3, 4), (2, 5, 5, 3), 0),
+    ],
+    ids=["P4ConvZ2", "P4ConvP4", "P4ConvZ2_same", "P4Pool"],
+)
+def test_layer_harness_and_parameter_counts(
+    layer_cls, init_kwargs, input_shape, output_shape, params, tmp_path
+):
+    """Build, call, parameter count, config round trip, safe-mode .keras round trip."""
+    run_layer_test(
+        layer_cls,
+        init_kwargs,
+        input_shape,
+        output_shape,
+        expected_num_params=params,
+        directory=tmp_path,
+    )
 
 
 @pytest.mark.parametrize("mode, expected", [("max", [4.0, -1.0]), ("mean", [2.5, -2.5])])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from recipes.layers import GRU1Cell, GRU2Cell, GRU3Cell, LayerNormGRUCell, MGUCell
+from recipes.testing import run_layer_test
 
 CELLS = {
     "mgu": MGUCell,
@@ -227,11 +228,23 @@ def test_every_variant_trains_and_round_trips(tmp_path):
 
 
 @pytest.mark.parametrize("name", list(CELLS))
-def test_config_round_trip(name):
+def test_layer_harness(name, tmp_path):
+    """In a keras.layers.RNN: build, call, parameter count, config round trip (the
+    cell's config nested in the RNN's), same outputs from the clone, safe-mode
+    .keras round trip."""
     cell = CELLS[name](7, activation="relu", use_bias=True, name="cell")
-    clone = CELLS[name].from_config(cell.get_config())
-    assert clone.get_config() == cell.get_config()
+    result = run_layer_test(
+        keras.layers.RNN,
+        {"cell": cell, "return_sequences": True},
+        input_shape=(2, 5, 3),
+        expected_output_shape=(2, 5, 7),
+        expected_num_params=expected_params(name, m=3, n=7),
+        directory=tmp_path,
+    )
+    clone = result.clone.cell
+    assert type(clone) is CELLS[name] and clone.get_config() == cell.get_config()
     assert clone.units == 7 and clone.activation is keras.activations.relu
+    assert type(result.loaded.layers[-1].cell) is CELLS[name]
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,11 @@
-import importlib.util
-import os
-import subprocess
-import sys
-import textwrap
-
 import keras
 import numpy as np
 import pytest
 
 import recipes
 from recipes import data
+
+pytestmark = pytest.mark.backends
 
 
 def test_mnist_mlp_has_the_documented_52650_parameters():
@@ -27,18 +23,43 @@ def test_mnist_mlp_trains_and_round_trips(recipe_check):
 
 
 def test_digits_mlp_learns_digits(recipe_check):
+    """Trained on 128 digits, measured on the 359 test digits against the same
+    network untrained (chance is 0.1): about 0.9 against 0.1 to 0.16."""
     x, y = data.arrays("digits", "train")
-    loaded = recipe_check(recipes.build("digits_mlp"), x[:128], y[:128], steps=45)
+    x_test, y_test = data.arrays("digits", "test")
+    model = recipes.build("digits_mlp")
+    untrained = model.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"]
+    loaded = recipe_check(model, x[:128], y[:128], steps=45)
     assert loaded.evaluate(x[:128], y[:128], verbose=0, return_dict=True)["accuracy"] > 0.9
+    held_out = loaded.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"]
+    assert held_out > 0.8 and held_out > untrained + 0.5, (untrained, held_out)
 
 
-@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "swish"])
-def test_every_hidden_activation_builds_and_trains(activation):
+HIDDEN_ACTIVATIONS = ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "swish"]
+
+
+def test_every_hidden_activation_builds_and_trains():
+    """moons_mlp with each hidden activation, as the branches of one model (one
+    traced training function for all six keeps the test fast; each branch has its
+    own weights and loss): each builds with its activation, each branch's loss
+    falls in 15 full-batch steps of the recipe's optimizer."""
     x, y = data.arrays("moons", "train")
-    model = recipes.build("moons_mlp", activation=activation, learning_rate=0.05)
-    recipes.testing.assert_loss_decreases(model, x[:128], y[:128], steps=15, factor=0.95)
-    layer = model.get_layer(f"{activation}_1")
-    assert layer.activation is keras.activations.get(activation)
+    x, y = x[:128], {activation: y[:128] for activation in HIDDEN_ACTIVATIONS}
+    inputs = keras.Input((2,))
+    branches = {}
+    for activation in HIDDEN_ACTIVATIONS:
+        mlp = recipes.build("moons_mlp", activation=activation, learning_rate=0.05)
+        layer = mlp.get_layer(f"{activation}_1")
+        assert layer.activation is keras.activations.get(activation)
+        branches[activation] = keras.Model(mlp.inputs, mlp.outputs[0], name=activation)(inputs)
+    model = keras.Model(inputs, branches)
+    model.compile(type(mlp.optimizer).from_config(mlp.optimizer.get_config()), mlp.loss)
+    before = model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True)
+    model.fit(x, y, batch_size=128, epochs=15, verbose=0, shuffle=False)
+    after = model.evaluate(x, y, batch_size=128, verbose=0, return_dict=True)
+    for activation in HIDDEN_ACTIVATIONS:
+        key = f"{activation}_loss"
+        assert np.isfinite(after[key]) and after[key] < 0.95 * before[key], (key, before, after)
 
 
 @pytest.mark.parametrize(
@@ -104,31 +125,6 @@ def test_batch_norm_dropout_and_regularisers_are_in_the_stack():
 def test_bad_arguments_raise_clear_errors(arguments, message):
     with pytest.raises(ValueError, match=message):
         recipes.build_mlp(**arguments)
-
-
-JAX_SCRIPT = textwrap.dedent(
-    """
-    import numpy as np, keras, recipes, tempfile, os
-    assert keras.backend.backend() == "jax"
-    model = recipes.build("mnist_mlp", optimizer="adam", learning_rate=1e-2)
-    assert model.count_params() == 52650
-    x = np.random.default_rng(0).uniform(size=(64, 28, 28, 1)).astype("float32")
-    y = np.arange(64) % 10
-    from recipes.testing import check_recipe
-    check_recipe(model, x, y, tempfile.mkdtemp())
-    print("jax ok")
-    """
-)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed")
-def test_mnist_mlp_on_the_jax_backend():
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run(
-        [sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "jax ok" in result.stdout
 
 
 def test_mixed_precision_keeps_float32_outputs_and_scales_the_loss():

@@ -90,7 +90,7 @@ def test_a_custom_encoder_works_with_any_episode_size(roundtrip):
     roundtrip(model, inputs)
 
 
-def test_on_held_out_digit_classes_it_beats_chance_clearly():
+def test_episodes_of_the_training_classes_improve_on_their_test_samples():
     x, y = data.arrays("digits", "train")
     x_test, y_test = data.arrays("digits", "test")
     keras.utils.set_random_seed(0)
@@ -104,12 +104,39 @@ def test_on_held_out_digit_classes_it_beats_chance_clearly():
     before = model.evaluate(*seen, verbose=0, return_dict=True)["accuracy"]
     model.fit(train, epochs=2, verbose=0)
     assert model.evaluate(*seen, verbose=0, return_dict=True)["accuracy"] > before + 0.05
-    # 3-way 5-shot episodes of the digits 7, 8, 9, never seen in training: chance is 1/3.
+
+
+def test_on_held_out_digit_classes_training_beats_the_untrained_encoder_clearly():
+    """3-way 5-shot episodes of the digits 7, 8, 9, never seen in training (chance
+    1/3), before and after training on episodes of 0 to 6. A small CNN encoder: the
+    Dense one learns the training classes but its held-out accuracy stays that of
+    the untrained network (0.83 -> 0.85, pixel distances already sort 8x8 digits),
+    so it could not show that what is learnt transfers; the CNN's goes from 0.62 to
+    0.78 untrained to 0.80 to 0.90 trained, 0.06 to 0.27 better (4 seeds each on
+    TensorFlow and JAX)."""
+    x, y = data.arrays("digits", "train")
+    x_test, y_test = data.arrays("digits", "test")
+    keras.utils.set_random_seed(0)
+    encoder = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+        ]
+    )
+    model = recipes.build_prototypical(input_shape=(8, 8, 1), encoder=encoder, learning_rate=1e-2)
+    train = EpisodeSampler(
+        x, y, n_way=7, k_shot=5, n_query=5, classes=range(7), batch_size=8, steps=40, seed=0
+    )
     held_out = EpisodeSampler(
         x_test, y_test, n_way=3, k_shot=5, n_query=5, classes=(7, 8, 9), seed=1
     ).sample(30)
-    accuracy = model.evaluate(*held_out, verbose=0, return_dict=True)["accuracy"]
-    assert accuracy > 0.7, accuracy
+    untrained = model.evaluate(*held_out, verbose=0, return_dict=True)["accuracy"]
+    model.fit(train, epochs=3, verbose=0)
+    trained = model.evaluate(*held_out, verbose=0, return_dict=True)["accuracy"]
+    assert trained > untrained + 0.05 and trained > 0.75, (untrained, trained)
 
 
 BAD_BUILDER_ARGUMENTS = [

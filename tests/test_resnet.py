@@ -7,6 +7,8 @@ from recipes.augment import build_augmentation
 from recipes.compiling import compile_recipe
 from recipes.testing import assert_loss_decreases
 
+pytestmark = pytest.mark.backends
+
 SGD = {"optimizer": "sgd", "learning_rate": 0.1}
 RESNET_PRESETS = ("cifar10_resnet20", "cifar10_resnet56", "cifar10_resnet9")
 

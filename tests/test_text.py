@@ -125,9 +125,9 @@ def test_text_classifiers_learn_the_toy_reviews(reviews, recipe_check, kind):
         embedding_dim=16,
         units=16,
         hidden_units=(32,),
-        learning_rate=0.01,
+        learning_rate=0.02,
     )
-    loaded = recipe_check(model, reviews["x"], reviews["y"], steps=10, batch_size=64)
+    loaded = recipe_check(model, reviews["x"], reviews["y"], steps=5, batch_size=64)
     result = loaded.evaluate(reviews["x_test"], reviews["y_test"], verbose=0, return_dict=True)
     assert result["accuracy"] > 0.9, result
 
@@ -195,10 +195,12 @@ def corpus():
 def test_language_model_perplexity_drops_and_it_samples(corpus, recipe_check):
     vocabulary, ids = corpus
     x, y = next_token_data(ids)
-    model = build_language_model(vocab_size=len(vocabulary), embedding_dim=16, units=32)
+    model = build_language_model(
+        vocab_size=len(vocabulary), embedding_dim=16, units=32, learning_rate=0.02
+    )
     assert model.optimizer.clipnorm == 1.0
     before = model.evaluate(x, y, verbose=0, return_dict=True)["perplexity"]
-    loaded = recipe_check(model, x, y, steps=12, batch_size=32)
+    loaded = recipe_check(model, x, y, steps=6, batch_size=32)
     after = loaded.evaluate(x, y, verbose=0, return_dict=True)["perplexity"]
     # Untrained: about uniform over the vocabulary. Trained: a few words per slot.
     assert before > 0.7 * len(vocabulary), before

@@ -10,6 +10,8 @@ from recipes import data
 from recipes.layers.augmentation import apply_flips
 from recipes.losses import SegmentationMeanIoU
 
+pytestmark = pytest.mark.backends
+
 
 @pytest.mark.parametrize(
     "depth, size, num_classes, upsampling",

@@ -13,6 +13,8 @@ from recipes import data
 from recipes.models.vit import vit_attention_maps, vit_attention_weights
 from recipes.plots import plot_attention_overlay
 
+pytestmark = pytest.mark.backends
+
 TINY = dict(
     input_shape=(8, 8, 1),
     num_classes=10,
