@@ -27,6 +27,7 @@ from recipes.registry import (
     list_recipes,
     register_builder,
     register_recipe,
+    register_recipes,
 )
 
 __version__ = "0.1.0"
@@ -45,6 +46,7 @@ __all__ = [
     "precision",
     "register_builder",
     "register_recipe",
+    "register_recipes",
     "set_precision",
     "set_steps_per_execution",
     "steps_per_execution",

@@ -27,7 +27,14 @@ import numpy as np
 from keras import ops
 
 from recipes.autodiff import input_gradient
-from recipes.checks import check_positive_int
+from recipes.checks import (
+    check_clip_range,
+    check_fraction,
+    check_instance,
+    check_positive_int,
+    check_positive_number,
+    check_same_length,
+)
 from recipes.compiling import compile_recipe
 
 
@@ -55,14 +62,13 @@ def fgsm(model, x, y, epsilon, loss=None, clip_range=None, batch_size=256):
     >>> np.abs(x_adv - x).max() <= 0.1 + 1e-6
     True
     """
-    epsilon = _check_epsilon(epsilon)
-    clip_range = _check_clip_range(clip_range)
+    epsilon = check_positive_number("epsilon", epsilon)
+    clip_range = check_clip_range(clip_range)
     check_positive_int("batch_size", batch_size)
     loss_fn = _attack_loss(model, loss)
     x = np.asarray(x, dtype="float32")
     y = np.asarray(y)
-    if len(x) != len(y):
-        raise ValueError(f"`x` and `y` must have the same length. Received: {len(x)}, {len(y)}")
+    check_same_length(x, y)
     out = []
     for start in range(0, len(x), batch_size):
         xb = x[start : start + batch_size]
@@ -111,21 +117,10 @@ class AdversarialTrainer(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(classifier, keras.Model):
-            raise ValueError(
-                f"`classifier` must be a keras.Model. Received: classifier={classifier!r}"
-            )
-        self.classifier = classifier
-        self.epsilon = _check_epsilon(epsilon)
-        if not isinstance(adversarial_weight, (int, float)) or not (
-            0.0 <= adversarial_weight <= 1.0
-        ):
-            raise ValueError(
-                "`adversarial_weight` must be in [0, 1]. "
-                f"Received: adversarial_weight={adversarial_weight!r}"
-            )
-        self.adversarial_weight = float(adversarial_weight)
-        self.clip_range = _check_clip_range(clip_range)
+        self.classifier = check_instance("classifier", classifier, keras.Model, "a keras.Model")
+        self.epsilon = check_positive_number("epsilon", epsilon)
+        self.adversarial_weight = check_fraction("adversarial_weight", adversarial_weight)
+        self.clip_range = check_clip_range(clip_range)
         self.attack_loss = attack_loss
         self._attack_loss_fn = keras.losses.get(attack_loss)
 
@@ -241,23 +236,3 @@ def _attack_loss(model, loss):
         raise ValueError(
             f"`loss` must be a Keras loss name, function or object. Received: loss={loss!r}"
         ) from None
-
-
-def _check_epsilon(epsilon):
-    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
-        raise ValueError(f"`epsilon` must be a number > 0. Received: epsilon={epsilon!r}")
-    return float(epsilon)
-
-
-def _check_clip_range(clip_range):
-    if clip_range is None:
-        return None
-    try:
-        low, high = (float(v) for v in clip_range)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"`clip_range` must be None or a (low, high) pair. Received: clip_range={clip_range!r}"
-        ) from None
-    if not low < high:
-        raise ValueError(f"`clip_range` must have low < high. Received: clip_range={clip_range!r}")
-    return (low, high)

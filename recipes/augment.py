@@ -17,7 +17,7 @@ Example:
 
 import keras
 
-from recipes.checks import check_choice
+from recipes.checks import check_choice, check_positive_int
 from recipes.layers.augmentation import (
     FILL_MODES,
     FLIP_MODES,
@@ -71,8 +71,7 @@ def build_augmentation(
     if flip is not None:
         check_choice("flip", flip, FLIP_MODES)
     check_choice("fill_mode", fill_mode, FILL_MODES)
-    if isinstance(crop, bool) or not isinstance(crop, int) or crop < 0:
-        raise ValueError(f"`crop` must be an integer >= 0 (pixels). Received: crop={crop!r}")
+    check_positive_int("crop", crop, minimum=0)
 
     def layer_seed(index):
         return None if seed is None else seed + index

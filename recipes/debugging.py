@@ -20,7 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_positive_int
+from recipes.checks import check_positive_int, check_same_length
 
 
 @dataclass
@@ -144,8 +144,7 @@ def _take(dataset, n, seed):
         if not xs:
             raise ValueError("`dataset` is empty.")
         x, y = np.concatenate(xs), np.concatenate(ys)
-    if len(x) != len(y):
-        raise ValueError(f"`x` and `y` must have the same length. Received: {len(x)}, {len(y)}")
+    check_same_length(x, y)
     if len(x) < n:
         raise ValueError(f"`n` must be at most the {len(x)} samples available. Received: n={n}")
     index = np.random.default_rng(seed).choice(len(x), size=n, replace=False)

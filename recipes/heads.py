@@ -89,6 +89,37 @@ def output_dense(units, activation, name="predictions", **dense_kwargs):
     )
 
 
+def output_upconv(channels, kernel_size, activation, name):
+    """The output layer of an image decoder: a stride-2 "same" ``Conv2DTranspose``
+    to the image's ``channels`` (doubling the sides), float32 under any precision
+    policy, like ``output_dense``.
+
+    Args:
+        channels: channels of the images.
+        kernel_size: size of the kernel.
+        activation: the output activation (``"sigmoid"`` for pixels in [0, 1]...).
+        name: layer name.
+
+    Returns:
+        A ``keras.layers.Conv2DTranspose`` layer.
+
+    Example:
+
+    >>> layer = output_upconv(1, 3, "sigmoid", "reconstructions")
+    >>> layer(np.zeros((2, 14, 14, 16), "float32")).shape
+    (2, 28, 28, 1)
+    """
+    return keras.layers.Conv2DTranspose(
+        channels,
+        kernel_size,
+        strides=2,
+        padding="same",
+        activation=activation,
+        dtype="float32",
+        name=name,
+    )
+
+
 def apply_output_head(x, num_classes, output_activation, dropout=0.0):
     """A classifier's head on pooled features: dropout (``head_dropout``) and
     the float32 output layer (``predictions``).

@@ -27,6 +27,22 @@ def _class_map(masks):
     return masks.astype("int64")
 
 
+def _rgb(image):
+    """An ``(height, width, 3)`` image from one with 1 or 3 channels."""
+    import numpy as np
+
+    return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
+
+
+def _save(figure, path, **layout):
+    """Lays ``figure`` out (``tight_layout(**layout)``), writes it to ``path`` as a
+    PNG and closes it; returns ``path``."""
+    figure.tight_layout(**layout)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
 def plot_segmentation(
     images, true_masks, pred_masks, path, class_names=None, max_images=8, alpha=0.7, title=None
 ):
@@ -82,9 +98,7 @@ def plot_segmentation(
     rows = min(len(images), max_images)
     figure, axes = plt.subplots(rows, 3, figsize=(7.5, 2.6 * rows), squeeze=False)
     for row in range(rows):
-        image = images[row]
-        if image.shape[-1] == 1:
-            image = np.repeat(image, 3, axis=-1)
+        image = _rgb(images[row])
         grey = np.repeat(image.mean(axis=-1, keepdims=True), 3, axis=-1)
         panels = [
             ("image", image),
@@ -105,10 +119,7 @@ def plot_segmentation(
     )
     if title:
         figure.suptitle(title)
-    figure.tight_layout(rect=(0, 0.04, 1, 0.97 if title else 1))
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save(figure, path, rect=(0, 0.04, 1, 0.97 if title else 1))
 
 
 def plot_attention_overlay(
@@ -156,9 +167,7 @@ def plot_attention_overlay(
     figure, axes = plt.subplots(2, columns, figsize=(2.2 * columns, 4.6), squeeze=False)
     height, width = images.shape[1:3]
     for column in range(columns):
-        image = images[column]
-        if image.shape[-1] == 1:
-            image = np.repeat(image, 3, axis=-1)
+        image = _rgb(images[column])
         weights = maps[column] / max(float(maps[column].max()), 1e-12)
         axes[0, column].imshow(image, interpolation="nearest")
         axes[1, column].imshow(image, interpolation="nearest")
@@ -180,10 +189,7 @@ def plot_attention_overlay(
     axes[1, 0].set_ylabel("attention")
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def plot_attention(
@@ -248,7 +254,4 @@ def plot_attention(
     figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
     if title:
         axis.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save(figure, path)

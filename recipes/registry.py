@@ -9,7 +9,8 @@ and builders here, the datasets of ``recipes.data`` and the tuning tasks of
 A *builder* is a plain function ``build_<arch>(...)`` that returns a ``keras.Model``
 ready to ``fit``. It is registered with ``@register_builder`` and becomes
 ``recipes.build_<arch>``. A *preset* (a "recipe") is a builder plus keyword
-arguments, registered with ``register_recipe`` next to its builder.
+arguments, registered with ``register_recipe`` next to its builder; a family
+registers its presets as data, one ``register_recipes({name: arguments})`` table.
 
 Example:
 
@@ -279,6 +280,27 @@ def register_recipe(name, builder, summary, dataset=None, fit=None, trainer=None
     _check_arguments(builder, kwargs, context=f"recipe {name!r}")
     recipe = Recipe(name, builder, dict(kwargs), summary, dataset, dict(fit or {}), trainer)
     return RECIPES.register(name, recipe)
+
+
+def register_recipes(presets):
+    """Registers presets given as data, in the keras-hub manner: a dict ``name ->
+    arguments of register_recipe`` (``builder``, ``summary``, and ``dataset``,
+    ``fit``, ``trainer`` and the builder's arguments as needed).
+
+    Args:
+        presets: a dict of preset name to its arguments.
+
+    Returns:
+        The registered ``Recipe`` objects, in order.
+
+    Example:
+
+    >>> register_recipes({
+    ...     "moons_mlp": {"builder": build_mlp, "summary": "MLP for the 2-D moons.",
+    ...                   "input_shape": (2,), "num_classes": 1},
+    ... })
+    """
+    return [register_recipe(name, **arguments) for name, arguments in presets.items()]
 
 
 def list_recipes(pattern="*"):

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_positive_int
+from recipes.checks import check_fraction, check_positive_int, check_rate
 
 # Moves: row + 1, row - 1, column + 1, column - 1.
 ACTIONS = ("down", "up", "right", "left")
@@ -198,9 +198,8 @@ class EpsilonGreedy:
     """
 
     def __init__(self, start=1.0, end=0.05, decay=0.95, seed=None):
-        for argument, value in (("start", start), ("end", end)):
-            if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                raise ValueError(f"`{argument}` must be in [0, 1]. Received: {argument}={value!r}")
+        check_fraction("start", start)
+        check_fraction("end", end)
         if end > start:
             raise ValueError(f"`end` must be <= `start`. Received: start={start}, end={end}")
         if not isinstance(decay, (int, float)) or not 0 < decay <= 1:
@@ -278,8 +277,7 @@ def train_dqn(
     >>> history["returns"][-5:]
     """
     check_positive_int("episodes", episodes)
-    if not isinstance(gamma, (int, float)) or not 0 <= gamma < 1:
-        raise ValueError(f"`gamma` must be in [0, 1). Received: gamma={gamma!r}")
+    check_rate("gamma", gamma)
     check_positive_int("batch_size", batch_size)
     check_positive_int("memory_size", memory_size)
     check_positive_int("warmup", warmup, minimum=0)

@@ -28,7 +28,7 @@ Example:
 
 import keras
 
-from recipes.checks import check_choice, check_positive_int
+from recipes.checks import check_choice, check_instance, check_positive_int
 from recipes.heads import OUTPUT_ACTIVATIONS, default_output_activation
 
 
@@ -68,8 +68,7 @@ def reuse_layers(
     >>> [layer.name for layer in new.layers][-2:]
     ['relu_2', 'new_predictions']
     """
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"`model` must be a keras.Model. Received: model={model!r}")
+    check_instance("model", model, keras.Model, "a keras.Model")
     inputs = _model_inputs(model)
     if inputs is None:
         raise ValueError(

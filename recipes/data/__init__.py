@@ -322,104 +322,58 @@ def _finish(dataset, batch_size, shuffle, seed, cache, repeat, buffer_size):
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-register_dataset(
-    DatasetSpec(
-        "digits",
-        "classification",
-        (8, 8, 1),
-        10,
-        "scikit-learn's 8x8 handwritten digits, 1,797 images",
-        load_arrays,
-        arrays=offline.digits,
-    )
+def _offline(name, task, input_shape, num_classes, summary, arrays):
+    """Registers an offline set: its NumPy maker ``arrays`` and its own splits."""
+    spec = DatasetSpec(name, task, input_shape, num_classes, summary, load_arrays, arrays=arrays)
+    return register_dataset(spec)
+
+
+def _tfds(name, task, input_shape, num_classes, summary, loader=tfds_sets.load_images):
+    """Registers a tensorflow-datasets set, served by ``loader`` with ``TFDS_SPLITS``."""
+    spec = DatasetSpec(name, task, input_shape, num_classes, summary, loader, splits=TFDS_SPLITS)
+    return register_dataset(spec)
+
+
+_offline(
+    "digits",
+    "classification",
+    (8, 8, 1),
+    10,
+    "scikit-learn's 8x8 handwritten digits, 1,797 images",
+    offline.digits,
 )
-register_dataset(
-    DatasetSpec(
-        "moons",
-        "classification",
-        (2,),
-        2,
-        "two interleaving half circles in 2-D (binary)",
-        load_arrays,
-        arrays=offline.moons,
-    )
+_offline(
+    "moons",
+    "classification",
+    (2,),
+    2,
+    "two interleaving half circles in 2-D (binary)",
+    offline.moons,
 )
-register_dataset(
-    DatasetSpec(
-        "shapes",
-        "segmentation",
-        (64, 64, 3),
-        3,
-        "synthetic circles and squares with segmentation masks",
-        load_arrays,
-        arrays=offline.shapes,
-    )
+_offline(
+    "shapes",
+    "segmentation",
+    (64, 64, 3),
+    3,
+    "synthetic circles and squares with segmentation masks",
+    offline.shapes,
 )
-register_dataset(
-    DatasetSpec(
-        "sine",
-        "regression",
-        (32, 1),
-        1,
-        "noisy sine windows; predict the next value",
-        load_arrays,
-        arrays=offline.sine,
-    )
+_offline(
+    "sine", "regression", (32, 1), 1, "noisy sine windows; predict the next value", offline.sine
 )
-register_dataset(
-    DatasetSpec(
-        "copy",
+for _task in ("copy", "reverse"):
+    _offline(
+        _task,
         "seq2seq",
         None,
         SEQUENCE_VOCAB_SIZE,
-        "copy a string of 10-20 digits",
-        load_arrays,
-        arrays=partial(offline.sequence_task, "copy"),
+        f"{_task} a string of 10-20 digits",
+        partial(offline.sequence_task, _task),
     )
-)
-register_dataset(
-    DatasetSpec(
-        "reverse",
-        "seq2seq",
-        None,
-        SEQUENCE_VOCAB_SIZE,
-        "reverse a string of 10-20 digits",
-        load_arrays,
-        arrays=partial(offline.sequence_task, "reverse"),
-    )
-)
-register_dataset(
-    DatasetSpec(
-        "mnist",
-        "classification",
-        (28, 28, 1),
-        10,
-        "MNIST handwritten digits (tfds)",
-        tfds_sets.load_images,
-        splits=TFDS_SPLITS,
-    )
-)
-register_dataset(
-    DatasetSpec(
-        "fashion_mnist",
-        "classification",
-        (28, 28, 1),
-        10,
-        "Fashion-MNIST clothing images (tfds)",
-        tfds_sets.load_images,
-        splits=TFDS_SPLITS,
-    )
-)
-register_dataset(
-    DatasetSpec(
-        "cifar10",
-        "classification",
-        (32, 32, 3),
-        10,
-        "CIFAR-10 32x32 colour images, 10 classes (tfds)",
-        tfds_sets.load_images,
-        splits=TFDS_SPLITS,
-    )
+_tfds("mnist", "classification", (28, 28, 1), 10, "MNIST handwritten digits (tfds)")
+_tfds("fashion_mnist", "classification", (28, 28, 1), 10, "Fashion-MNIST clothing images (tfds)")
+_tfds(
+    "cifar10", "classification", (32, 32, 3), 10, "CIFAR-10 32x32 colour images, 10 classes (tfds)"
 )
 register_dataset(
     DatasetSpec(
@@ -431,36 +385,26 @@ register_dataset(
         load_cifar10_jpeg,
     )
 )
-register_dataset(
-    DatasetSpec(
-        "cifar100",
-        "classification",
-        (32, 32, 3),
-        100,
-        "CIFAR-100 32x32 colour images, 100 classes (tfds)",
-        tfds_sets.load_images,
-        splits=TFDS_SPLITS,
-    )
+_tfds(
+    "cifar100",
+    "classification",
+    (32, 32, 3),
+    100,
+    "CIFAR-100 32x32 colour images, 100 classes (tfds)",
 )
-register_dataset(
-    DatasetSpec(
-        "imdb_reviews",
-        "text_classification",
-        None,
-        2,
-        "IMDB movie reviews as raw text, positive/negative (tfds)",
-        tfds_sets.load_text,
-        splits=TFDS_SPLITS,
-    )
+_tfds(
+    "imdb_reviews",
+    "text_classification",
+    None,
+    2,
+    "IMDB movie reviews as raw text, positive/negative (tfds)",
+    tfds_sets.load_text,
 )
-register_dataset(
-    DatasetSpec(
-        "oxford_iiit_pet",
-        "segmentation",
-        (128, 128, 3),
-        3,
-        "Oxford-IIIT pets with pet/background/border masks (tfds)",
-        tfds_sets.load_pets,
-        splits=TFDS_SPLITS,
-    )
+_tfds(
+    "oxford_iiit_pet",
+    "segmentation",
+    (128, 128, 3),
+    3,
+    "Oxford-IIIT pets with pet/background/border masks (tfds)",
+    tfds_sets.load_pets,
 )

@@ -20,6 +20,7 @@ import tarfile
 import numpy as np
 from PIL import Image
 
+from recipes.checks import check_split
 from recipes.data import DatasetNotAvailableError
 
 CIFAR10_CLASSES = (
@@ -128,9 +129,7 @@ def list_split(root, split, class_names=CIFAR10_CLASSES):
         split: ``"train"``, ``"validation"``, ``"test"`` or ``"train+validation"``.
         class_names: class folder names in label order.
     """
-    allowed = ("train", "validation", "test", "train+validation")
-    if split not in allowed:
-        raise ValueError(f"`split` must be one of {', '.join(allowed)}. Received: {split!r}")
+    check_split(split, ("train", "validation", "test", "train+validation"))
     folder = "test" if split == "test" else "train"
     paths, labels = [], []
     for label, name in enumerate(class_names):

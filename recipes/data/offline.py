@@ -7,6 +7,8 @@ same split always holds the same examples.
 
 import numpy as np
 
+from recipes.checks import check_split
+
 SPLITS = ("train", "validation", "test")
 _SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
 
@@ -15,14 +17,6 @@ PAD, START, END = 0, 1, 2
 FIRST_DIGIT = 3
 SEQUENCE_VOCAB_SIZE = FIRST_DIGIT + 10
 SHAPE_CLASSES = ("background", "circle", "square")
-
-
-def _check_split(split):
-    if split not in SPLITS:
-        raise ValueError(
-            f"`split` must be one of {', '.join(SPLITS)} for offline datasets. "
-            f"Received: split={split!r}"
-        )
 
 
 def _split_sizes(total, fractions=(0.7, 0.1, 0.2)):
@@ -40,7 +34,7 @@ def digits(split="train"):
     """
     from sklearn.datasets import load_digits
 
-    _check_split(split)
+    check_split(split, SPLITS)
     bunch = load_digits()
     x = (bunch.images / 16.0).astype("float32")[..., None]
     y = bunch.target.astype("int32")
@@ -66,7 +60,7 @@ def moons(split="train", num_examples=None, noise=0.2):
     """
     from sklearn.datasets import make_moons
 
-    _check_split(split)
+    check_split(split, SPLITS)
     n = num_examples or _split_sizes(1000)[split]
     x, y = make_moons(n, noise=noise, random_state=_SPLIT_SEEDS[split])
     return x.astype("float32"), y.astype("int32")
@@ -89,7 +83,7 @@ def shapes(split="train", num_examples=None, image_size=64, max_shapes=3):
         ``x`` float32 ``(n, size, size, 3)`` in ``[0, 1]`` and ``y`` int32 masks
         ``(n, size, size, 1)``.
     """
-    _check_split(split)
+    check_split(split, SPLITS)
     if image_size < 16:
         raise ValueError(f"`image_size` must be >= 16. Received: image_size={image_size}")
     n = num_examples or {"train": 512, "validation": 64, "test": 128}[split]
@@ -120,7 +114,7 @@ def sine(split="train", num_examples=None, window=32, noise=0.05):
     Returns:
         ``x`` float32 ``(n, window, 1)`` and ``y`` float32 ``(n, 1)``.
     """
-    _check_split(split)
+    check_split(split, SPLITS)
     n = num_examples or _split_sizes(2000)[split]
     rng = np.random.default_rng(200 + _SPLIT_SEEDS[split])
     frequency = rng.uniform(0.05, 0.25, (n, 1))
@@ -149,7 +143,7 @@ def sequence_task(task, split="train", num_examples=None, min_length=10, max_len
     """
     if task not in ("copy", "reverse"):
         raise ValueError(f"`task` must be 'copy' or 'reverse'. Received: task={task!r}")
-    _check_split(split)
+    check_split(split, SPLITS)
     if not 1 <= min_length <= max_length:
         raise ValueError(
             "Need 1 <= min_length <= max_length. Received: "

@@ -21,15 +21,18 @@ import math
 import keras
 from keras import ops
 
-from recipes.checks import check_choice, check_positive_int, check_rate
+from recipes.checks import (
+    TRANSFORMER_ACTIVATIONS,
+    check_bool,
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    check_rate,
+    check_seed,
+    check_sequence_shape,
+)
 
 _LARGE_NEGATIVE = -1e9  # added to masked scores, in float32 (the softmax's dtype)
-
-
-def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(f"`seed` must be None or an int. Received: seed={seed!r}")
-    return seed
 
 
 def _offset_seed(seed, offset):
@@ -98,11 +101,9 @@ class ScaledDotProductAttention(keras.layers.Layer):
 
     def __init__(self, causal=False, dropout=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(causal, bool):
-            raise ValueError(f"`causal` must be True or False. Received: causal={causal!r}")
-        self.causal = causal
+        self.causal = check_bool("causal", causal)
         self.dropout = check_rate("dropout", dropout)
-        self.seed = _check_seed(seed)
+        self.seed = check_seed(seed)
         self.seed_generator = keras.random.SeedGenerator(seed) if self.dropout else None
 
     def call(
@@ -226,12 +227,10 @@ class MultiHeadAttention(keras.layers.Layer):
         self.output_dim = output_dim
         self.dropout = check_rate("dropout", dropout)
         self.use_bias = bool(use_bias)
-        if not isinstance(causal, bool):
-            raise ValueError(f"`causal` must be True or False. Received: causal={causal!r}")
-        self.causal = causal
+        self.causal = check_bool("causal", causal)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.seed = _check_seed(seed)
+        self.seed = check_seed(seed)
 
     def _projection(self, equation, output_shape, bias_axes, name):
         return keras.layers.EinsumDense(
@@ -373,11 +372,7 @@ class SinusoidalPositionalEmbedding(keras.layers.Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
-        if len(input_shape) != 3 or input_shape[-1] is None:
-            raise ValueError(
-                "SinusoidalPositionalEmbedding needs (batch, length, features) inputs with "
-                f"known features. Received: input_shape={input_shape}"
-            )
+        check_sequence_shape(type(self).__name__, input_shape)
 
     def encoding(self, length, depth):
         """The ``(length, depth)`` float32 table of encodings."""
@@ -429,11 +424,7 @@ class LearnedPositionalEmbedding(keras.layers.Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
-        if len(input_shape) != 3 or input_shape[-1] is None:
-            raise ValueError(
-                "LearnedPositionalEmbedding needs (batch, length, features) inputs with "
-                f"known features. Received: input_shape={input_shape}"
-            )
+        check_sequence_shape(type(self).__name__, input_shape)
         if input_shape[1] is not None and input_shape[1] > self.max_length:
             raise ValueError(
                 f"Sequences of length {input_shape[1]} are longer than the table: "
@@ -544,11 +535,7 @@ class ClassToken(keras.layers.Layer):
         self.initializer = keras.initializers.get(initializer)
 
     def build(self, input_shape):
-        if len(input_shape) != 3 or input_shape[-1] is None:
-            raise ValueError(
-                "ClassToken needs (batch, length, features) inputs with known features. "
-                f"Received: input_shape={input_shape}"
-            )
+        check_sequence_shape(type(self).__name__, input_shape)
         self.token = self.add_weight(
             shape=(1, 1, input_shape[-1]), initializer=self.initializer, name="token"
         )
@@ -567,6 +554,24 @@ class ClassToken(keras.layers.Layer):
             **super().get_config(),
             "initializer": keras.initializers.serialize(self.initializer),
         }
+
+
+_BLOCK_ARGS = """    Args:
+        num_heads: attention heads.
+        feed_forward_dim: width of the feed-forward hidden layer.
+        dropout: dropout rate on the attention weights and on each sub-layer's
+            output.
+        activation: feed-forward activation: ``"relu"``, ``"gelu"``, ``"swish"``
+            or ``"tanh"``.
+        norm_first: pre-norm (True) or post-norm (False).
+        key_dim: size of each head; defaults to ``d // num_heads``.
+        epsilon: layer normalisation epsilon.
+        kernel_initializer: initializer of every kernel.
+        seed: seed of the dropouts.
+        **kwargs: ``Layer`` arguments.
+"""
+"""The arguments of ``TransformerEncoderBlock`` and ``TransformerDecoderBlock``,
+documented once for both docstrings."""
 
 
 class _TransformerBlock(keras.layers.Layer):
@@ -589,28 +594,17 @@ class _TransformerBlock(keras.layers.Layer):
         self.num_heads = check_positive_int("num_heads", num_heads)
         self.feed_forward_dim = check_positive_int("feed_forward_dim", feed_forward_dim)
         self.dropout = check_rate("dropout", dropout)
-        check_choice("activation", activation, ("relu", "gelu", "swish", "tanh"))
-        self.activation = activation
-        if not isinstance(norm_first, bool):
-            raise ValueError(
-                f"`norm_first` must be True or False. Received: norm_first={norm_first!r}"
-            )
-        self.norm_first = norm_first
+        self.activation = check_choice("activation", activation, TRANSFORMER_ACTIVATIONS)
+        self.norm_first = check_bool("norm_first", norm_first)
         if key_dim is not None:
             check_positive_int("key_dim", key_dim)
         self.key_dim = key_dim
-        if not isinstance(epsilon, (int, float)) or epsilon <= 0:
-            raise ValueError(f"`epsilon` must be a number > 0. Received: epsilon={epsilon!r}")
-        self.epsilon = float(epsilon)
+        self.epsilon = check_positive_number("epsilon", epsilon)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.seed = _check_seed(seed)
+        self.seed = check_seed(seed)
 
     def _model_dim(self, inputs_shape):
-        if len(inputs_shape) != 3 or inputs_shape[-1] is None:
-            raise ValueError(
-                f"{type(self).__name__} needs (batch, length, features) inputs with known "
-                f"features. Received: shape={inputs_shape}"
-            )
+        check_sequence_shape(type(self).__name__, inputs_shape)
         width = inputs_shape[-1]
         if self.key_dim is None and width % self.num_heads:
             raise ValueError(
@@ -644,6 +638,30 @@ class _TransformerBlock(keras.layers.Layer):
             self.dropout, seed=_offset_seed(self.seed, offset), dtype=self.dtype_policy, name=name
         )
 
+    def _build_attention(self, kind, key_dim, causal, offset, query_shape, value_shape=None):
+        """The ``{kind}_attention`` sub-layer with its norm and dropout (seeds
+        ``offset`` and ``offset + 1``), built for ``query_shape`` (and
+        ``value_shape``, cross-attention)."""
+        name = f"{kind}_attention"
+        setattr(self, name, self._attention(key_dim, causal, offset, name))
+        getattr(self, name).build(query_shape, value_shape)
+        setattr(self, f"{name}_norm", self._norm(f"{name}_norm"))
+        getattr(self, f"{name}_norm").build(query_shape)
+        setattr(self, f"{name}_dropout", self._dropout(offset + 1, f"{name}_dropout"))
+
+    def _attend(self, kind, x, training, **attention_arguments):
+        """The residual ``{kind}_attention`` sub-layer on ``x``: ``(outputs, weights)``."""
+        attention = getattr(self, f"{kind}_attention")
+        return self._residual(
+            x,
+            getattr(self, f"{kind}_attention_norm"),
+            getattr(self, f"{kind}_attention_dropout"),
+            lambda h: attention(
+                h, training=training, return_attention_scores=True, **attention_arguments
+            ),
+            training,
+        )
+
     def _build_feed_forward(self, inputs_shape, width, offset):
         self.feed_forward_inner = keras.layers.Dense(
             self.feed_forward_dim,
@@ -671,14 +689,17 @@ class _TransformerBlock(keras.layers.Layer):
         outputs = x + dropout(outputs, training=training)
         return (outputs if self.norm_first else norm(outputs)), weights
 
-    def _feed_forward(self, x, training):
+    def _feed_forward(self, x, weights, training, return_attention_scores):
+        """The residual feed-forward sub-layer on ``x``, the block's last: its
+        outputs, with the attention ``weights`` when asked."""
+
         def network(h):
             return self.feed_forward_outer(self.feed_forward_inner(h)), None
 
         outputs, _ = self._residual(
             x, self.feed_forward_norm, self.feed_forward_dropout, network, training
         )
-        return outputs
+        return (outputs, weights) if return_attention_scores else outputs
 
     def get_config(self):
         return {
@@ -697,7 +718,8 @@ class _TransformerBlock(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="recipes")
 class TransformerEncoderBlock(_TransformerBlock):
-    """One transformer encoder layer: self-attention, then a feed-forward network.
+    __doc__ = (
+        """One transformer encoder layer: self-attention, then a feed-forward network.
 
     Vaswani et al. 2017 (seed 004). Each sub-layer is wrapped in a residual
     connection with dropout and layer normalisation: post-norm
@@ -709,20 +731,9 @@ class TransformerEncoderBlock(_TransformerBlock):
     ``4d^2 + 4d`` (attention) ``+ 2df + f + d`` (feed-forward) ``+ 4d`` (two
     layer norms) parameters.
 
-    Args:
-        num_heads: attention heads.
-        feed_forward_dim: width of the feed-forward hidden layer.
-        dropout: dropout rate on the attention weights and on each sub-layer's
-            output.
-        activation: feed-forward activation: ``"relu"``, ``"gelu"``, ``"swish"``
-            or ``"tanh"``.
-        norm_first: pre-norm (True) or post-norm (False).
-        key_dim: size of each head; defaults to ``d // num_heads``.
-        epsilon: layer normalisation epsilon.
-        kernel_initializer: initializer of every kernel.
-        seed: seed of the dropouts.
-        **kwargs: ``Layer`` arguments.
-
+"""
+        + _BLOCK_ARGS
+        + """
     Call arguments:
         inputs: ``(batch, length, d)``.
         padding_mask: boolean ``(batch, length)``, True for real tokens.
@@ -740,15 +751,12 @@ class TransformerEncoderBlock(_TransformerBlock):
     >>> x = np.random.rand(4, 10, 16).astype("float32")
     >>> block(x, padding_mask=np.arange(10)[None, :] < 7).shape
     (4, 10, 16)
-    """
+"""
+    )
 
     def build(self, inputs_shape, padding_mask_shape=None, attention_mask_shape=None):
         width, key_dim = self._model_dim(inputs_shape)
-        self.self_attention = self._attention(key_dim, False, 0, "self_attention")
-        self.self_attention.build(inputs_shape)
-        self.self_attention_norm = self._norm("self_attention_norm")
-        self.self_attention_norm.build(inputs_shape)
-        self.self_attention_dropout = self._dropout(1, "self_attention_dropout")
+        self._build_attention("self", key_dim, False, 0, inputs_shape)
         self._build_feed_forward(inputs_shape, width, 2)
 
     def call(
@@ -759,28 +767,16 @@ class TransformerEncoderBlock(_TransformerBlock):
         training=None,
         return_attention_scores=False,
     ):
-        x, weights = self._residual(
-            inputs,
-            self.self_attention_norm,
-            self.self_attention_dropout,
-            lambda h: self.self_attention(
-                h,
-                padding_mask=padding_mask,
-                attention_mask=attention_mask,
-                training=training,
-                return_attention_scores=True,
-            ),
-            training,
+        x, weights = self._attend(
+            "self", inputs, training, padding_mask=padding_mask, attention_mask=attention_mask
         )
-        x = self._feed_forward(x, training)
-        if return_attention_scores:
-            return x, weights
-        return x
+        return self._feed_forward(x, weights, training, return_attention_scores)
 
 
 @keras.saving.register_keras_serializable(package="recipes")
 class TransformerDecoderBlock(_TransformerBlock):
-    """One transformer decoder layer: causal self-attention, cross-attention to
+    __doc__ = (
+        """One transformer decoder layer: causal self-attention, cross-attention to
     the encoder's outputs, then a feed-forward network.
 
     Vaswani et al. 2017 (seed 004). The self-attention is causal: position i
@@ -791,18 +787,9 @@ class TransformerDecoderBlock(_TransformerBlock):
     ``TransformerEncoderBlock``; with cross-attention it holds
     ``8d^2 + 8d + 2df + f + d + 6d`` parameters.
 
-    Args:
-        num_heads: attention heads.
-        feed_forward_dim: width of the feed-forward hidden layer.
-        dropout: dropout rate on attention weights and sub-layer outputs.
-        activation: ``"relu"``, ``"gelu"``, ``"swish"`` or ``"tanh"``.
-        norm_first: pre-norm (True) or post-norm (False).
-        key_dim: size of each head; defaults to ``d // num_heads``.
-        epsilon: layer normalisation epsilon.
-        kernel_initializer: initializer of every kernel.
-        seed: seed of the dropouts.
-        **kwargs: ``Layer`` arguments.
-
+"""
+        + _BLOCK_ARGS
+        + """
     Call arguments:
         inputs: ``(batch, target_length, d)`` decoder inputs.
         encoder_outputs: ``(batch, source_length, d_e)``.
@@ -822,7 +809,8 @@ class TransformerDecoderBlock(_TransformerBlock):
     >>> source = np.random.rand(4, 9, 16).astype("float32")
     >>> block(target, source).shape
     (4, 6, 16)
-    """
+"""
+    )
 
     def build(
         self,
@@ -832,18 +820,10 @@ class TransformerDecoderBlock(_TransformerBlock):
         encoder_padding_mask_shape=None,
     ):
         width, key_dim = self._model_dim(inputs_shape)
-        self.self_attention = self._attention(key_dim, True, 0, "self_attention")
-        self.self_attention.build(inputs_shape)
-        self.self_attention_norm = self._norm("self_attention_norm")
-        self.self_attention_norm.build(inputs_shape)
-        self.self_attention_dropout = self._dropout(1, "self_attention_dropout")
+        self._build_attention("self", key_dim, True, 0, inputs_shape)
         self.cross_attention = None
         if encoder_outputs_shape is not None:
-            self.cross_attention = self._attention(key_dim, False, 2, "cross_attention")
-            self.cross_attention.build(inputs_shape, encoder_outputs_shape)
-            self.cross_attention_norm = self._norm("cross_attention_norm")
-            self.cross_attention_norm.build(inputs_shape)
-            self.cross_attention_dropout = self._dropout(3, "cross_attention_dropout")
+            self._build_attention("cross", key_dim, False, 2, inputs_shape, encoder_outputs_shape)
         self._build_feed_forward(inputs_shape, width, 4)
 
     def call(
@@ -861,33 +841,11 @@ class TransformerDecoderBlock(_TransformerBlock):
                 f"built with them (cross-attention: {self.cross_attention is not None})."
             )
         weights = {}
-        x, weights["self_attention"] = self._residual(
-            inputs,
-            self.self_attention_norm,
-            self.self_attention_dropout,
-            lambda h: self.self_attention(
-                h,
-                padding_mask=decoder_padding_mask,
-                training=training,
-                return_attention_scores=True,
-            ),
-            training,
+        x, weights["self_attention"] = self._attend(
+            "self", inputs, training, padding_mask=decoder_padding_mask
         )
         if self.cross_attention is not None:
-            x, weights["cross_attention"] = self._residual(
-                x,
-                self.cross_attention_norm,
-                self.cross_attention_dropout,
-                lambda h: self.cross_attention(
-                    h,
-                    encoder_outputs,
-                    padding_mask=encoder_padding_mask,
-                    training=training,
-                    return_attention_scores=True,
-                ),
-                training,
+            x, weights["cross_attention"] = self._attend(
+                "cross", x, training, value=encoder_outputs, padding_mask=encoder_padding_mask
             )
-        x = self._feed_forward(x, training)
-        if return_attention_scores:
-            return x, weights
-        return x
+        return self._feed_forward(x, weights, training, return_attention_scores)

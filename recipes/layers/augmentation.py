@@ -23,7 +23,7 @@ import math
 import keras
 from keras import ops
 
-from recipes.checks import check_choice, check_positive_int
+from recipes.checks import check_choice, check_number, check_positive_int
 
 FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 FILL_MODES = ("reflect", "nearest", "constant")
@@ -48,8 +48,43 @@ def apply_flips(images, flips):
     return ops.where(horizontal, ops.flip(images, axis=2), images)
 
 
+class _RandomImageLayer(keras.layers.Layer):
+    """What the random layers share: a ``seed`` (kept in the config) and the
+    ``SeedGenerator`` it starts, images cast to the compute dtype, and the
+    identity outside training (``transform`` draws and applies the change)."""
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, images, training=None):
+        images = ops.cast(images, self.compute_dtype)
+        return self.transform(images) if training else images
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+_SEED_AND_CALL = """        seed: seed of the layer's ``SeedGenerator`` (``None``: a random one).
+        **kwargs: ``Layer`` arguments (``name``, ``dtype``...).
+
+    Call arguments:
+        images: a tensor ``(batch, height, width, channels)``.
+        training: transform only when true.
+
+    Returns:
+        A tensor shaped like ``images``.
+"""
+"""The end of the ``Args`` of ``RandomAffine`` and ``RandomPadCrop`` and what
+follows, written once."""
+
+
 @keras.saving.register_keras_serializable(package="recipes")
-class RandomFlip(keras.layers.Layer):
+class RandomFlip(_RandomImageLayer):
     """Flips each image left-right and/or top-bottom with probability 1/2.
 
     The jittable counterpart of ``keras.layers.RandomFlip``. With
@@ -78,11 +113,9 @@ class RandomFlip(keras.layers.Layer):
     """
 
     def __init__(self, mode="horizontal", seed=None, return_flips=False, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         self.mode = check_choice("mode", mode, FLIP_MODES)
-        self.seed = seed
         self.return_flips = bool(return_flips)
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, images, training=None):
         images = ops.cast(images, self.compute_dtype)
@@ -106,12 +139,7 @@ class RandomFlip(keras.layers.Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "mode": self.mode,
-            "seed": self.seed,
-            "return_flips": self.return_flips,
-        }
+        return {**super().get_config(), "mode": self.mode, "return_flips": self.return_flips}
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -226,15 +254,10 @@ def _pixel_grid(images):
     )
 
 
-def _check_fraction(name, value, high):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not (0 <= value < high):
-        raise ValueError(f"`{name}` must be a number in [0, {high:g}). Received: {name}={value!r}")
-    return float(value)
-
-
 @keras.saving.register_keras_serializable(package="recipes")
-class RandomAffine(keras.layers.Layer):
-    """Random rotation, zoom and translation in one resampling, jittable.
+class RandomAffine(_RandomImageLayer):
+    __doc__ = (
+        """Random rotation, zoom and translation in one resampling, jittable.
 
     The counterpart of ``keras.layers.RandomRotation``, ``RandomZoom`` and
     ``RandomTranslation`` together (one interpolation instead of three). For each
@@ -251,22 +274,16 @@ class RandomAffine(keras.layers.Layer):
             that come from outside the image.
         fill_value: the value used with ``fill_mode="constant"``.
         interpolation: ``"bilinear"`` or ``"nearest"``.
-        seed: seed of the layer's ``SeedGenerator`` (``None``: a random one).
-        **kwargs: ``Layer`` arguments (``name``, ``dtype``...).
-
-    Call arguments:
-        images: a tensor ``(batch, height, width, channels)``.
-        training: transform only when true.
-
-    Returns:
-        A tensor shaped like ``images``.
-
+"""
+        + _SEED_AND_CALL
+        + """
     Example:
 
     >>> layer = RandomAffine(rotation=0.05, zoom=0.1, translation=0.1, seed=0)
     >>> layer(np.zeros((4, 28, 28, 1), "float32"), training=True).shape
     (4, 28, 28, 1)
-    """
+"""
+    )
 
     def __init__(
         self,
@@ -279,10 +296,10 @@ class RandomAffine(keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.rotation = _check_fraction("rotation", rotation, 0.5)
-        self.zoom = _check_fraction("zoom", zoom, 1.0)
-        self.translation = _check_fraction("translation", translation, 1.0)
+        super().__init__(seed=seed, **kwargs)
+        self.rotation = check_number("rotation", rotation, 0.0, 0.5, low_open=False)
+        self.zoom = check_number("zoom", zoom, 0.0, 1.0, low_open=False)
+        self.translation = check_number("translation", translation, 0.0, 1.0, low_open=False)
         if not (self.rotation or self.zoom or self.translation):
             raise ValueError(
                 "RandomAffine needs `rotation`, `zoom` or `translation` above 0. "
@@ -291,13 +308,8 @@ class RandomAffine(keras.layers.Layer):
         self.fill_mode = check_choice("fill_mode", fill_mode, FILL_MODES)
         self.fill_value = float(fill_value)
         self.interpolation = check_choice("interpolation", interpolation, INTERPOLATIONS)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def call(self, images, training=None):
-        images = ops.cast(images, self.compute_dtype)
-        if not training:
-            return images
+    def transform(self, images):
         shape = ops.shape(images)
         draws = keras.random.uniform((shape[0], 4), -1.0, 1.0, seed=self.seed_generator)
         draws = ops.reshape(draws, (-1, 4, 1, 1))
@@ -316,9 +328,6 @@ class RandomAffine(keras.layers.Layer):
             images, source_rows, source_cols, self.interpolation, self.fill_mode, self.fill_value
         )
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
     def get_config(self):
         return {
             **super().get_config(),
@@ -328,13 +337,13 @@ class RandomAffine(keras.layers.Layer):
             "fill_mode": self.fill_mode,
             "fill_value": self.fill_value,
             "interpolation": self.interpolation,
-            "seed": self.seed,
         }
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class RandomPadCrop(keras.layers.Layer):
-    """Pads each image by ``padding`` pixels and crops a random window of the
+class RandomPadCrop(_RandomImageLayer):
+    __doc__ = (
+        """Pads each image by ``padding`` pixels and crops a random window of the
     original size (the CIFAR-10 augmentation of He et al. 2016), jittable.
 
     The same as shifting each image by a random whole number of pixels in
@@ -345,34 +354,23 @@ class RandomPadCrop(keras.layers.Layer):
     Args:
         padding: pixels of padding on each side (the largest shift), >= 1.
         fill_value: the value of the padding.
-        seed: seed of the layer's ``SeedGenerator`` (``None``: a random one).
-        **kwargs: ``Layer`` arguments (``name``, ``dtype``...).
-
-    Call arguments:
-        images: a tensor ``(batch, height, width, channels)``.
-        training: crop only when true.
-
-    Returns:
-        A tensor shaped like ``images``.
-
+"""
+        + _SEED_AND_CALL
+        + """
     Example:
 
     >>> layer = RandomPadCrop(padding=4, seed=0)
     >>> layer(np.zeros((4, 32, 32, 3), "float32"), training=True).shape
     (4, 32, 32, 3)
-    """
+"""
+    )
 
     def __init__(self, padding=4, fill_value=0.0, seed=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         self.padding = check_positive_int("padding", padding)
         self.fill_value = float(fill_value)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def call(self, images, training=None):
-        images = ops.cast(images, self.compute_dtype)
-        if not training:
-            return images
+    def transform(self, images):
         shifts = keras.random.randint(
             (ops.shape(images)[0], 2),
             -self.padding,
@@ -390,13 +388,5 @@ class RandomPadCrop(keras.layers.Layer):
             self.fill_value,
         )
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
     def get_config(self):
-        return {
-            **super().get_config(),
-            "padding": self.padding,
-            "fill_value": self.fill_value,
-            "seed": self.seed,
-        }
+        return {**super().get_config(), "padding": self.padding, "fill_value": self.fill_value}

@@ -10,6 +10,8 @@ speeds training up and limits over-fitting.
 import keras
 from keras import ops
 
+from recipes.checks import check_positive_int
+
 
 class _Tie:
     """Holds the tied layer out of Keras' attribute tracking, so that the tied
@@ -87,9 +89,7 @@ class DenseTranspose(keras.layers.Layer):
                     "`units` is needed unless `tied_to` is a built Dense layer. "
                     f"Received: units=None, tied_to={tied_to!r}"
                 )
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"`units` must be an integer >= 1. Received: units={units!r}")
-        self.units = units
+        self.units = check_positive_int("units", units)
         self.tied_to = tied_name
         self.activation = keras.activations.get(activation)
         self.use_bias = bool(use_bias)

@@ -16,11 +16,13 @@ feature (RealNVP's own stabiliser), and the network's last layer starts at zero,
 so every coupling starts as the identity.
 """
 
+import functools
+
 import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_choice, check_positive_int
+from recipes.checks import check_activation_name, check_choice, check_positive_int
 from recipes.precision import VariableDtypeInputs
 
 MASKS = ("checkerboard", "channel")
@@ -131,12 +133,7 @@ class AffineCoupling(VariableDtypeInputs, keras.layers.Layer):
         self.hidden_units = check_positive_int("hidden_units", hidden_units)
         self.num_hidden = check_positive_int("num_hidden", num_hidden, minimum=0)
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
-        if not isinstance(activation, str):
-            raise ValueError(
-                f"`activation` must be an activation name. Received: activation={activation!r}"
-            )
-        keras.activations.get(activation)  # raises on unknown names
-        self.activation = activation
+        self.activation = check_activation_name(activation)
 
     def build(self, input_shape):
         shape = tuple(input_shape[1:])
@@ -154,42 +151,29 @@ class AffineCoupling(VariableDtypeInputs, keras.layers.Layer):
                 "features/channels."
             )
         features = shape[-1]
-        if len(shape) == 1:
-            self.hidden_layers = [
-                keras.layers.Dense(
-                    self.hidden_units,
-                    activation=self.activation,
-                    dtype=self.dtype_policy,
-                    name=f"hidden_{i}",
-                )
-                for i in range(1, self.num_hidden + 1)
-            ]
-            self.output_layer = keras.layers.Dense(
-                2 * features,
-                kernel_initializer="zeros",
-                dtype=self.dtype_policy,
-                name="log_scale_and_shift",
+        # Vectors: a Dense network; images: "same" convolutions of kernel_size.
+        layer = (
+            keras.layers.Dense
+            if len(shape) == 1
+            else functools.partial(
+                keras.layers.Conv2D, kernel_size=self.kernel_size, padding="same"
             )
-        else:
-            self.hidden_layers = [
-                keras.layers.Conv2D(
-                    self.hidden_units,
-                    self.kernel_size,
-                    padding="same",
-                    activation=self.activation,
-                    dtype=self.dtype_policy,
-                    name=f"hidden_{i}",
-                )
-                for i in range(1, self.num_hidden + 1)
-            ]
-            self.output_layer = keras.layers.Conv2D(
-                2 * features,
-                self.kernel_size,
-                padding="same",
-                kernel_initializer="zeros",
+        )
+        self.hidden_layers = [
+            layer(
+                self.hidden_units,
+                activation=self.activation,
                 dtype=self.dtype_policy,
-                name="log_scale_and_shift",
+                name=f"hidden_{i}",
             )
+            for i in range(1, self.num_hidden + 1)
+        ]
+        self.output_layer = layer(
+            2 * features,
+            kernel_initializer="zeros",
+            dtype=self.dtype_policy,
+            name="log_scale_and_shift",
+        )
         current = tuple(input_shape)
         for layer in [*self.hidden_layers, self.output_layer]:
             layer.build(current)

@@ -16,10 +16,12 @@ Example:
 True
 """
 
+from fractions import Fraction
+
 import keras
 from keras import ops
 
-from recipes.checks import check_positive_int
+from recipes.checks import check_positive_int, check_squeezable, check_unsqueezable
 from recipes.precision import VariableDtypeInputs
 
 
@@ -64,35 +66,52 @@ def depth_to_space(x, factor=2):
     return ops.reshape(x, (-1, height * factor, width * factor, out_channels))
 
 
-def _check_squeezable(factor, input_shape):
-    if len(input_shape) != 4:
-        raise ValueError(
-            "Squeeze expects images (batch, height, width, channels). "
-            f"Received: input_shape={tuple(input_shape)}"
-        )
-    if any(side is not None and side % factor for side in input_shape[1:3]):
-        raise ValueError(
-            f"Squeeze needs a height and width divisible by factor={factor}. "
-            f"Received: input_shape={tuple(input_shape)}"
-        )
+class _Rearrangement(VariableDtypeInputs, keras.layers.Layer):
+    """What ``Squeeze`` and ``Unsqueeze`` share: a block size ``factor``, a
+    rearrangement of the values (``forward``, on inputs that ``check_inputs``
+    accepts) and its exact inverse (``backward``, checked by ``check_outputs``);
+    the sides of the outputs are those of the inputs times
+    ``factor ** side_exponent``, their channels divided by the square of that."""
+
+    def __init__(self, factor=2, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = check_positive_int("factor", factor, minimum=2)
+
+    def build(self, input_shape):
+        self.check_inputs(self.factor, input_shape)
+
+    def call(self, inputs):
+        self.check_inputs(self.factor, inputs.shape)
+        return self.forward(inputs, self.factor)
+
+    def inverse(self, outputs):
+        """Undoes ``call`` exactly: ``layer.inverse(layer(x)) == x``.
+
+        Args:
+            outputs: a tensor shaped like this layer's outputs.
+
+        Returns:
+            A tensor shaped like its inputs.
+        """
+        self.check_outputs(self.factor, outputs.shape)
+        return self.backward(outputs, self.factor)
+
+    def compute_output_shape(self, input_shape):
+        self.check_inputs(self.factor, input_shape)
+        side = Fraction(self.factor) ** self.side_exponent
+        batch, height, width, channels = input_shape
+        return (batch, _scaled(height, side), _scaled(width, side), _scaled(channels, side**-2))
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
 
 
-def _check_unsqueezable(factor, input_shape):
-    if len(input_shape) != 4:
-        raise ValueError(
-            "Unsqueeze expects images (batch, height, width, channels). "
-            f"Received: input_shape={tuple(input_shape)}"
-        )
-    channels = input_shape[-1]
-    if channels is not None and channels % (factor * factor):
-        raise ValueError(
-            f"Unsqueeze needs channels divisible by factor**2 = {factor * factor}. "
-            f"Received: input_shape={tuple(input_shape)}"
-        )
+def _scaled(size, scale):
+    return None if size is None else int(size * scale)
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class Squeeze(VariableDtypeInputs, keras.layers.Layer):
+class Squeeze(_Rearrangement):
     """Invertible pooling (squeeze, space-to-depth): ``(b, h, w, c)`` to
     ``(b, h / f, w / f, c * f**2)`` with no value lost (seed 004; Dinh et al. 2017).
 
@@ -117,47 +136,15 @@ class Squeeze(VariableDtypeInputs, keras.layers.Layer):
     (1, 2, 3, 12)
     """
 
-    def __init__(self, factor=2, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = check_positive_int("factor", factor, minimum=2)
-
-    def build(self, input_shape):
-        _check_squeezable(self.factor, input_shape)
-
-    def call(self, inputs):
-        _check_squeezable(self.factor, inputs.shape)
-        return space_to_depth(inputs, self.factor)
-
-    def inverse(self, outputs):
-        """Undoes ``call`` exactly: ``inverse(squeeze(x)) == x``.
-
-        Args:
-            outputs: a tensor ``(batch, height, width, channels)`` with channels
-                divisible by ``factor**2``.
-
-        Returns:
-            A tensor ``(batch, height * factor, width * factor, channels / factor**2)``.
-        """
-        _check_unsqueezable(self.factor, outputs.shape)
-        return depth_to_space(outputs, self.factor)
-
-    def compute_output_shape(self, input_shape):
-        _check_squeezable(self.factor, input_shape)
-        f = self.factor
-        batch, height, width, channels = input_shape
-        return (
-            batch,
-            None if height is None else height // f,
-            None if width is None else width // f,
-            None if channels is None else channels * f * f,
-        )
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
+    forward = staticmethod(space_to_depth)
+    backward = staticmethod(depth_to_space)
+    check_inputs = staticmethod(check_squeezable)
+    check_outputs = staticmethod(check_unsqueezable)
+    side_exponent = -1  # sides divided by the factor
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class Unsqueeze(VariableDtypeInputs, keras.layers.Layer):
+class Unsqueeze(_Rearrangement):
     """The inverse of ``Squeeze`` (depth-to-space): ``(b, h, w, c)`` to
     ``(b, h * f, w * f, c / f**2)``.
 
@@ -177,32 +164,8 @@ class Unsqueeze(VariableDtypeInputs, keras.layers.Layer):
     (1, 4, 6, 3)
     """
 
-    def __init__(self, factor=2, **kwargs):
-        super().__init__(**kwargs)
-        self.factor = check_positive_int("factor", factor, minimum=2)
-
-    def build(self, input_shape):
-        _check_unsqueezable(self.factor, input_shape)
-
-    def call(self, inputs):
-        _check_unsqueezable(self.factor, inputs.shape)
-        return depth_to_space(inputs, self.factor)
-
-    def inverse(self, outputs):
-        """Undoes ``call`` exactly (a squeeze)."""
-        _check_squeezable(self.factor, outputs.shape)
-        return space_to_depth(outputs, self.factor)
-
-    def compute_output_shape(self, input_shape):
-        _check_unsqueezable(self.factor, input_shape)
-        f = self.factor
-        batch, height, width, channels = input_shape
-        return (
-            batch,
-            None if height is None else height * f,
-            None if width is None else width * f,
-            None if channels is None else channels // (f * f),
-        )
-
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
+    forward = staticmethod(depth_to_space)
+    backward = staticmethod(space_to_depth)
+    check_inputs = staticmethod(check_unsqueezable)
+    check_outputs = staticmethod(check_squeezable)
+    side_exponent = 1  # sides multiplied by the factor

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from recipes.checks import check_positive_int
+
 
 @keras.saving.register_keras_serializable(package="recipes")
 class LocalResponseNormalization(keras.layers.Layer):
@@ -41,14 +43,7 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     def __init__(self, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, **kwargs):
         super().__init__(**kwargs)
-        if (
-            isinstance(depth_radius, bool)
-            or not isinstance(depth_radius, int)
-            or (depth_radius < 0)
-        ):
-            raise ValueError(
-                f"`depth_radius` must be an integer >= 0. Received: depth_radius={depth_radius!r}"
-            )
+        check_positive_int("depth_radius", depth_radius, minimum=0)
         for argument, value, low in (
             ("bias", bias, None),
             ("alpha", alpha, 0.0),

@@ -22,6 +22,8 @@ array([0.75, 1.5 ], dtype=float32)
 import keras
 from keras import ops
 
+from recipes.checks import check_non_negative
+
 
 @keras.saving.register_keras_serializable(package="recipes")
 def binary_hinge(y_true, y_pred, margin=1.0):
@@ -87,10 +89,9 @@ def multiclass_hinge(y_true, y_pred, margin=1.0, sparse=True):
 
 class _HingeBase(keras.losses.Loss):
     def __init__(self, margin=1.0, reduction="sum_over_batch_size", name=None, dtype=None):
-        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or margin < 0:
-            raise ValueError(f"`margin` must be a number >= 0. Received: margin={margin!r}")
+        margin = check_non_negative("margin", margin)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.margin = float(margin)
+        self.margin = margin
 
     def get_config(self):
         return {**super().get_config(), "margin": self.margin}

@@ -30,6 +30,8 @@ Example:
 import keras
 from keras import ops
 
+from recipes.checks import check_non_negative, check_positive_int
+
 __all__ = [
     "BoundaryWeightedCrossentropy",
     "DiceLoss",
@@ -224,14 +226,20 @@ def boundary_weighted_crossentropy(
     return ops.mean(weights * pixel_loss, axis=tuple(range(1, len(pixel_loss.shape))))
 
 
-def _check_number(name, value, low=0.0):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
-        raise ValueError(f"`{name}` must be a number >= {low}. Received: {name}={value!r}")
-    return float(value)
+class _MaskLoss(keras.losses.Loss):
+    """What the segmentation losses share: ``from_logits`` (kept in the config)
+    and the arguments of ``keras.losses.Loss``."""
+
+    def __init__(self, from_logits, reduction, name, dtype):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.from_logits = bool(from_logits)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits}
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class DiceLoss(keras.losses.Loss):
+class DiceLoss(_MaskLoss):
     """The Dice loss of ``dice_loss`` as a configurable ``keras.losses.Loss``.
 
     Args:
@@ -254,19 +262,18 @@ class DiceLoss(keras.losses.Loss):
         name="dice_loss",
         dtype=None,
     ):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.smooth = _check_number("smooth", smooth)
-        self.from_logits = bool(from_logits)
+        super().__init__(from_logits, reduction, name, dtype)
+        self.smooth = check_non_negative("smooth", smooth)
 
     def call(self, y_true, y_pred):
         return dice_loss(y_true, y_pred, self.smooth, self.from_logits)
 
     def get_config(self):
-        return {**super().get_config(), "smooth": self.smooth, "from_logits": self.from_logits}
+        return {**super().get_config(), "smooth": self.smooth}
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class PixelCrossentropy(keras.losses.Loss):
+class PixelCrossentropy(_MaskLoss):
     """``pixel_crossentropy`` as a ``keras.losses.Loss``: the multi-class U-Net's
     default loss, equal to ``sparse_categorical_crossentropy`` on every backend.
 
@@ -289,18 +296,14 @@ class PixelCrossentropy(keras.losses.Loss):
         name="pixel_crossentropy",
         dtype=None,
     ):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.from_logits = bool(from_logits)
+        super().__init__(from_logits, reduction, name, dtype)
 
     def call(self, y_true, y_pred):
         return pixel_crossentropy(y_true, y_pred, self.from_logits)
 
-    def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits}
-
 
 @keras.saving.register_keras_serializable(package="recipes")
-class BoundaryWeightedCrossentropy(keras.losses.Loss):
+class BoundaryWeightedCrossentropy(_MaskLoss):
     """``boundary_weighted_crossentropy`` as a configurable ``keras.losses.Loss``.
 
     Args:
@@ -326,12 +329,9 @@ class BoundaryWeightedCrossentropy(keras.losses.Loss):
         name="boundary_weighted_crossentropy",
         dtype=None,
     ):
-        super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise ValueError(f"`width` must be an integer >= 1. Received: width={width!r}")
-        self.width = width
-        self.boundary_weight = _check_number("boundary_weight", boundary_weight)
-        self.from_logits = bool(from_logits)
+        super().__init__(from_logits, reduction, name, dtype)
+        self.width = check_positive_int("width", width)
+        self.boundary_weight = check_non_negative("boundary_weight", boundary_weight)
 
     def call(self, y_true, y_pred):
         return boundary_weighted_crossentropy(
@@ -343,7 +343,6 @@ class BoundaryWeightedCrossentropy(keras.losses.Loss):
             **super().get_config(),
             "width": self.width,
             "boundary_weight": self.boundary_weight,
-            "from_logits": self.from_logits,
         }
 
 

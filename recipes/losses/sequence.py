@@ -32,10 +32,12 @@ def sequence_loss(pad_id=0):
 class MaskedTokenAccuracy(keras.metrics.Metric):
     """Token accuracy that skips the padding positions of the targets.
 
-    Counts only the positions whose target is not ``ignore_class``.
+    Counts only the positions whose target is not ``ignore_class``, whatever the
+    shape of the targets (``(batch, steps)`` tokens, ``(batch,)`` labels).
 
     Args:
-        ignore_class: the target id to skip (``PAD``, 0).
+        ignore_class: the target id to skip (``PAD``, 0; -1 for the unlabelled
+            samples of ``recipes.models.dann``).
         name: metric name.
         dtype: metric dtype.
 
@@ -49,16 +51,17 @@ class MaskedTokenAccuracy(keras.metrics.Metric):
 
     def __init__(self, ignore_class=0, name="token_accuracy", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self.ignore_class = check_positive_int("ignore_class", ignore_class, minimum=0)
+        self.ignore_class = check_positive_int("ignore_class", ignore_class, minimum=-1)
         self.correct = self.add_variable((), initializer="zeros", name="correct")
         self.total = self.add_variable((), initializer="zeros", name="total")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = ops.cast(y_true, "int32")
+        y_true = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+        y_pred = ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1]))
         predicted = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
         keep = ops.cast(ops.not_equal(y_true, self.ignore_class), self.dtype)
         if sample_weight is not None:
-            keep = keep * ops.cast(sample_weight, self.dtype)
+            keep = keep * ops.reshape(ops.cast(sample_weight, self.dtype), (-1,))
         hits = ops.cast(ops.equal(predicted, y_true), self.dtype) * keep
         self.correct.assign_add(ops.sum(hits))
         self.total.assign_add(ops.sum(keep))

@@ -15,20 +15,25 @@ import keras
 import numpy as np
 
 from recipes.checks import (
+    INPUT_NOISES,
     check_choice,
+    check_input_noise,
     check_known_shape,
     check_layer_sizes,
     check_non_negative,
+    check_open_fraction,
     check_positive_int,
+    check_samples,
     check_shape,
     check_sides_divisible,
 )
 from recipes.compiling import compile_recipe
+from recipes.heads import output_upconv
 from recipes.layers.autoencoder import DenseTranspose, tie_decoder
 from recipes.nested_config import NestedConfig
 from recipes.registry import register_builder
 
-NOISE = (None, "gaussian", "dropout")
+NOISE = INPUT_NOISES
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "leaky_relu", "swish", "gelu")
 OUTPUT_ACTIVATIONS = ("sigmoid", "linear", "tanh")
 
@@ -63,18 +68,7 @@ class Autoencoder(NestedConfig, keras.Model):
 
     def __init__(self, encoder, decoder, noise=None, noise_level=0.1, seed=None, **kwargs):
         super().__init__(**kwargs)
-        check_choice("noise", noise, NOISE)
-        noise_level = check_non_negative("noise_level", noise_level)
-        if noise == "gaussian" and noise_level == 0:
-            raise ValueError(
-                "`noise_level` (the noise's standard deviation) must be > 0 with "
-                f"noise='gaussian'. Received: noise_level={noise_level}"
-            )
-        if noise == "dropout" and not 0 < noise_level < 1:
-            raise ValueError(
-                "`noise_level` (the dropout rate) must be in (0, 1) with noise='dropout'. "
-                f"Received: noise_level={noise_level}"
-            )
+        noise_level = check_input_noise(noise, noise_level)
         self.encoder = encoder
         self.decoder = decoder
         tie_decoder(decoder, encoder)
@@ -158,7 +152,7 @@ def build_autoencoder(
     encoder_units = check_layer_sizes("encoder_units", encoder_units)
     check_choice("activation", activation, ACTIVATIONS)
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
-    check_choice("noise", noise, NOISE)
+    check_input_noise(noise, noise_level)
     sparsity = check_non_negative("sparsity", sparsity)
     width = math.prod(input_shape)
 
@@ -266,7 +260,7 @@ def build_conv_autoencoder(
         check_positive_int("latent_dim", latent_dim)
     check_choice("activation", activation, ACTIVATIONS)
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
-    check_choice("noise", noise, NOISE)
+    check_input_noise(noise, noise_level)
     factor = 2 ** len(filters)
     check_sides_divisible(input_shape, factor, f"2**len(filters) = {factor}", known=True)
     feature_shape = (input_shape[0] // factor, input_shape[1] // factor, filters[-1])
@@ -308,17 +302,7 @@ def build_conv_autoencoder(
                 name=f"decoder_conv_{i}",
             )
         )
-    decoder.add(
-        keras.layers.Conv2DTranspose(
-            input_shape[-1],
-            kernel_size,
-            strides=2,
-            padding="same",
-            activation=output_activation,
-            dtype="float32",
-            name="reconstructions",
-        )
-    )
+    decoder.add(output_upconv(input_shape[-1], kernel_size, output_activation, "reconstructions"))
 
     model = Autoencoder(
         encoder, decoder, noise=noise, noise_level=noise_level, seed=seed, name=name
@@ -379,9 +363,7 @@ def pretrain_layerwise(
     ...                    metrics=["accuracy"])
     >>> classifier.fit(x_labelled, y_labelled, epochs=5)      # fine-tuning
     """
-    x = np.asarray(x)
-    if x.ndim < 2 or len(x) == 0:
-        raise ValueError(f"`x` must be a non-empty batch of samples. Received shape: {x.shape}")
+    x = check_samples("x", x)
     units = check_layer_sizes("units", units)
     check_choice("activation", activation, ACTIVATIONS)
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
@@ -476,8 +458,7 @@ def anomaly_threshold(model, x_normal, quantile=0.99, batch_size=256):
     >>> threshold = anomaly_threshold(model, x_validation, quantile=0.99)
     >>> flagged = detect_anomalies(model, x_test, threshold)
     """
-    if not isinstance(quantile, (int, float)) or not 0 < quantile < 1:
-        raise ValueError(f"`quantile` must be in (0, 1). Received: quantile={quantile!r}")
+    check_open_fraction("quantile", quantile)
     return float(np.quantile(reconstruction_error(model, x_normal, batch_size), quantile))
 
 

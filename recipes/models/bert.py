@@ -31,11 +31,14 @@ import numpy as np
 from recipes.checks import (
     check_bool,
     check_choice,
-    check_fraction,
+    check_instance,
+    check_known_length,
+    check_masking_rates,
     check_positive_int,
     check_rate,
     check_shape,
     check_transformer_arguments,
+    check_unset,
 )
 from recipes.compiling import BuiltModel
 from recipes.heads import default_output_activation, head_model, output_dense
@@ -94,14 +97,7 @@ def mask_tokens(
     >>> inputs, labels, weights = mask_tokens(encode_reviews(texts),
     ...                                       REVIEW_VOCAB_SIZE, seed=0)
     """
-    check_fraction("rate", rate)
-    check_fraction("mask_rate", mask_rate)
-    check_fraction("random_rate", random_rate)
-    if mask_rate + random_rate > 1:
-        raise ValueError(
-            "`mask_rate + random_rate` must be <= 1. Received: "
-            f"mask_rate={mask_rate}, random_rate={random_rate}"
-        )
+    check_masking_rates(rate, mask_rate, random_rate)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     labels = np.asarray(token_ids, "int32")
     candidates = np.setdiff1d(np.arange(vocab_size), special_ids)
@@ -168,11 +164,7 @@ def _bert_encoder(
     """The encoder, its arguments checked: token ids -> ``(batch, length,
     embed_dim)``, a nested model named ``"bert_encoder"``."""
     input_shape = check_shape("input_shape", input_shape, ndim=1)
-    if input_shape[0] is None:
-        raise ValueError(
-            "BERT's learned positions need a known length: give `input_shape` as "
-            f"(length,). Received: input_shape={input_shape}"
-        )
+    check_known_length("input_shape", input_shape)
     check_positive_int("vocab_size", vocab_size, minimum=2)
     check_transformer_arguments(
         embed_dim, num_heads, feed_forward_dim, num_layers, dropout, activation
@@ -257,17 +249,8 @@ def build_bert(
     >>> model = build_bert()
     >>> model.fit(MaskedLanguageModelBatches(ids, REVIEW_VOCAB_SIZE), epochs=10)
     """
-    encoder = _bert_encoder(
-        input_shape,
-        vocab_size,
-        embed_dim,
-        num_heads,
-        feed_forward_dim,
-        num_layers,
-        dropout,
-        activation,
-        pad_id,
-    )
+    # Every argument but the name is the encoder's.
+    encoder = _bert_encoder(**{key: value for key, value in locals().items() if key != "name"})
     tokens = keras.Input(shape=encoder.input_shape[1:], dtype="int32", name="token_ids")
     x = encoder(tokens)
     x = keras.layers.Dense(embed_dim, activation="gelu", name="mlm_transform")(x)
@@ -280,11 +263,12 @@ def build_bert(
 
 
 def _find_encoder(pretrained_encoder):
-    if not isinstance(pretrained_encoder, keras.Model):
-        raise ValueError(
-            "`pretrained_encoder` must be a model from build_bert (or its "
-            f"'bert_encoder'). Received: pretrained_encoder={pretrained_encoder!r}"
-        )
+    check_instance(
+        "pretrained_encoder",
+        pretrained_encoder,
+        keras.Model,
+        "a model from build_bert (or its 'bert_encoder')",
+    )
     if pretrained_encoder.name == "bert_encoder":
         return pretrained_encoder
     try:
@@ -370,12 +354,7 @@ def build_bert_classifier(
         "num_layers": num_layers,
     }
     if pretrained_encoder is not None:
-        given = sorted(key for key, value in architecture.items() if value is not None)
-        if given:
-            raise ValueError(
-                f"The architecture comes from `pretrained_encoder`: leave {', '.join(given)} "
-                "as None."
-            )
+        check_unset(architecture, "The architecture comes from `pretrained_encoder`")
         source = _find_encoder(pretrained_encoder)
         encoder = keras.models.clone_model(source)
         encoder.set_weights(source.get_weights())

@@ -9,16 +9,17 @@ from recipes.checks import (
     check_bool,
     check_choice,
     check_int_tuple,
+    check_nested_sizes,
     check_positive_int,
     check_rate,
     check_shape,
     check_sides_divisible,
     check_tagged_tuples,
 )
-from recipes.compiling import ZHANG_SGD
 from recipes.heads import SOFTMAX_CLASSIFIER, output_dense
 from recipes.layers.normalization import LocalResponseNormalization
-from recipes.registry import register_builder, register_recipe
+from recipes.presets import ZHANG_CIFAR10, dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 POOLINGS = ("max", "average")
 VGG_BATCH_NORM = ("first", "all", "none")
@@ -42,6 +43,23 @@ INCEPTION_SMALL_FORMS = {
     "inception": ("filters_1x1", "filters_3x3"),
     "downsample": ("filters_3x3",),
 }
+
+
+def _conv_classifier(
+    stem, module, filters, kernel_size, dense_units, activation, num_classes, name
+):
+    """The body of ``build_lenet`` and ``build_alexnet_small``: the ``stem`` layers
+    (inputs, augmentation, crop), the layers ``module(width, i)`` for each width of
+    ``filters``, then the classifier top; the shared arguments checked here."""
+    check_positive_int("num_classes", num_classes)
+    filters = check_int_tuple("filters", filters)
+    check_positive_int("kernel_size", kernel_size)
+    dense_units = check_int_tuple("dense_units", dense_units)
+    model = keras.Sequential(stem, name=name)
+    for i, width in enumerate(filters, start=1):
+        for layer in module(width, i):
+            model.add(layer)
+    return _add_classifier_top(model, dense_units, activation, num_classes)
 
 
 def _add_classifier_top(model, dense_units, activation, num_classes, dropout=0.0):
@@ -93,20 +111,20 @@ def build_lenet(
     >>> build_lenet().count_params()
     62006
     """
-    input_shape = check_shape("input_shape", input_shape, ndim=3)
-    check_positive_int("num_classes", num_classes)
-    filters = check_int_tuple("filters", filters)
-    check_positive_int("kernel_size", kernel_size)
-    dense_units = check_int_tuple("dense_units", dense_units)
     check_choice("activation", activation, ("relu", "tanh", "sigmoid", "elu", "swish"))
     check_choice("pooling", pooling, POOLINGS)
     pool = keras.layers.MaxPooling2D if pooling == "max" else keras.layers.AveragePooling2D
 
-    model = keras.Sequential(input_layers(input_shape, augment), name=name)
-    for i, width in enumerate(filters, start=1):
-        model.add(keras.layers.Conv2D(width, kernel_size, activation=activation, name=f"conv_{i}"))
-        model.add(pool(2, name=f"pool_{i}"))
-    return _add_classifier_top(model, dense_units, activation, num_classes)
+    def module(width, i):
+        return [
+            keras.layers.Conv2D(width, kernel_size, activation=activation, name=f"conv_{i}"),
+            pool(2, name=f"pool_{i}"),
+        ]
+
+    stem = input_layers(check_shape("input_shape", input_shape, ndim=3), augment)
+    return _conv_classifier(
+        stem, module, filters, kernel_size, dense_units, activation, num_classes, name
+    )
 
 
 @register_builder(**SOFTMAX_CLASSIFIER)
@@ -153,11 +171,7 @@ def build_vgg(
     """
     input_shape = check_shape("input_shape", input_shape, ndim=3)
     check_positive_int("num_classes", num_classes)
-    blocks = tuple(check_int_tuple(f"blocks[{i}]", block) for i, block in enumerate(blocks))
-    if not blocks or not all(blocks):
-        raise ValueError(
-            f"`blocks` must be a non-empty tuple of non-empty tuples. Received: blocks={blocks!r}"
-        )
+    blocks = check_nested_sizes("blocks", blocks)
     check_choice("batch_norm", batch_norm, VGG_BATCH_NORM)
     dense_units = check_int_tuple("dense_units", dense_units)
     check_rate("dropout", dropout)
@@ -218,27 +232,26 @@ def build_alexnet_small(
     >>> build_alexnet_small(input_shape=(32, 32, 3), crop=28).count_params()
     1387786
     """
-    input_shape = check_shape("input_shape", input_shape, ndim=3)
-    check_positive_int("num_classes", num_classes)
-    filters = check_int_tuple("filters", filters)
-    check_positive_int("kernel_size", kernel_size)
-    dense_units = check_int_tuple("dense_units", dense_units)
 
-    model = keras.Sequential(input_layers(input_shape, augment, crop), name=name)
-    for i, width in enumerate(filters, start=1):
-        model.add(
+    def module(width, i):
+        layers = [
             keras.layers.Conv2D(
                 width, kernel_size, padding="same", activation="relu", name=f"conv_{i}"
-            )
-        )
-        model.add(keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool_{i}"))
+            ),
+            keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool_{i}"),
+        ]
         if local_response_norm:
-            model.add(
+            layers.append(
                 LocalResponseNormalization(
                     depth_radius=4, bias=1.0, alpha=0.001 / 9.0, beta=0.75, name=f"lrn_{i}"
                 )
             )
-    return _add_classifier_top(model, dense_units, "relu", num_classes)
+        return layers
+
+    stem = input_layers(check_shape("input_shape", input_shape, ndim=3), augment, crop)
+    return _conv_classifier(
+        stem, module, filters, kernel_size, dense_units, "relu", num_classes, name
+    )
 
 
 def apply_conv_module(x, filters, kernel_size, strides=1, batch_norm=True, name="conv"):
@@ -344,51 +357,33 @@ def build_inception_small(
     return keras.Model(inputs, outputs, name=name)
 
 
-register_recipe(
-    "cifar10_lenet",
-    build_lenet,
-    "Seed 004's CIFAR-10 model 2: LeNet-style conv5(6)-pool-conv5(16)-pool-120-84-10 "
-    "(62,006 params).",
-    dataset="cifar10",
-    fit={"epochs": 20, "batch_size": 64},
-    input_shape=(32, 32, 3),
-    num_classes=10,
-)
-
-register_recipe(
-    "cifar10_vgg",
-    build_vgg,
-    "Seed 004's CIFAR-10 model 3: six 3x3 convs with batch norm and dropout 0.05, "
-    "1024-512-10 (5,852,170 trainable params).",
-    dataset="cifar10",
-    fit={"epochs": 20, "batch_size": 128},
-    input_shape=(32, 32, 3),
-    num_classes=10,
-)
-
-# Zhang et al. 2017's setting: SGD with momentum on 28x28 centre crops of CIFAR-10.
-_ZHANG_CIFAR10 = dict(
-    dataset="cifar10",
-    fit={"epochs": 30, "batch_size": 128},
-    input_shape=(32, 32, 3),
-    crop=28,
-    num_classes=10,
-    optimizer=ZHANG_SGD,
-    learning_rate=0.01,
-)
-
-register_recipe(
-    "zhang_alexnet_small",
-    build_alexnet_small,
-    "Zhang et al. 2017 small AlexNet with LRN on 28x28 centre crops of CIFAR-10 "
-    "(1,387,786 params).",
-    **_ZHANG_CIFAR10,
-)
-
-register_recipe(
-    "zhang_inception_small",
-    build_inception_small,
-    "Zhang et al. 2017 small Inception on 28x28 centre crops of CIFAR-10; "
-    "batch_norm=False for the variant without (1,649,402 trainable params in both).",
-    **_ZHANG_CIFAR10,
+register_recipes(
+    {
+        "cifar10_lenet": {
+            "builder": build_lenet,
+            "summary": "Seed 004's CIFAR-10 model 2: LeNet-style "
+            "conv5(6)-pool-conv5(16)-pool-120-84-10 (62,006 params).",
+            **dataset_arguments("cifar10"),
+            "fit": {"epochs": 20, "batch_size": 64},
+        },
+        "cifar10_vgg": {
+            "builder": build_vgg,
+            "summary": "Seed 004's CIFAR-10 model 3: six 3x3 convs with batch norm and dropout "
+            "0.05, 1024-512-10 (5,852,170 trainable params).",
+            **dataset_arguments("cifar10"),
+            "fit": {"epochs": 20, "batch_size": 128},
+        },
+        "zhang_alexnet_small": {
+            "builder": build_alexnet_small,
+            "summary": "Zhang et al. 2017 small AlexNet with LRN on 28x28 centre crops of "
+            "CIFAR-10 (1,387,786 params).",
+            **ZHANG_CIFAR10,
+        },
+        "zhang_inception_small": {
+            "builder": build_inception_small,
+            "summary": "Zhang et al. 2017 small Inception on 28x28 centre crops of CIFAR-10; "
+            "batch_norm=False for the variant without (1,649,402 trainable params in both).",
+            **ZHANG_CIFAR10,
+        },
+    }
 )

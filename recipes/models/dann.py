@@ -24,20 +24,23 @@ import math
 
 import keras
 import numpy as np
-from keras import ops
 
 from recipes.blocks import apply_trunk
 from recipes.checks import (
+    check_callable,
     check_choice,
     check_int_tuple,
     check_keys,
     check_non_negative,
     check_positive_int,
+    check_same_length,
+    check_same_sample_shape,
     check_shape,
 )
 from recipes.compiling import BuiltModel
 from recipes.heads import HIDDEN_ACTIVATIONS, output_dense
 from recipes.layers.gradient_reversal import GradientReversal
+from recipes.losses.sequence import MaskedTokenAccuracy
 from recipes.registry import register_builder
 
 IGNORED_LABEL = -1
@@ -146,16 +149,8 @@ def make_dann_data(x_source, y_source, x_target, shuffle=True, seed=0):
     """
     x_source, x_target = np.asarray(x_source), np.asarray(x_target)
     y_source = np.asarray(y_source)
-    if len(x_source) != len(y_source):
-        raise ValueError(
-            "`x_source` and `y_source` must have the same length. Received: "
-            f"{len(x_source)} and {len(y_source)}"
-        )
-    if x_source.shape[1:] != x_target.shape[1:]:
-        raise ValueError(
-            "`x_source` and `x_target` must have the same sample shape. Received: "
-            f"{x_source.shape[1:]} and {x_target.shape[1:]}"
-        )
+    check_same_length(x_source, y_source, names=("x_source", "y_source"))
+    check_same_sample_shape(x_source, x_target, names=("x_source", "x_target"))
     x = np.concatenate([x_source, x_target])
     labels = np.concatenate(
         [y_source.astype("int32"), np.full(len(x_target), IGNORED_LABEL, "int32")]
@@ -196,9 +191,7 @@ class LambdaScheduler(keras.callbacks.Callback):
 
     def __init__(self, schedule=ganin_lambda, verbose=False):
         super().__init__()
-        if not callable(schedule):
-            raise ValueError(f"`schedule` must be callable. Received: schedule={schedule!r}")
-        self.schedule = schedule
+        self.schedule = check_callable("schedule", schedule)
         self.verbose = verbose
         self.history = []
 
@@ -221,8 +214,9 @@ class LambdaScheduler(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="recipes")
-class IgnoreClassAccuracy(keras.metrics.Metric):
-    """Accuracy of integer labels that skips one label value (default ``-1``).
+class IgnoreClassAccuracy(MaskedTokenAccuracy):
+    """Accuracy of integer labels that skips one label value (default ``-1``):
+    ``recipes.losses.MaskedTokenAccuracy`` with DANN's defaults.
 
     In a DANN batch the target samples carry the label ``-1``; this metric counts
     only the labelled (source) samples.
@@ -241,32 +235,7 @@ class IgnoreClassAccuracy(keras.metrics.Metric):
     """
 
     def __init__(self, ignore_class=IGNORED_LABEL, name="ignore_class_accuracy", dtype=None):
-        super().__init__(name=name, dtype=dtype)
-        self.ignore_class = int(ignore_class)
-        self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
-        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true = ops.reshape(ops.cast(y_true, "int32"), (-1,))
-        y_pred = ops.reshape(y_pred, (-1, ops.shape(y_pred)[-1]))
-        valid = ops.cast(ops.not_equal(y_true, self.ignore_class), self.dtype)
-        if sample_weight is not None:
-            valid = valid * ops.reshape(ops.cast(sample_weight, self.dtype), (-1,))
-        hits = ops.cast(
-            ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), y_true), self.dtype
-        )
-        self.correct.assign_add(ops.sum(hits * valid))
-        self.count.assign_add(ops.sum(valid))
-
-    def result(self):
-        return ops.divide_no_nan(self.correct, self.count)
-
-    def reset_state(self):
-        self.correct.assign(0.0)
-        self.count.assign(0.0)
-
-    def get_config(self):
-        return {**super().get_config(), "ignore_class": self.ignore_class}
+        super().__init__(ignore_class=ignore_class, name=name, dtype=dtype)
 
 
 def _all_layers(model):

@@ -16,7 +16,7 @@ from recipes.checks import (
     check_shape,
 )
 from recipes.heads import HIDDEN_ACTIVATIONS, output_dense
-from recipes.registry import register_builder, register_recipe
+from recipes.registry import register_builder, register_recipes
 
 KINDS = ("dense", "conv")
 
@@ -85,18 +85,19 @@ def build_dqn(
     return model
 
 
-register_recipe(
-    "mouse_dqn_dense",
-    build_dqn,
-    "Seed 004's model 1 for the mouse-and-cheese game: fully connected Q-network on "
-    "the 5x5x2 view, 4 actions.",
-    kind="dense",
-)
-
-register_recipe(
-    "mouse_dqn_conv",
-    build_dqn,
-    "Seed 004's model 2 for the mouse-and-cheese game: convolutional Q-network on "
-    "the 5x5x2 view, 4 actions.",
-    kind="conv",
+register_recipes(
+    {
+        "mouse_dqn_dense": {
+            "builder": build_dqn,
+            "summary": "Seed 004's model 1 for the mouse-and-cheese game: fully connected "
+            "Q-network on the 5x5x2 view, 4 actions.",
+            "kind": "dense",
+        },
+        "mouse_dqn_conv": {
+            "builder": build_dqn,
+            "summary": "Seed 004's model 2 for the mouse-and-cheese game: convolutional Q-network "
+            "on the 5x5x2 view, 4 actions.",
+            "kind": "conv",
+        },
+    }
 )

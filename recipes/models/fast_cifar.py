@@ -49,12 +49,16 @@ from recipes.checks import (
     check_number,
     check_per_channel,
     check_positive_int,
+    check_positive_ints,
+    check_shift,
+    check_whitening_side,
 )
 from recipes.compiling import BuiltModel, get_optimizer
 from recipes.layers.airbench import PartialIdentity, ScaledBias
 from recipes.layers.augmentation import RandomAffine, RandomFlip
 from recipes.losses.label_smoothing import SparseSmoothedCrossentropy
-from recipes.registry import register_builder, register_recipe
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
@@ -218,39 +222,17 @@ def build_fast_cifar(
     """
     input_shape = check_known_shape("input_shape", input_shape, ndim=3)
     check_positive_int("num_classes", num_classes)
-    if (
-        not isinstance(widths, (tuple, list))
-        or not widths
-        or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths)
-    ):
-        raise ValueError(
-            f"`widths` must be a non-empty tuple of positive integers. Received: widths={widths!r}"
-        )
+    widths = check_positive_ints("widths", widths)
     kernel = check_positive_int("whitening_kernel_size", whitening_kernel_size)
-    smallest = min(input_shape[:2]) - kernel + 1
-    if smallest < 2 ** len(widths):
-        raise ValueError(
-            f"`input_shape` {input_shape} is too small: after the {kernel}x{kernel} "
-            f"whitening convolution its sides must be >= 2**len(widths) = "
-            f"{2 ** len(widths)} for {len(widths)} poolings."
-        )
+    smallest = check_whitening_side(input_shape, kernel, len(widths))
     momentum = check_number("batchnorm_momentum", batchnorm_momentum, 0.0, 1.0, low_open=False)
     bias_scale = math.sqrt(check_number("bias_lr_multiplier", bias_lr_multiplier))
     output_scale = check_number("output_scale", output_scale)
-    if translate is not None and (
-        isinstance(translate, bool)
-        or not isinstance(translate, int)
-        or not 0 <= translate < smallest // 2
-    ):
-        raise ValueError(
-            f"`translate` must be an integer in [0, {smallest // 2}) (pixels). "
-            f"Received: translate={translate!r}"
-        )
+    if translate is not None:
+        check_shift("translate", translate, smallest // 2)
     channels = input_shape[-1]
     mean = check_per_channel("mean", mean, channels)
-    std = check_per_channel("std", std, channels)
-    if min(std) <= 0:
-        raise ValueError(f"`std` must be > 0. Received: std={std!r}")
+    std = check_per_channel("std", std, channels, positive=True)
     total_steps = check_positive_int("total_steps", total_steps)
     weight_decay = check_non_negative("weight_decay", weight_decay)
 
@@ -298,17 +280,19 @@ def build_fast_cifar(
     )
 
 
-register_recipe(
-    "cifar10_fast",
-    build_fast_cifar,
-    "airbench94-style fast CIFAR-10 net: frozen 2x2 whitening stem, conv-pool-BN-GELU "
-    "blocks 64-256-256, 1.97M params; label smoothing 0.2, Nesterov SGD, one-cycle.",
-    dataset="cifar10",
-    trainer="airbench",
-    # 16 epochs: 90.9% (mean of 5 runs) on the CIFAR-10 JPEG copy, where airbench94
-    # reaches 90.6%; 10 epochs (airbench's ~10) gave 90.2% (README, one H200).
-    fit={"epochs": FAST_CIFAR_EPOCHS, "batch_size": AIRBENCH_BATCH_SIZE},
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    total_steps=FAST_CIFAR_EPOCHS * (50_000 // AIRBENCH_BATCH_SIZE),
+register_recipes(
+    {
+        "cifar10_fast": {
+            "builder": build_fast_cifar,
+            "summary": "airbench94-style fast CIFAR-10 net: frozen 2x2 whitening stem, "
+            "conv-pool-BN-GELU blocks 64-256-256, 1.97M params; label smoothing 0.2, Nesterov "
+            "SGD, one-cycle.",
+            **dataset_arguments("cifar10"),
+            "trainer": "airbench",
+            # 16 epochs: 90.9% (mean of 5 runs) on the CIFAR-10 JPEG copy, where airbench94
+            # reaches 90.6%; 10 epochs (airbench's ~10) gave 90.2% (README, one H200).
+            "fit": {"epochs": FAST_CIFAR_EPOCHS, "batch_size": AIRBENCH_BATCH_SIZE},
+            "total_steps": FAST_CIFAR_EPOCHS * (50_000 // AIRBENCH_BATCH_SIZE),
+        },
+    }
 )

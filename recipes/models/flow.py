@@ -21,11 +21,17 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_known_shape, check_no_sample_weight, check_positive_int
+from recipes.checks import (
+    check_event_shape,
+    check_known_shape,
+    check_no_sample_weight,
+    check_positive_int,
+)
 from recipes.layers.coupling import AffineCoupling
 from recipes.layers.flow import Squeeze
 from recipes.precision import VariableDtypeInputs
-from recipes.registry import register_builder, register_recipe
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -77,24 +83,12 @@ class RealNVP(VariableDtypeInputs, keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        event_shape = check_known_shape("event_shape", event_shape, ndim=(1, 3))
-        self.event_shape = event_shape
         self.num_couplings = check_positive_int("num_couplings", num_couplings, minimum=2)
         self.hidden_units = check_positive_int("hidden_units", hidden_units)
         self.num_hidden = check_positive_int("num_hidden", num_hidden, minimum=0)
         self.num_scales = check_positive_int("num_scales", num_scales)
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
-        if len(event_shape) == 1 and event_shape[0] < 2:
-            raise ValueError(
-                f"A flow on vectors needs at least 2 features. Received: event_shape={event_shape}"
-            )
-        if len(event_shape) == 3:
-            factor = 2**num_scales
-            if event_shape[0] % factor or event_shape[1] % factor:
-                raise ValueError(
-                    f"`event_shape` height and width must be divisible by 2**num_scales = "
-                    f"{factor}. Received: event_shape={event_shape}"
-                )
+        self.event_shape = event_shape = check_event_shape(event_shape, num_scales)
         self.flow_layers = self._make_layers()
         self.dimension = math.prod(event_shape)
         self.latent_shape = self._latent_shape()
@@ -254,14 +248,17 @@ def build_realnvp(
     return model
 
 
-register_recipe(
-    "moons_realnvp",
-    build_realnvp,
-    "RealNVP for the 2-D moons: 8 affine couplings with 64-64 MLPs, NLL training.",
-    dataset="moons",
-    fit={"epochs": 150, "batch_size": 128},
-    input_shape=(2,),
-    num_couplings=8,
-    hidden_units=64,
-    learning_rate=2e-3,
+register_recipes(
+    {
+        "moons_realnvp": {
+            "builder": build_realnvp,
+            "summary": "RealNVP for the 2-D moons: 8 affine couplings with 64-64 MLPs, "
+            "NLL training.",
+            **dataset_arguments("moons", "input_shape"),
+            "fit": {"epochs": 150, "batch_size": 128},
+            "num_couplings": 8,
+            "hidden_units": 64,
+            "learning_rate": 2e-3,
+        },
+    }
 )

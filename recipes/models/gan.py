@@ -28,13 +28,16 @@ from recipes.adversarial_nets import (
 )
 from recipes.checks import (
     check_choice,
+    check_class_labels,
     check_known_shape,
     check_layer_sizes,
     check_positive_int,
     check_rate,
     check_sides_divisible,
 )
-from recipes.registry import register_builder, register_recipe
+from recipes.heads import output_upconv
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 ACTIVATIONS = ("leaky_relu", "relu", "elu", "swish", "gelu", "tanh")
 
@@ -164,15 +167,7 @@ class ConditionalGAN(_NoiseGAN):
         if labels is None:
             check_positive_int("num_samples", num_samples)
             labels = np.arange(num_samples) % self.num_classes
-        labels = np.asarray(labels, "int32").reshape(-1)
-        if num_samples is not None and num_samples != len(labels):
-            raise ValueError(
-                f"`num_samples` ({num_samples}) must equal the number of labels ({len(labels)})."
-            )
-        if labels.size == 0 or labels.min() < 0 or labels.max() >= self.num_classes:
-            raise ValueError(
-                f"`labels` must be class ids in [0, {self.num_classes}). Received: {labels}"
-            )
+        labels = check_class_labels(labels, self.num_classes, num_samples)
         inputs = [self.latent(len(labels), seed), labels]
         return np.asarray(self.generator.predict(inputs, batch_size=batch_size, verbose=0))
 
@@ -310,16 +305,10 @@ def build_dcgan(
             name=f"generator_upconv_{i}",
         )(x)
         x = _normalize_activate(x, batch_norm, "relu", f"generator_upconv_{i}")
-    outputs = keras.layers.Conv2DTranspose(
-        input_shape[-1],
-        kernel_size,
-        strides=2,
-        padding="same",
-        activation=output_activation,
-        dtype="float32",
-        name="generator_outputs",
-    )(x)
-    generator = keras.Model(z, outputs, name="generator")
+    output_layer = output_upconv(
+        input_shape[-1], kernel_size, output_activation, "generator_outputs"
+    )
+    generator = keras.Model(z, output_layer(x), name="generator")
 
     images = keras.Input(shape=input_shape, name="discriminator_inputs")
     x = images
@@ -478,46 +467,43 @@ def _normalize_activate(x, batch_norm, activation, name):
 
 
 # The MNIST presets: 28x28x1 images of recipes.data's "mnist".
-MNIST_IMAGES = {"dataset": "mnist", "input_shape": (28, 28, 1)}
+MNIST_IMAGES = dataset_arguments("mnist", "input_shape")
 
-register_recipe(
-    "mnist_gan",
-    build_gan,
-    "Seed 004's MNIST GAN: MLP generator 64-256-512-784 and discriminator "
-    "784-512-256-1, LeakyReLU, Adam 2e-4 (beta_1 0.5).",
-    fit={"epochs": 30, "batch_size": 128},
-    **MNIST_IMAGES,
-)
-
-register_recipe(
-    "mnist_dcgan",
-    build_dcgan,
-    "DCGAN for MNIST: generator 100 -> 7x7x128 -> 14x14x64 -> 28x28x1, "
-    "discriminator conv 64-128 with LeakyReLU and batch norm.",
-    fit={"epochs": 20, "batch_size": 128},
-    **MNIST_IMAGES,
-)
-
-register_recipe(
-    "mnist_conditional_gan",
-    build_conditional_gan,
-    "Class-conditional MLP GAN for MNIST: label embedding into the generator, "
-    "projection discriminator; fit(images, labels), sample(labels=...).",
-    fit={"epochs": 30, "batch_size": 128},
-    num_classes=10,
-    **MNIST_IMAGES,
-)
-
-register_recipe(
-    "moons_gan",
-    build_gan,
-    "Small GAN for the 2-D moons: 4-D noise, MLPs of 128-128 units, linear output, Adam 5e-4.",
-    dataset="moons",
-    fit={"epochs": 200, "batch_size": 64},
-    input_shape=(2,),
-    latent_dim=4,
-    generator_units=(128, 128),
-    discriminator_units=(128, 128),
-    output_activation="linear",
-    learning_rate=5e-4,
+register_recipes(
+    {
+        "mnist_gan": {
+            "builder": build_gan,
+            "summary": "Seed 004's MNIST GAN: MLP generator 64-256-512-784 and discriminator "
+            "784-512-256-1, LeakyReLU, Adam 2e-4 (beta_1 0.5).",
+            **MNIST_IMAGES,
+            "fit": {"epochs": 30, "batch_size": 128},
+        },
+        "mnist_dcgan": {
+            "builder": build_dcgan,
+            "summary": "DCGAN for MNIST: generator 100 -> 7x7x128 -> 14x14x64 -> 28x28x1, "
+            "discriminator conv 64-128 with LeakyReLU and batch norm.",
+            **MNIST_IMAGES,
+            "fit": {"epochs": 20, "batch_size": 128},
+        },
+        "mnist_conditional_gan": {
+            "builder": build_conditional_gan,
+            "summary": "Class-conditional MLP GAN for MNIST: label embedding into the generator, "
+            "projection discriminator; fit(images, labels), sample(labels=...).",
+            **MNIST_IMAGES,
+            "fit": {"epochs": 30, "batch_size": 128},
+            "num_classes": 10,
+        },
+        "moons_gan": {
+            "builder": build_gan,
+            "summary": "Small GAN for the 2-D moons: 4-D noise, MLPs of 128-128 units, linear "
+            "output, Adam 5e-4.",
+            **dataset_arguments("moons", "input_shape"),
+            "fit": {"epochs": 200, "batch_size": 64},
+            "latent_dim": 4,
+            "generator_units": (128, 128),
+            "discriminator_units": (128, 128),
+            "output_activation": "linear",
+            "learning_rate": 5e-4,
+        },
+    }
 )

@@ -8,7 +8,14 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_choice, check_non_negative, check_positive_int, check_rate
+from recipes.checks import (
+    check_choice,
+    check_id_batch,
+    check_non_negative,
+    check_positive_int,
+    check_prompt,
+    check_rate,
+)
 from recipes.compiling import BuiltModel, clipped_optimizer
 from recipes.functional import FunctionalModel
 from recipes.heads import output_dense
@@ -26,12 +33,7 @@ def next_token_data(sequences):
     >>> next_token_data(np.array([[5, 6, 7, 0]]))
     (array([[5, 6, 7]]), array([[6, 7, 0]]))
     """
-    sequences = np.asarray(sequences)
-    if sequences.ndim != 2 or sequences.shape[1] < 2:
-        raise ValueError(
-            "`sequences` must be int ids of shape (batch, steps >= 2). "
-            f"Received shape: {sequences.shape}"
-        )
+    sequences = check_id_batch("sequences", sequences, min_steps=2)
     return sequences[:, :-1], sequences[:, 1:]
 
 
@@ -106,10 +108,7 @@ class LanguageModel(FunctionalModel):
         """
         check_positive_int("num_tokens", num_tokens)
         check_non_negative("temperature", temperature)
-        tokens = np.asarray(prompt, "int32")
-        tokens = tokens[None] if tokens.ndim == 1 else tokens
-        if tokens.ndim != 2 or tokens.shape[1] < 1:
-            raise ValueError(f"`prompt` must hold at least one token id. Received: {prompt!r}")
+        tokens = check_prompt(prompt)
         rng = np.random.default_rng(seed)
         for _ in range(num_tokens):
             probabilities = ops.convert_to_numpy(self(tokens, training=False))[:, -1]

@@ -3,7 +3,7 @@ regression — one ``Dense`` layer each, told apart by output and loss."""
 
 import keras
 
-from recipes.checks import check_choice, check_non_negative, check_positive_int, check_shape
+from recipes.checks import check_choice, check_linear_kind, check_non_negative, check_shape
 from recipes.compiling import BuiltModel
 from recipes.heads import head_model, output_dense
 from recipes.losses import BinaryHinge, MulticlassHinge, sign_accuracy
@@ -69,20 +69,7 @@ def build_linear(
     """
     check_choice("kind", kind, LINEAR_KINDS)
     input_shape = check_shape("input_shape", input_shape)
-    if num_classes is None:
-        num_classes = 1 if kind == "linear" else 2
-    check_positive_int("num_classes", num_classes, minimum=1 if kind == "linear" else 2)
-    if kind == "logistic" and num_classes != 2:
-        raise ValueError(
-            "kind='logistic' is binary: `num_classes` must be 2 (use kind='softmax' "
-            f"for more classes). Received: num_classes={num_classes!r}"
-        )
-    if margin is not None and kind != "perceptron":
-        raise ValueError(
-            f"`margin` is the perceptron's hinge margin; leave it None for kind={kind!r}. "
-            f"Received: margin={margin!r}"
-        )
-    margin = 1.0 if margin is None else check_non_negative("margin", margin)
+    num_classes, margin = check_linear_kind(kind, num_classes, margin)
     l1, l2 = check_non_negative("l1", l1), check_non_negative("l2", l2)
 
     binary = num_classes == 2 and kind in ("perceptron", "logistic")

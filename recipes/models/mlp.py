@@ -11,7 +11,6 @@ from recipes.checks import (
     check_rate,
     check_shape,
 )
-from recipes.compiling import ZHANG_SGD
 from recipes.heads import (
     HIDDEN_ACTIVATIONS,
     OUTPUT_ACTIVATIONS,
@@ -19,7 +18,8 @@ from recipes.heads import (
     head_model,
     output_dense,
 )
-from recipes.registry import register_builder, register_recipe
+from recipes.presets import ZHANG_CIFAR10, dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 INITIALIZERS = {
     "glorot": "glorot_uniform",
@@ -142,79 +142,58 @@ def _regularizer(l1, l2):
     return keras.regularizers.L1L2(l1=l1, l2=l2)
 
 
-register_recipe(
-    "mnist_mlp",
-    build_mlp,
-    "Seed 004's MNIST MLP: 784-64-32-10, ReLU, softmax, SGD lr 0.01 (52,650 params).",
-    dataset="mnist",
-    fit={"epochs": 12, "batch_size": 64},
-    input_shape=(28, 28, 1),
-    num_classes=10,
-    hidden_units=(64, 32),
-    optimizer="sgd",
-    learning_rate=0.01,
-)
-
-register_recipe(
-    "digits_mlp",
-    build_mlp,
-    "MLP for scikit-learn's offline 8x8 digits: 64-64-32-10, ReLU, Adam.",
-    dataset="digits",
-    fit={"epochs": 40, "batch_size": 32},
-    input_shape=(8, 8, 1),
-    num_classes=10,
-    hidden_units=(64, 32),
-    learning_rate=3e-3,
-)
-
-register_recipe(
-    "moons_mlp",
-    build_mlp,
-    "Small tanh MLP for the offline 2-D two-moons set (binary, sigmoid output).",
-    dataset="moons",
-    fit={"epochs": 60, "batch_size": 32},
-    input_shape=(2,),
-    num_classes=1,
-    hidden_units=(16, 16),
-    activation="tanh",
-    learning_rate=1e-2,
-)
-
-register_recipe(
-    "cifar10_fc",
-    build_mlp,
-    "Seed 004's CIFAR-10 model 1: fully connected 3072-1024-256-64-10, ReLU (3,426,250 params).",
-    dataset="cifar10",
-    fit={"epochs": 20, "batch_size": 128},
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    hidden_units=(1024, 256, 64),
-)
-
-register_recipe(
-    "zhang_mlp_1x512",
-    build_mlp,
-    "Zhang et al. 2017 MLP 1x512 on 28x28x3 centre crops of CIFAR-10 (1,209,866 params).",
-    dataset="cifar10",
-    fit={"epochs": 30, "batch_size": 128},
-    input_shape=(32, 32, 3),
-    crop=28,
-    num_classes=10,
-    hidden_units=(512,),
-    optimizer=ZHANG_SGD,
-    learning_rate=0.01,
-)
-
-register_recipe(
-    "zhang_mlp_3x512",
-    build_mlp,
-    "Zhang et al. 2017 MLP 3x512 on 28x28x3 centre crops of CIFAR-10 (1,735,178 params).",
-    dataset="cifar10",
-    fit={"epochs": 30, "batch_size": 128},
-    input_shape=(32, 32, 3),
-    crop=28,
-    num_classes=10,
-    hidden_units=(512, 512, 512),
-    optimizer=ZHANG_SGD,
-    learning_rate=0.01,
+register_recipes(
+    {
+        "mnist_mlp": {
+            "builder": build_mlp,
+            "summary": "Seed 004's MNIST MLP: 784-64-32-10, ReLU, softmax, SGD lr 0.01 "
+            "(52,650 params).",
+            **dataset_arguments("mnist"),
+            "fit": {"epochs": 12, "batch_size": 64},
+            "hidden_units": (64, 32),
+            "optimizer": "sgd",
+            "learning_rate": 0.01,
+        },
+        "digits_mlp": {
+            "builder": build_mlp,
+            "summary": "MLP for scikit-learn's offline 8x8 digits: 64-64-32-10, ReLU, Adam.",
+            **dataset_arguments("digits"),
+            "fit": {"epochs": 40, "batch_size": 32},
+            "hidden_units": (64, 32),
+            "learning_rate": 3e-3,
+        },
+        "moons_mlp": {
+            "builder": build_mlp,
+            "summary": "Small tanh MLP for the offline 2-D two-moons set (binary, sigmoid "
+            "output).",
+            **dataset_arguments("moons", "input_shape"),
+            "fit": {"epochs": 60, "batch_size": 32},
+            "num_classes": 1,
+            "hidden_units": (16, 16),
+            "activation": "tanh",
+            "learning_rate": 1e-2,
+        },
+        "cifar10_fc": {
+            "builder": build_mlp,
+            "summary": "Seed 004's CIFAR-10 model 1: fully connected 3072-1024-256-64-10, ReLU "
+            "(3,426,250 params).",
+            **dataset_arguments("cifar10"),
+            "fit": {"epochs": 20, "batch_size": 128},
+            "hidden_units": (1024, 256, 64),
+        },
+        "zhang_mlp_1x512": {
+            "builder": build_mlp,
+            "summary": "Zhang et al. 2017 MLP 1x512 on 28x28x3 centre crops of CIFAR-10 "
+            "(1,209,866 params).",
+            **ZHANG_CIFAR10,
+            "hidden_units": (512,),
+        },
+        "zhang_mlp_3x512": {
+            "builder": build_mlp,
+            "summary": "Zhang et al. 2017 MLP 3x512 on 28x28x3 centre crops of CIFAR-10 "
+            "(1,735,178 params).",
+            **ZHANG_CIFAR10,
+            "hidden_units": (512, 512, 512),
+        },
+    }
 )

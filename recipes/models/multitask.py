@@ -10,23 +10,14 @@ import keras
 from recipes.blocks import apply_trunk
 from recipes.checks import (
     check_choice,
-    check_int_tuple,
+    check_head_specs,
     check_keys,
     check_non_negative,
-    check_positive_int,
     check_shape,
 )
 from recipes.compiling import BuiltModel
-from recipes.heads import (
-    HIDDEN_ACTIVATIONS,
-    OUTPUT_ACTIVATIONS,
-    default_loss_and_metrics,
-    default_output_activation,
-    output_dense,
-)
+from recipes.heads import HIDDEN_ACTIVATIONS, default_loss_and_metrics, output_dense
 from recipes.registry import register_builder
-
-_HEAD_KEYS = ("units", "activation", "hidden_units")
 
 
 @register_builder(
@@ -79,7 +70,7 @@ def build_multitask(
     """
     input_shape = check_shape("input_shape", input_shape)
     check_choice("activation", activation, HIDDEN_ACTIVATIONS)
-    heads = _head_specs({"digit": 10, "parity": 1} if heads is None else heads)
+    heads = check_head_specs({"digit": 10, "parity": 1} if heads is None else heads)
     loss_weights = check_keys("loss_weights", loss_weights, tuple(heads), what="head")
     for head, weight in loss_weights.items():
         check_non_negative(f"loss_weights[{head!r}]", weight)
@@ -103,32 +94,3 @@ def build_multitask(
             "loss_weights": {head: float(loss_weights.get(head, 1.0)) for head in heads}
         },
     )
-
-
-def _head_specs(heads):
-    """The heads as ``name -> {"units", "activation", "hidden_units"}`` (an int
-    spec is the units; the activation defaults from them)."""
-    if not isinstance(heads, dict) or len(heads) < 2:
-        raise ValueError(
-            "`heads` must be a dict of two or more `name -> spec` entries. "
-            f"Received: heads={heads!r}"
-        )
-    checked = {}
-    for head, spec in heads.items():
-        if not isinstance(head, str) or not head.isidentifier():
-            raise ValueError(
-                f"`heads` keys must be names (identifiers). Received: heads key {head!r}"
-            )
-        if isinstance(spec, int) and not isinstance(spec, bool):
-            spec = {"units": spec}
-        if not isinstance(spec, dict) or "units" not in spec:
-            raise ValueError(
-                f"`heads[{head!r}]` must be an int or a dict with 'units'. Received: {spec!r}"
-            )
-        check_keys(f"heads[{head!r}]", spec, _HEAD_KEYS)
-        units = check_positive_int(f"heads[{head!r}]['units']", spec["units"])
-        activation = spec.get("activation") or default_output_activation(units)
-        check_choice(f"heads[{head!r}]['activation']", activation, OUTPUT_ACTIVATIONS)
-        hidden = check_int_tuple(f"heads[{head!r}]['hidden_units']", spec.get("hidden_units", ()))
-        checked[head] = {"units": units, "activation": activation, "hidden_units": hidden}
-    return checked

@@ -13,14 +13,17 @@ import keras
 from recipes.checks import (
     check_augment,
     check_choice,
+    check_layer_indices,
     check_layer_sizes,
+    check_map_sizes,
     check_positive_int,
     check_rate,
     check_shape,
 )
 from recipes.heads import head_model, output_dense
 from recipes.layers.group_conv import P4ConvP4, P4ConvZ2, P4Pool
-from recipes.registry import register_builder, register_recipe
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 PADDINGS = ("valid", "same")
 ROTATION_POOLING = ("max", "mean")
@@ -61,29 +64,6 @@ def apply_p4_block(
     if dropout:
         x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
     return x
-
-
-def _spatial_sizes(input_shape, num_layers, kernel_size, padding, pool_after):
-    """Checks that every map stays non-empty and is even where it is max-pooled (an
-    odd map would be pooled differently once turned, breaking invariance)."""
-    sizes = list(input_shape[:2])
-    for layer in range(1, num_layers + 1):
-        if padding == "valid":
-            sizes = [None if s is None else s - kernel_size + 1 for s in sizes]
-        if any(s is not None and s < 1 for s in sizes):
-            raise ValueError(
-                f"`input_shape` {input_shape} is too small: layer {layer} of "
-                f"{num_layers} with kernel_size={kernel_size} and padding='{padding}' "
-                "leaves no pixel."
-            )
-        if layer in pool_after:
-            if any(s is not None and s % 2 for s in sizes):
-                raise ValueError(
-                    f"With input_shape={input_shape} the map after layer {layer} is "
-                    f"{tuple(sizes)}: max-pooling needs even sides to stay rotation "
-                    "invariant. Change `input_shape`, `padding` or `pool_after`."
-                )
-            sizes = [None if s is None else s // 2 for s in sizes]
 
 
 @register_builder(loss_doc="``'sparse_categorical_crossentropy'``", metrics_doc="``['accuracy']``")
@@ -137,17 +117,11 @@ def build_p4cnn(
     filters = check_layer_sizes("filters", filters)
     check_positive_int("kernel_size", kernel_size)
     check_choice("padding", padding, PADDINGS)
-    pool_after = tuple(pool_after)
-    for i, layer in enumerate(pool_after):
-        if not isinstance(layer, int) or not 1 <= layer <= len(filters):
-            raise ValueError(
-                f"`pool_after[{i}]` must be a layer index from 1 to {len(filters)}. "
-                f"Received: pool_after={pool_after}"
-            )
+    pool_after = check_layer_indices("pool_after", pool_after, len(filters))
     check_rate("dropout", dropout)
     check_choice("rotation_pooling", rotation_pooling, ROTATION_POOLING)
     check_augment(augment)
-    _spatial_sizes(input_shape, len(filters), kernel_size, padding, pool_after)
+    check_map_sizes(input_shape, len(filters), kernel_size, padding, pool_after)
 
     inputs = keras.Input(shape=input_shape, name="images")
     x = augment(inputs) if augment is not None else inputs
@@ -173,27 +147,24 @@ def build_p4cnn(
     return head_model(keras.Model(inputs, outputs, name=name), "softmax")
 
 
-register_recipe(
-    "mnist_p4cnn",
-    build_p4cnn,
-    "Cohen and Welling's P4CNN shape: six 3x3 p4 convolutions of 10 filters per "
-    "rotation, pooling after the 2nd, invariant to quarter turns.",
-    dataset="mnist",
-    fit={"epochs": 10, "batch_size": 128},
-    input_shape=(28, 28, 1),
-    num_classes=10,
-)
-
-register_recipe(
-    "digits_p4cnn",
-    build_p4cnn,
-    "Small p4 group-equivariant CNN for the offline 8x8 digits (4 layers, same "
-    "padding), invariant to quarter turns.",
-    dataset="digits",
-    fit={"epochs": 30, "batch_size": 32},
-    input_shape=(8, 8, 1),
-    num_classes=10,
-    filters=(8, 8, 16, 16),
-    padding="same",
-    learning_rate=3e-3,
+register_recipes(
+    {
+        "mnist_p4cnn": {
+            "builder": build_p4cnn,
+            "summary": "Cohen and Welling's P4CNN shape: six 3x3 p4 convolutions of 10 filters "
+            "per rotation, pooling after the 2nd, invariant to quarter turns.",
+            **dataset_arguments("mnist"),
+            "fit": {"epochs": 10, "batch_size": 128},
+        },
+        "digits_p4cnn": {
+            "builder": build_p4cnn,
+            "summary": "Small p4 group-equivariant CNN for the offline 8x8 digits (4 layers, "
+            "same padding), invariant to quarter turns.",
+            **dataset_arguments("digits"),
+            "fit": {"epochs": 30, "batch_size": 32},
+            "filters": (8, 8, 16, 16),
+            "padding": "same",
+            "learning_rate": 3e-3,
+        },
+    }
 )

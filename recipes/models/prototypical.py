@@ -27,7 +27,16 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_choice, check_layer_sizes, check_positive_int, check_shape
+from recipes.checks import (
+    LAYER_OR_MODEL,
+    check_choice,
+    check_episode_classes,
+    check_instance,
+    check_layer_sizes,
+    check_positive_int,
+    check_same_length,
+    check_shape,
+)
 from recipes.heads import HIDDEN_ACTIVATIONS
 from recipes.nested_config import NestedConfig
 from recipes.registry import register_builder
@@ -62,11 +71,7 @@ class PrototypicalNetwork(NestedConfig, keras.Model):
 
     def __init__(self, encoder, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(encoder, keras.layers.Layer):
-            raise ValueError(
-                f"`encoder` must be a Keras layer or model. Received: encoder={encoder!r}"
-            )
-        self.encoder = encoder
+        self.encoder = check_instance("encoder", encoder, keras.layers.Layer, LAYER_OR_MODEL)
 
     def build(self, input_shape):
         sample_shape = tuple(input_shape["query"][2:])
@@ -153,10 +158,8 @@ def build_prototypical(
                     width, activation=None if last else activation, name=f"dense_{i}"
                 )
             )
-    elif not isinstance(encoder, keras.layers.Layer):
-        raise ValueError(
-            f"`encoder` must be None or a Keras layer or model. Received: encoder={encoder!r}"
-        )
+    else:
+        check_instance("encoder", encoder, keras.layers.Layer, f"None or {LAYER_OR_MODEL}")
     model = PrototypicalNetwork(encoder, name=name)
     model.build({"support": (None, None, None, *input_shape), "query": (None, None, *input_shape)})
     return model
@@ -211,10 +214,7 @@ class EpisodeSampler(keras.utils.PyDataset):
         super().__init__(**kwargs)
         self.x = np.asarray(x)
         self.y = np.asarray(y).reshape(-1)
-        if len(self.x) != len(self.y):
-            raise ValueError(
-                f"`x` and `y` must have the same length. Received: {len(self.x)} and {len(self.y)}"
-            )
+        check_same_length(self.x, self.y)
         self.n_way = check_positive_int("n_way", n_way, minimum=2)
         self.k_shot = check_positive_int("k_shot", k_shot)
         self.n_query = check_positive_int("n_query", n_query)
@@ -222,19 +222,8 @@ class EpisodeSampler(keras.utils.PyDataset):
         self.steps = check_positive_int("steps", steps)
         labels = np.unique(self.y) if classes is None else np.asarray(list(classes))
         self.classes = labels
-        if len(labels) < self.n_way:
-            raise ValueError(
-                f"`n_way` must be at most the number of classes ({len(labels)}). "
-                f"Received: n_way={n_way}"
-            )
         self._index = {int(c): np.flatnonzero(self.y == c) for c in labels}
-        needed = self.k_shot + self.n_query
-        short = [c for c, idx in self._index.items() if len(idx) < needed]
-        if short:
-            raise ValueError(
-                f"`k_shot + n_query` = {needed} samples are needed per class; classes "
-                f"{short} have fewer."
-            )
+        check_episode_classes(self._index, self.n_way, self.k_shot, self.n_query)
         self.seed = seed
         self._rng = np.random.default_rng(seed)
 

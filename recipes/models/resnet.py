@@ -12,13 +12,14 @@ import keras
 from recipes.blocks import apply_input_layers
 from recipes.checks import (
     check_choice,
-    check_depth_form,
     check_non_negative,
     check_positive_int,
+    check_resnet_depth,
     check_shape,
 )
 from recipes.heads import SOFTMAX_CLASSIFIER, output_dense
-from recipes.registry import register_builder, register_recipe
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 RESNET_VARIANTS = ("cifar", "resnet9")
 RESNET_BLOCKS = ("basic", "bottleneck")
@@ -28,29 +29,35 @@ _DEFAULT_DEPTH = {"basic": 20, "bottleneck": 29}
 BOTTLENECK_EXPANSION = 4
 
 
-def _conv(filters, kernel_size, strides, l2, name):
-    return keras.layers.Conv2D(
+def _conv_bn(x, filters, kernel_size, stride, l2, conv_name, bn_name, relu_name=None):
+    """``conv -> BN [-> ReLU]``, the layers named as given (no ReLU without a name):
+    "same" bias-free He-initialised convolutions, L2-penalised by ``l2``, and batch
+    norms with PyTorch's momentum and epsilon."""
+    x = keras.layers.Conv2D(
         filters,
         kernel_size,
-        strides=strides,
+        strides=stride,
         padding="same",
         use_bias=False,
         kernel_initializer="he_normal",
         kernel_regularizer=keras.regularizers.L2(l2) if l2 else None,
-        name=name,
-    )
+        name=conv_name,
+    )(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=bn_name)(x)
+    return keras.layers.Activation("relu", name=relu_name)(x) if relu_name else x
 
 
-def _bn(name):
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+def _add_relu(shortcut, x, name):
+    """The end of a residual block: ``ReLU(shortcut + x)`` (``{name}_add``, ``_out``)."""
+    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
+    return keras.layers.Activation("relu", name=f"{name}_out")(x)
 
 
 def _shortcut(x, filters, stride, l2, name):
     """Identity, or a 1x1 projection (conv + BN) when the shape changes."""
     if stride == 1 and x.shape[-1] == filters:
         return x
-    x = _conv(filters, 1, stride, l2, f"{name}_shortcut_conv")(x)
-    return _bn(f"{name}_shortcut_bn")(x)
+    return _conv_bn(x, filters, 1, stride, l2, f"{name}_shortcut_conv", f"{name}_shortcut_bn")
 
 
 def apply_basic_block(x, filters, stride=1, l2=0.0, name="block"):
@@ -63,13 +70,9 @@ def apply_basic_block(x, filters, stride=1, l2=0.0, name="block"):
     ``_shortcut_conv``, ``_shortcut_bn``, ``_add``, ``_out``.
     """
     shortcut = _shortcut(x, filters, stride, l2, name)
-    x = _conv(filters, 3, stride, l2, f"{name}_conv1")(x)
-    x = _bn(f"{name}_bn1")(x)
-    x = keras.layers.Activation("relu", name=f"{name}_relu1")(x)
-    x = _conv(filters, 3, 1, l2, f"{name}_conv2")(x)
-    x = _bn(f"{name}_bn2")(x)
-    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
-    return keras.layers.Activation("relu", name=f"{name}_out")(x)
+    x = _conv_bn(x, filters, 3, stride, l2, f"{name}_conv1", f"{name}_bn1", f"{name}_relu1")
+    x = _conv_bn(x, filters, 3, 1, l2, f"{name}_conv2", f"{name}_bn2")
+    return _add_relu(shortcut, x, name)
 
 
 def apply_bottleneck_block(x, filters, stride=1, l2=0.0, name="block"):
@@ -79,16 +82,10 @@ def apply_bottleneck_block(x, filters, stride=1, l2=0.0, name="block"):
     ``{name}_conv3``, ``_bn3``, ``_relu2``."""
     out_filters = BOTTLENECK_EXPANSION * filters
     shortcut = _shortcut(x, out_filters, stride, l2, name)
-    x = _conv(filters, 1, 1, l2, f"{name}_conv1")(x)
-    x = _bn(f"{name}_bn1")(x)
-    x = keras.layers.Activation("relu", name=f"{name}_relu1")(x)
-    x = _conv(filters, 3, stride, l2, f"{name}_conv2")(x)
-    x = _bn(f"{name}_bn2")(x)
-    x = keras.layers.Activation("relu", name=f"{name}_relu2")(x)
-    x = _conv(out_filters, 1, 1, l2, f"{name}_conv3")(x)
-    x = _bn(f"{name}_bn3")(x)
-    x = keras.layers.Add(name=f"{name}_add")([shortcut, x])
-    return keras.layers.Activation("relu", name=f"{name}_out")(x)
+    x = _conv_bn(x, filters, 1, 1, l2, f"{name}_conv1", f"{name}_bn1", f"{name}_relu1")
+    x = _conv_bn(x, filters, 3, stride, l2, f"{name}_conv2", f"{name}_bn2", f"{name}_relu2")
+    x = _conv_bn(x, out_filters, 1, 1, l2, f"{name}_conv3", f"{name}_bn3")
+    return _add_relu(shortcut, x, name)
 
 
 def apply_stack(x, filters, blocks, stride, block="basic", l2=0.0, name="stack"):
@@ -103,9 +100,7 @@ def apply_stack(x, filters, blocks, stride, block="basic", l2=0.0, name="stack")
 def apply_conv_bn(x, filters, pool=False, l2=0.0, name="conv"):
     """ResNet-9's unit: ``conv3x3 -> BN -> ReLU [-> 2x2 max-pool]`` (``{name}_conv``,
     ``_bn``, ``_relu``, ``_pool``)."""
-    x = _conv(filters, 3, 1, l2, f"{name}_conv")(x)
-    x = _bn(f"{name}_bn")(x)
-    x = keras.layers.Activation("relu", name=f"{name}_relu")(x)
+    x = _conv_bn(x, filters, 3, 1, l2, f"{name}_conv", f"{name}_bn", f"{name}_relu")
     if pool:
         x = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
     return x
@@ -178,21 +173,8 @@ def build_resnet(
     check_positive_int("num_classes", num_classes)
     check_choice("variant", variant, RESNET_VARIANTS)
     check_choice("block", block, RESNET_BLOCKS)
-    if variant == "resnet9" and block != "basic":
-        raise ValueError(
-            f"variant='resnet9' has its own blocks; leave `block` 'basic'. Received: "
-            f"block={block!r}"
-        )
-    if variant == "resnet9":
-        if depth not in (None, 9):
-            raise ValueError(
-                f"variant='resnet9' has depth 9; leave `depth` None. Received: depth={depth!r}"
-            )
-        depth = 9
-    elif depth is None:
-        depth = _DEFAULT_DEPTH[block]
-    else:
-        check_depth_form(depth, 3 * _LAYERS_PER_BLOCK[block], f" for block={block!r}")
+    depth = check_resnet_depth(depth, variant, block, 3 * _LAYERS_PER_BLOCK[block])
+    depth = _DEFAULT_DEPTH[block] if depth is None else depth
     filters = (
         check_positive_int("filters", filters)
         if filters is not None
@@ -222,38 +204,34 @@ def build_resnet(
     return keras.Model(inputs, outputs, name=name or f"resnet{depth}")
 
 
-register_recipe(
-    "cifar10_resnet20",
-    build_resnet,
-    "He et al. 2016 CIFAR ResNet-20 (3 stacks of 3 basic blocks, 16-32-64 filters, 0.27M params).",
-    dataset="cifar10",
-    fit={"epochs": 30, "batch_size": 128},
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    depth=20,
-    l2=1e-4,
-)
-
-register_recipe(
-    "cifar10_resnet56",
-    build_resnet,
-    "He et al. 2016 CIFAR ResNet-56 (3 stacks of 9 basic blocks, 0.86M params).",
-    dataset="cifar10",
-    fit={"epochs": 50, "batch_size": 128},
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    depth=56,
-    l2=1e-4,
-)
-
-register_recipe(
-    "cifar10_resnet9",
-    build_resnet,
-    "Fast ResNet-9 (Page's DAWNBench CIFAR-10 net, 64-128-256-512 filters, 6.57M params).",
-    dataset="cifar10",
-    fit={"epochs": 24, "batch_size": 512},
-    input_shape=(32, 32, 3),
-    num_classes=10,
-    variant="resnet9",
-    l2=5e-4,
+register_recipes(
+    {
+        "cifar10_resnet20": {
+            "builder": build_resnet,
+            "summary": "He et al. 2016 CIFAR ResNet-20 (3 stacks of 3 basic blocks, 16-32-64 "
+            "filters, 0.27M params).",
+            **dataset_arguments("cifar10"),
+            "fit": {"epochs": 30, "batch_size": 128},
+            "depth": 20,
+            "l2": 1e-4,
+        },
+        "cifar10_resnet56": {
+            "builder": build_resnet,
+            "summary": "He et al. 2016 CIFAR ResNet-56 (3 stacks of 9 basic blocks, "
+            "0.86M params).",
+            **dataset_arguments("cifar10"),
+            "fit": {"epochs": 50, "batch_size": 128},
+            "depth": 56,
+            "l2": 1e-4,
+        },
+        "cifar10_resnet9": {
+            "builder": build_resnet,
+            "summary": "Fast ResNet-9 (Page's DAWNBench CIFAR-10 net, 64-128-256-512 filters, "
+            "6.57M params).",
+            **dataset_arguments("cifar10"),
+            "fit": {"epochs": 24, "batch_size": 512},
+            "variant": "resnet9",
+            "l2": 5e-4,
+        },
+    }
 )

@@ -17,11 +17,13 @@ from recipes.checks import (
     check_layer_widths,
     check_positive_int,
     check_rate,
+    check_rnn_mode,
     check_shape,
 )
 from recipes.heads import HEAD_DOCS, OUTPUT_ACTIVATIONS, head_model, output_dense
 from recipes.layers.recurrent import CELLS, recurrent_layers
-from recipes.registry import register_builder, register_recipe
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 MODES = ("seq2vec", "seq2seq", "vec2seq")
 REPRESENTATIONS = ("token", "sentence")
@@ -120,34 +122,12 @@ def build_rnn(
     )
     representation = representation or ("sentence" if mode == "seq2vec" else "token")
     check_choice("representation", representation, REPRESENTATIONS)
-    if representation == "sentence" and mode != "seq2vec":
-        raise ValueError(
-            "`representation='sentence'` (the last states) needs mode='seq2vec'. "
-            f"Received: mode={mode!r}, representation={representation!r}"
-        )
     check_rate("dropout", dropout)
     check_rate("recurrent_dropout", recurrent_dropout)
     if vocab_size is not None:
         check_positive_int("vocab_size", vocab_size, minimum=2)
         check_positive_int("embedding_dim", embedding_dim)
-        if mode == "vec2seq":
-            raise ValueError(
-                "`vocab_size` (token inputs) needs mode 'seq2vec' or "
-                f"'seq2seq'. Received: mode={mode!r}"
-            )
-    if mask_value is not None and (vocab_size is not None or mode == "vec2seq"):
-        raise ValueError(
-            "`mask_value` applies to float sequences (no vocab_size, mode 'seq2vec' or "
-            f"'seq2seq'). Received: mask_value={mask_value!r}, mode={mode!r}, "
-            f"vocab_size={vocab_size!r}"
-        )
-    if (output_length is None) == (mode == "vec2seq"):
-        raise ValueError(
-            "`output_length` is required with mode='vec2seq' and only there. "
-            f"Received: mode={mode!r}, output_length={output_length!r}"
-        )
-    if output_length is not None:
-        check_positive_int("output_length", output_length)
+    check_rnn_mode(mode, representation, vocab_size, mask_value, output_length)
     output_activation = output_activation or ("softmax" if num_classes > 1 else "linear")
     check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
 
@@ -178,15 +158,17 @@ def build_rnn(
     return head_model(model, output_activation)
 
 
-register_recipe(
-    "sine_lstm",
-    build_rnn,
-    "Sequence-to-vector LSTM forecasting the next value of the offline sine windows.",
-    dataset="sine",
-    fit={"epochs": 20, "batch_size": 64},
-    input_shape=(32, 1),
-    num_classes=1,
-    cell="lstm",
-    units=32,
-    learning_rate=3e-3,
+register_recipes(
+    {
+        "sine_lstm": {
+            "builder": build_rnn,
+            "summary": "Sequence-to-vector LSTM forecasting the next value of the offline sine "
+            "windows.",
+            **dataset_arguments("sine"),
+            "fit": {"epochs": 20, "batch_size": 64},
+            "cell": "lstm",
+            "units": 32,
+            "learning_rate": 3e-3,
+        },
+    }
 )

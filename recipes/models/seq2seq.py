@@ -11,14 +11,20 @@ import keras
 import numpy as np
 from keras import ops
 
-from recipes.checks import check_choice, check_positive_int, check_rate
+from recipes.checks import (
+    check_choice,
+    check_id_batch,
+    check_positive_int,
+    check_rate,
+    check_target_id,
+)
 from recipes.compiling import BuiltModel, clipped_optimizer
 from recipes.data.offline import END, PAD, SEQUENCE_VOCAB_SIZE, START
 from recipes.functional import FunctionalModel
 from recipes.layers.additive_attention import BahdanauAttention, LuongAttention
 from recipes.layers.recurrent import BUILT_IN_CELLS, CELLS, recurrent_layer
 from recipes.losses.sequence import sequence_loss
-from recipes.registry import register_builder, register_recipe
+from recipes.registry import register_builder, register_recipes
 
 ATTENTIONS = (None, "bahdanau", "luong")
 
@@ -97,13 +103,8 @@ class Seq2Seq(FunctionalModel):
         if attention_units is not None:
             check_positive_int("attention_units", attention_units)
         check_rate("dropout", dropout)
-        for argument, value in (("start_id", start_id), ("end_id", end_id)):
-            check_positive_int(argument, value)
-            if value >= target_vocab:
-                raise ValueError(
-                    f"`{argument}` must be a target token id below target_vocab_size="
-                    f"{target_vocab}. Received: {argument}={value!r}"
-                )
+        check_target_id("start_id", start_id, target_vocab)
+        check_target_id("end_id", end_id, target_vocab)
         # Built-in layers drop their inputs themselves; custom cells get a
         # SpatialDropout1D (the same features dropped at every step).
         built_in = cell in BUILT_IN_CELLS
@@ -177,12 +178,7 @@ class Seq2Seq(FunctionalModel):
                 "`return_attention=True` needs a model built with attention. "
                 f"Received: attention={self.attention!r}"
             )
-        source = np.asarray(encoder_inputs)
-        if source.ndim != 2:
-            raise ValueError(
-                "`encoder_inputs` must be int ids of shape (batch, steps). "
-                f"Received shape: {source.shape}"
-            )
+        source = check_id_batch("encoder_inputs", encoder_inputs)
         max_length = max_length or 2 * source.shape[1] + 1
         check_positive_int("max_length", max_length)
         source_mask = ops.convert_to_tensor(source != PAD)
@@ -301,21 +297,23 @@ def build_seq2seq(
     return BuiltModel(model, make_optimizer=clipped_optimizer(clipnorm))
 
 
-register_recipe(
-    "reverse_seq2seq",
-    build_seq2seq,
-    "LSTM encoder-decoder without attention for the offline `reverse` task.",
-    dataset="reverse",
-    fit={"epochs": 20, "batch_size": 64},
-    units=128,
-)
-
-register_recipe(
-    "reverse_bahdanau",
-    build_seq2seq,
-    "LSTM encoder-decoder with additive (Bahdanau) attention for the `reverse` task.",
-    dataset="reverse",
-    fit={"epochs": 20, "batch_size": 64},
-    units=128,
-    attention="bahdanau",
+register_recipes(
+    {
+        "reverse_seq2seq": {
+            "builder": build_seq2seq,
+            "summary": "LSTM encoder-decoder without attention for the offline `reverse` task.",
+            "dataset": "reverse",
+            "fit": {"epochs": 20, "batch_size": 64},
+            "units": 128,
+        },
+        "reverse_bahdanau": {
+            "builder": build_seq2seq,
+            "summary": "LSTM encoder-decoder with additive (Bahdanau) attention for the "
+            "`reverse` task.",
+            "dataset": "reverse",
+            "fit": {"epochs": 20, "batch_size": 64},
+            "units": 128,
+            "attention": "bahdanau",
+        },
+    }
 )

@@ -12,7 +12,13 @@ training texts at the first ``fit`` unless ``adapt`` was called before.
 
 import keras
 
-from recipes.checks import check_choice, check_int_tuple, check_positive_int, check_rate
+from recipes.checks import (
+    check_choice,
+    check_int_tuple,
+    check_positive_int,
+    check_rate,
+    check_text_input,
+)
 from recipes.functional import FunctionalModel
 from recipes.heads import (
     HEAD_DOCS,
@@ -22,7 +28,7 @@ from recipes.heads import (
     output_dense,
 )
 from recipes.layers.recurrent import recurrent_layer
-from recipes.registry import register_builder, register_recipe
+from recipes.registry import register_builder, register_recipes
 from recipes.text import HashedNGrams
 
 KINDS = ("bow", "fasttext", "gru", "lstm")
@@ -104,14 +110,7 @@ class TextClassifier(FunctionalModel):
         output_activation = output_activation or default_output_activation(num_classes)
         check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
         if text_input:
-            if keras.backend.backend() != "tensorflow":
-                raise ValueError(
-                    "`text_input=True` (strings inside the model) needs the TensorFlow "
-                    f"backend; this is {keras.backend.backend()!r}. Vectorize with "
-                    "recipes.text.vectorize and feed token ids instead."
-                )
-            if sequence_length is None:
-                raise ValueError("`text_input=True` needs a `sequence_length`.")
+            check_text_input(sequence_length)
 
         if text_input:
             inputs = keras.Input(shape=(), dtype="string", name="text")
@@ -280,32 +279,33 @@ def build_fasttext(
     return head_model(model, model.output_activation)
 
 
-register_recipe(
-    "imdb_gru",
-    build_text_classifier,
-    "Embedding + bidirectional GRU sentiment classifier on raw IMDB reviews (seed 004); "
-    "the vocabulary (20k words) is learned at the first fit.",
-    dataset="imdb_reviews",
-    fit={"epochs": 3, "batch_size": 64},
-    kind="gru",
-    vocab_size=20_000,
-    sequence_length=256,
-    embedding_dim=64,
-    units=64,
-    bidirectional=True,
-    text_input=True,
-)
-
-register_recipe(
-    "imdb_fasttext",
-    build_fasttext,
-    "fastText with hashed bigrams on raw IMDB reviews (Joulin et al. 2016); the "
-    "vocabulary (20k words) is learned at the first fit.",
-    dataset="imdb_reviews",
-    fit={"epochs": 5, "batch_size": 64},
-    vocab_size=20_000,
-    sequence_length=400,
-    max_n=2,
-    num_buckets=200_000,
-    text_input=True,
+register_recipes(
+    {
+        "imdb_gru": {
+            "builder": build_text_classifier,
+            "summary": "Embedding + bidirectional GRU sentiment classifier on raw IMDB reviews "
+            "(seed 004); the vocabulary (20k words) is learned at the first fit.",
+            "dataset": "imdb_reviews",
+            "fit": {"epochs": 3, "batch_size": 64},
+            "kind": "gru",
+            "vocab_size": 20_000,
+            "sequence_length": 256,
+            "embedding_dim": 64,
+            "units": 64,
+            "bidirectional": True,
+            "text_input": True,
+        },
+        "imdb_fasttext": {
+            "builder": build_fasttext,
+            "summary": "fastText with hashed bigrams on raw IMDB reviews (Joulin et al. 2016); "
+            "the vocabulary (20k words) is learned at the first fit.",
+            "dataset": "imdb_reviews",
+            "fit": {"epochs": 5, "batch_size": 64},
+            "vocab_size": 20_000,
+            "sequence_length": 400,
+            "max_n": 2,
+            "num_buckets": 200_000,
+            "text_input": True,
+        },
+    }
 )

@@ -34,7 +34,7 @@ from recipes.layers.attention import (
     TransformerDecoderBlock,
 )
 from recipes.losses.sequence import MaskedTokenAccuracy, sequence_loss
-from recipes.registry import register_builder, register_recipe
+from recipes.registry import register_builder, register_recipes
 
 POSITIONAL = ("sinusoidal", "learned")
 ACTIVATIONS = TRANSFORMER_ACTIVATIONS
@@ -314,16 +314,20 @@ def build_transformer_classifier(
     return head_model(keras.Model(tokens, outputs, name=name), output_activation)
 
 
-register_recipe(
-    "reverse_transformer",
-    build_transformer,
-    "Encoder-decoder transformer for the offline `reverse` task (10-20 digits).",
-    dataset="reverse",
-    fit={"epochs": 20, "batch_size": 64},
-    input_shape=(20,),
-    target_shape=(21,),
-    embed_dim=64,
-    num_heads=4,
-    feed_forward_dim=128,
-    num_layers=2,
+register_recipes(
+    {
+        "reverse_transformer": {
+            "builder": build_transformer,
+            "summary": "Encoder-decoder transformer for the offline `reverse` task "
+            "(10-20 digits).",
+            "dataset": "reverse",
+            "fit": {"epochs": 20, "batch_size": 64},
+            "input_shape": (20,),
+            "target_shape": (21,),
+            "embed_dim": 64,
+            "num_heads": 4,
+            "feed_forward_dim": 128,
+            "num_layers": 2,
+        },
+    }
 )

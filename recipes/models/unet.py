@@ -15,6 +15,7 @@ import keras
 from recipes.checks import (
     check_augment,
     check_choice,
+    check_flips_only,
     check_positive_int,
     check_rate,
     check_shape,
@@ -24,7 +25,8 @@ from recipes.compiling import BuiltModel
 from recipes.heads import default_output_activation
 from recipes.layers.augmentation import ApplyFlips, RandomFlip
 from recipes.losses.segmentation import PixelCrossentropy, SegmentationMeanIoU
-from recipes.registry import register_builder, register_recipe
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 UPSAMPLING = ("transpose", "bilinear")
 
@@ -110,17 +112,7 @@ def segmentation_flip_mode(augment):
     Returns:
         ``(mode, seed)`` of one ``RandomFlip`` that does what the stack does.
     """
-    layers = augment.layers if isinstance(augment, keras.Sequential) else [augment]
-    others = [type(layer).__name__ for layer in layers if not isinstance(layer, RandomFlip)]
-    if others or not layers:
-        raise ValueError(
-            "build_unet's `augment` may hold only recipes flips (e.g. "
-            "build_augmentation(flip='horizontal_and_vertical')): the model flips the "
-            "image and flips its predicted mask back, which is exact. Rotation, zoom, "
-            "translation and crops would move the image away from its true mask; apply "
-            "them to (image, mask) pairs in the data pipeline instead. Received layers: "
-            f"{', '.join(others) or 'none'}"
-        )
+    layers = check_flips_only(augment)
     modes = {layer.mode for layer in layers}
     mode = modes.pop() if len(modes) == 1 else "horizontal_and_vertical"
     return mode, layers[0].seed
@@ -230,27 +222,25 @@ def build_unet(
     )
 
 
-register_recipe(
-    "shapes_unet",
-    build_unet,
-    "U-Net (depth 3, 16 filters, batch norm) for the offline 64x64 `shapes` masks, 3 classes.",
-    dataset="shapes",
-    fit={"epochs": 15, "batch_size": 32},
-    input_shape=(64, 64, 3),
-    num_classes=3,
-    depth=3,
-    filters=16,
-)
-
-register_recipe(
-    "oxford_pets_unet",
-    build_unet,
-    "U-Net (depth 4, 32 filters, batch norm) for Oxford-IIIT pets at 128x128: "
-    "pet, background and border classes.",
-    dataset="oxford_iiit_pet",
-    fit={"epochs": 20, "batch_size": 32},
-    input_shape=(128, 128, 3),
-    num_classes=3,
-    depth=4,
-    filters=32,
+register_recipes(
+    {
+        "shapes_unet": {
+            "builder": build_unet,
+            "summary": "U-Net (depth 3, 16 filters, batch norm) for the offline 64x64 `shapes` "
+            "masks, 3 classes.",
+            **dataset_arguments("shapes"),
+            "fit": {"epochs": 15, "batch_size": 32},
+            "depth": 3,
+            "filters": 16,
+        },
+        "oxford_pets_unet": {
+            "builder": build_unet,
+            "summary": "U-Net (depth 4, 32 filters, batch norm) for Oxford-IIIT pets at 128x128: "
+            "pet, background and border classes.",
+            **dataset_arguments("oxford_iiit_pet"),
+            "fit": {"epochs": 20, "batch_size": 32},
+            "depth": 4,
+            "filters": 32,
+        },
+    }
 )

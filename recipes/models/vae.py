@@ -29,10 +29,12 @@ from recipes.checks import (
     check_known_shape,
     check_no_sample_weight,
     check_non_negative,
+    check_observation_std,
     check_positive_int,
 )
 from recipes.nested_config import NestedConfig
-from recipes.registry import register_builder, register_recipe
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 RECONSTRUCTIONS = ("bernoulli", "gaussian")
 ACTIVATIONS = ("relu", "tanh", "elu", "selu", "leaky_relu", "swish", "gelu", "sigmoid")
@@ -56,27 +58,6 @@ def kl_divergence(z_mean, z_log_var):
     [0.]
     """
     return 0.5 * ops.sum(ops.exp(z_log_var) + ops.square(z_mean) - 1.0 - z_log_var, axis=-1)
-
-
-def check_observation_std(observation_std, reconstruction):
-    """Raises ``ValueError`` unless ``observation_std`` is None or a number > 0
-    given with a Gaussian likelihood."""
-    if observation_std is None:
-        return
-    if (
-        isinstance(observation_std, bool)
-        or not isinstance(observation_std, (int, float))
-        or (observation_std <= 0)
-    ):
-        raise ValueError(
-            "`observation_std` must be None or a number > 0. "
-            f"Received: observation_std={observation_std!r}"
-        )
-    if reconstruction != "gaussian":
-        raise ValueError(
-            "`observation_std` applies to reconstruction='gaussian' only. "
-            f"Received: observation_std={observation_std!r}, reconstruction={reconstruction!r}"
-        )
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -306,28 +287,28 @@ def build_vae(
     return model
 
 
-register_recipe(
-    "mnist_vae",
-    build_vae,
-    "Dense VAE for MNIST: 784-256-128-(2-D Gaussian codings), Bernoulli decoder.",
-    dataset="mnist",
-    fit={"epochs": 20, "batch_size": 128},
-    input_shape=(28, 28, 1),
-    latent_dim=2,
-    hidden_units=(256, 128),
-)
-
-register_recipe(
-    "moons_vae",
-    build_vae,
-    "Small VAE for the 2-D moons: 2-64-64-(2-D codings), Gaussian decoder with "
-    "standard deviation 0.2 (the moons' noise).",
-    dataset="moons",
-    fit={"epochs": 200, "batch_size": 64},
-    input_shape=(2,),
-    latent_dim=2,
-    hidden_units=(64, 64),
-    reconstruction="gaussian",
-    observation_std=0.2,
-    learning_rate=3e-3,
+register_recipes(
+    {
+        "mnist_vae": {
+            "builder": build_vae,
+            "summary": "Dense VAE for MNIST: 784-256-128-(2-D Gaussian codings), Bernoulli "
+            "decoder.",
+            **dataset_arguments("mnist", "input_shape"),
+            "fit": {"epochs": 20, "batch_size": 128},
+            "latent_dim": 2,
+            "hidden_units": (256, 128),
+        },
+        "moons_vae": {
+            "builder": build_vae,
+            "summary": "Small VAE for the 2-D moons: 2-64-64-(2-D codings), Gaussian decoder with "
+            "standard deviation 0.2 (the moons' noise).",
+            **dataset_arguments("moons", "input_shape"),
+            "fit": {"epochs": 200, "batch_size": 64},
+            "latent_dim": 2,
+            "hidden_units": (64, 64),
+            "reconstruction": "gaussian",
+            "observation_std": 0.2,
+            "learning_rate": 3e-3,
+        },
+    }
 )

@@ -20,7 +20,8 @@ from recipes.layers.attention import (
     SelectToken,
     TransformerEncoderBlock,
 )
-from recipes.registry import register_builder, register_recipe
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 ATTENTION_MAP_METHODS = ("rollout", "last")
 
@@ -185,18 +186,20 @@ def vit_attention_maps(model, images, method="rollout", batch_size=64):
     return patches.reshape(len(patches), *grid).astype("float32")
 
 
-register_recipe(
-    "digits_vit",
-    build_vit,
-    "Tiny vision transformer for the offline 8x8 digits: 2x2 patches, 2 blocks of width 32.",
-    dataset="digits",
-    fit={"epochs": 60, "batch_size": 64},
-    input_shape=(8, 8, 1),
-    num_classes=10,
-    patch_size=2,
-    embed_dim=32,
-    num_heads=4,
-    feed_forward_dim=64,
-    num_layers=2,
-    dropout=0.0,
+register_recipes(
+    {
+        "digits_vit": {
+            "builder": build_vit,
+            "summary": "Tiny vision transformer for the offline 8x8 digits: 2x2 patches, 2 blocks "
+            "of width 32.",
+            **dataset_arguments("digits"),
+            "fit": {"epochs": 60, "batch_size": 64},
+            "patch_size": 2,
+            "embed_dim": 32,
+            "num_heads": 4,
+            "feed_forward_dim": 64,
+            "num_layers": 2,
+            "dropout": 0.0,
+        },
+    }
 )

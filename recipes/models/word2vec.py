@@ -20,7 +20,7 @@ make the training examples from token ids (e.g. ``recipes.text.vectorize``);
 import keras
 import numpy as np
 
-from recipes.checks import check_choice, check_positive_int, check_token_ids
+from recipes.checks import check_choice, check_positive_int, check_token_ids, check_vocabulary
 from recipes.functional import FunctionalModel
 from recipes.registry import register_builder
 
@@ -36,11 +36,9 @@ def negative_sampling_table(sequences, vocab_size, power=0.75):
     >>> negative_sampling_table(np.array([[1, 1, 2, 0]]), 3, power=1.0)
     array([0.        , 0.66666667, 0.33333333])
     """
-    sequences = check_token_ids(sequences, vocab_size)
+    sequences = check_token_ids(sequences, vocab_size, require_tokens=True)
     counts = np.bincount(sequences.ravel(), minlength=vocab_size).astype("float64")
     counts[0] = 0.0
-    if counts.sum() == 0:
-        raise ValueError("`sequences` hold no token (all padding).")
     weights = counts**power
     return weights / weights.sum()
 
@@ -173,12 +171,7 @@ class Word2Vec(FunctionalModel):
         check_positive_int("negative_samples", negative_samples)
         check_positive_int("window_size", window_size)
         if vocabulary is not None:
-            vocabulary = [str(word) for word in vocabulary]
-            if len(vocabulary) != vocab_size:
-                raise ValueError(
-                    f"`vocabulary` must name each of the {vocab_size} ids. Received "
-                    f"{len(vocabulary)} words."
-                )
+            vocabulary = check_vocabulary(vocabulary, vocab_size)
         words = keras.Input(
             shape=(2 * window_size,) if mode == "cbow" else (), dtype="int32", name="words"
         )

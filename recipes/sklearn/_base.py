@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
+from recipes.checks import check_integer
 from recipes.compiling import steps_dividing, steps_per_execution
 
 ROUTES = ("model", "optimizer", "fit")
@@ -56,22 +57,18 @@ class KerasEstimator(BaseEstimator):
         run_eagerly="auto",
         **routed,
     ):
-        self.model = model
-        self.optimizer = optimizer
-        self.loss = loss
-        self.metrics = metrics
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.validation_split = validation_split
-        self.callbacks = callbacks
-        self.shuffle = shuffle
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
-        self.run_eagerly = run_eagerly
-        self._routed = dict(routed)
+        self._store(locals())
 
     # -- parameters -------------------------------------------------------------
+    def _store(self, arguments):
+        """Stores the arguments of ``__init__`` (its ``locals()``) as they are: each
+        named parameter as the attribute of its name, the routed ones apart
+        (scikit-learn's rule: no logic in ``__init__``). Every subclass's
+        ``__init__`` calls it."""
+        for name in self._get_param_names():
+            setattr(self, name, arguments[name])
+        self._routed = dict(arguments["routed"])
+
     def get_params(self, deep=True):
         return {**super().get_params(deep=deep), **self._routed}
 
@@ -95,8 +92,8 @@ class KerasEstimator(BaseEstimator):
                 f"Unknown parameter(s) {', '.join(unknown)}: routed parameters start with "
                 f"{', '.join(p + '__' for p in ROUTES)}."
             )
-        _check_int("epochs", self.epochs)
-        _check_int("batch_size", self.batch_size)
+        check_integer("epochs", self.epochs)
+        check_integer("batch_size", self.batch_size)
         if (
             not isinstance(self.validation_split, (int, float))
             or not 0 <= self.validation_split < 1
@@ -359,11 +356,6 @@ def _symbolic_inputs(model):
 
 def _is_routed(key):
     return "__" in key and key.split("__", 1)[0] in ROUTES
-
-
-def _check_int(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
 
 
 def _fits_shape(shape, n_features):

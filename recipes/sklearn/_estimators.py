@@ -13,7 +13,8 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from recipes.sklearn._base import PREDICT_CHUNK, KerasEstimator, _check_int
+from recipes.checks import check_integer
+from recipes.sklearn._base import PREDICT_CHUNK, KerasEstimator
 
 _FLOATS = (np.float64, np.float32)
 _ONE_HOT_LOSSES = ("categorical_crossentropy", "categorical_focal_crossentropy")
@@ -190,23 +191,7 @@ class KerasClassifier(ClassifierMixin, _SupervisedMixin, KerasEstimator):
         class_weight=None,
         **routed,
     ):
-        super().__init__(
-            model,
-            optimizer=optimizer,
-            loss=loss,
-            metrics=metrics,
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_split=validation_split,
-            callbacks=callbacks,
-            shuffle=shuffle,
-            warm_start=warm_start,
-            random_state=random_state,
-            verbose=verbose,
-            run_eagerly=run_eagerly,
-            **routed,
-        )
-        self.class_weight = class_weight
+        self._store(locals())
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Trains for one epoch, building the model at the first call.
@@ -434,24 +419,7 @@ class KerasTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, KerasE
         n_components=2,
         **routed,
     ):
-        super().__init__(
-            model,
-            optimizer=optimizer,
-            loss=loss,
-            metrics=metrics,
-            epochs=epochs,
-            batch_size=batch_size,
-            validation_split=validation_split,
-            callbacks=callbacks,
-            shuffle=shuffle,
-            warm_start=warm_start,
-            random_state=random_state,
-            verbose=verbose,
-            run_eagerly=run_eagerly,
-            **routed,
-        )
-        self.encoder = encoder
-        self.n_components = n_components
+        self._store(locals())
 
     def fit(self, X, y=None, sample_weight=None):
         """Trains the model to reconstruct ``X``. ``y`` is ignored. Returns ``self``."""
@@ -464,7 +432,7 @@ class KerasTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, KerasE
     def _fit(self, X, sample_weight, epochs, partial):
         self._check_params()
         if self.model is None:
-            _check_int("n_components", self.n_components)
+            check_integer("n_components", self.n_components)
         warm = hasattr(self, "model_") and (partial or self.warm_start)
         X = validate_data(self, X, reset=not warm, dtype=_FLOATS)
         weights = self._prepare_weights(sample_weight, X)

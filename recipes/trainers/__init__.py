@@ -29,6 +29,8 @@ Example:
 import contextlib
 import dataclasses
 import importlib
+import json
+import os
 import pkgutil
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
@@ -252,6 +254,23 @@ def distribution_scope(distribution):
         "(tf.distribute.Strategy, keras.distribution.Distribution) or a context "
         f"manager. Received: distribution={distribution!r}"
     )
+
+
+def write_metrics(output_dir, metrics):
+    """Writes a run's ``metrics.json`` in ``output_dir``: the dict ``metrics`` and
+    the Keras backend that trained.
+
+    Returns:
+        The file's path.
+
+    Example:
+
+    >>> paths["metrics"] = write_metrics("runs/digits", {"recipe": "digits_mlp"})
+    """
+    path = os.path.join(output_dir, "metrics.json")
+    with open(path, "w") as handle:
+        json.dump({**metrics, "backend": keras.backend.backend()}, handle, indent=2)
+    return path
 
 
 def register_trainer(trainer):

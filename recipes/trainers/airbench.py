@@ -17,7 +17,6 @@ Example:
 
 import csv
 import dataclasses
-import json
 import os
 import statistics
 import time
@@ -39,7 +38,7 @@ from recipes.models.fast_cifar import (
 )
 from recipes.precision import PRECISIONS, precision
 from recipes.registry import build, get_recipe
-from recipes.trainers import Trainer, TrainResult, register_trainer
+from recipes.trainers import Trainer, TrainResult, register_trainer, write_metrics
 
 TTA_LEVELS = (0, 1, 2)
 
@@ -373,29 +372,25 @@ def train_fast_cifar(
     train_seconds = sum(seconds.values())
     if output_dir:
         paths.update(_write_outputs(output_dir, model, history, name))
-        paths["metrics"] = os.path.join(output_dir, "metrics.json")
-        with open(paths["metrics"], "w") as handle:
-            json.dump(
-                {
-                    "recipe": name,
-                    "source": source,
-                    "epochs": epochs,
-                    "batch_size": batch_size,
-                    "train_examples": len(x_train),
-                    "test_examples": len(x_test),
-                    "precision": precision_policy,
-                    "tta": tta,
-                    "train_seconds": train_seconds,
-                    "seconds": seconds,
-                    "compile_seconds": compile_seconds,
-                    "test": test_metrics,
-                    "runs": done,
-                    "backend": keras.backend.backend(),
-                    "devices": devices(),
-                },
-                handle,
-                indent=2,
-            )
+        paths["metrics"] = write_metrics(
+            output_dir,
+            {
+                "recipe": name,
+                "source": source,
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "train_examples": len(x_train),
+                "test_examples": len(x_test),
+                "precision": precision_policy,
+                "tta": tta,
+                "train_seconds": train_seconds,
+                "seconds": seconds,
+                "compile_seconds": compile_seconds,
+                "test": test_metrics,
+                "runs": done,
+                "devices": devices(),
+            },
+        )
     return FastTrainResult(
         model, history, test_metrics, train_seconds, paths, compile_seconds, seconds, source, done
     )
@@ -501,39 +496,11 @@ def _accuracy(logits, labels):
     return float(np.mean(np.argmax(logits[: len(labels)], axis=-1) == labels))
 
 
-def _train(
-    name,
-    *,
-    options,
-    overrides,
-    dataset,
-    data_dir,
-    callbacks,
-    checkpoint_dir,
-    output_dir,
-    epochs,
-    batch_size,
-    seed,
-    verbose,
-    precision_policy,
-):
-    """The trainer protocol's call of ``train_fast_cifar`` (``overrides`` may hold
-    its other arguments, such as ``whitening_images``)."""
-    return train_fast_cifar(
-        name,
-        output_dir=output_dir,
-        epochs=epochs,
-        batch_size=batch_size,
-        dataset=dataset,
-        data_dir=data_dir,
-        precision_policy=precision_policy,
-        seed=seed,
-        verbose=verbose,
-        callbacks=callbacks,
-        checkpoint_dir=checkpoint_dir,
-        **options,
-        **overrides,
-    )
+def _train(name, *, options, overrides, **hooks):
+    """The trainer protocol's call of ``train_fast_cifar``: the hooks are its
+    arguments of the same names (``overrides`` may hold its other arguments, such
+    as ``whitening_images``)."""
+    return train_fast_cifar(name, **hooks, **options, **overrides)
 
 
 AIRBENCH = register_trainer(

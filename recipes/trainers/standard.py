@@ -11,7 +11,6 @@ Example:
 """
 
 import contextlib
-import json
 import os
 import time
 
@@ -19,7 +18,7 @@ import keras
 
 from recipes.precision import precision
 from recipes.registry import build, get_recipe
-from recipes.trainers import Trainer, TrainResult, register_trainer
+from recipes.trainers import Trainer, TrainResult, register_trainer, write_metrics
 
 
 def train_standard(
@@ -79,45 +78,49 @@ def train_standard(
     batch_size = batch_size or recipe.fit.get("batch_size", 32)
     policy = precision(precision_policy) if precision_policy else contextlib.nullcontext()
     with policy:
-        return _fit_and_test(
-            name,
-            dataset,
-            overrides,
-            callbacks,
-            checkpoint_dir=checkpoint_dir,
-            output_dir=output_dir,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            verbose=verbose,
+        keras.utils.set_random_seed(seed)
+        train, validation, test = _splits(dataset, batch_size, seed)
+        model = build(name, **overrides)
+        callbacks, paths = _callbacks(callbacks, checkpoint_dir, output_dir)
+        start = time.perf_counter()
+        history = model.fit(
+            train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose
         )
+        train_seconds = time.perf_counter() - start
+        test_metrics = model.evaluate(test, return_dict=True, verbose=0)
+        if output_dir:
+            paths["model"] = os.path.join(output_dir, "model.keras")
+            model.save(paths["model"])
+            paths["metrics"] = write_metrics(
+                output_dir,
+                {
+                    "recipe": name,
+                    "dataset": dataset,
+                    "epochs": epochs,
+                    "batch_size": batch_size,
+                    "train_seconds": train_seconds,
+                    "test": test_metrics,
+                },
+            )
+    return TrainResult(model, history.history, test_metrics, train_seconds, paths)
 
 
-def _fit_and_test(
-    name,
-    dataset,
-    overrides,
-    callbacks,
-    *,
-    checkpoint_dir,
-    output_dir,
-    epochs,
-    batch_size,
-    seed,
-    verbose,
-):
-    """``train_standard``'s loop, under the precision policy chosen."""
+def _splits(dataset, batch_size, seed):
+    """The training (shuffled with ``seed``), validation and test pipelines."""
     from recipes import data
 
-    keras.utils.set_random_seed(seed)
     splits = data.standard_splits(dataset)
-    train = data.load(dataset, splits["train"], batch_size=batch_size, seed=seed)
-    validation = data.load(dataset, splits["validation"], batch_size=batch_size)
-    test = data.load(dataset, splits["test"], batch_size=batch_size)
+    return (
+        data.load(dataset, splits["train"], batch_size=batch_size, seed=seed),
+        data.load(dataset, splits["validation"], batch_size=batch_size),
+        data.load(dataset, splits["test"], batch_size=batch_size),
+    )
 
-    model = build(name, **overrides)
-    callbacks = list(callbacks)
-    paths = {}
+
+def _callbacks(callbacks, checkpoint_dir, output_dir):
+    """The user's callbacks plus the checkpoints (``checkpoint_dir``) and the
+    curves (``output_dir``), and the paths they write."""
+    callbacks, paths = list(callbacks), {}
     if checkpoint_dir:
         paths["checkpoint"] = os.path.join(checkpoint_dir, "latest.keras")
         callbacks += [
@@ -131,33 +134,7 @@ def _fit_and_test(
         curves = TrainingCurves(output_dir)
         callbacks.append(curves)
         paths.update(curves_png=curves.png_path, curves_csv=curves.csv_path)
-
-    start = time.perf_counter()
-    history = model.fit(
-        train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose
-    )
-    train_seconds = time.perf_counter() - start
-    test_metrics = model.evaluate(test, return_dict=True, verbose=0)
-
-    if output_dir:
-        paths["model"] = os.path.join(output_dir, "model.keras")
-        model.save(paths["model"])
-        paths["metrics"] = os.path.join(output_dir, "metrics.json")
-        with open(paths["metrics"], "w") as handle:
-            json.dump(
-                {
-                    "recipe": name,
-                    "dataset": dataset,
-                    "epochs": epochs,
-                    "batch_size": batch_size,
-                    "train_seconds": train_seconds,
-                    "test": test_metrics,
-                    "backend": keras.backend.backend(),
-                },
-                handle,
-                indent=2,
-            )
-    return TrainResult(model, history.history, test_metrics, train_seconds, paths)
+    return callbacks, paths
 
 
 STANDARD = register_trainer(
