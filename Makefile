@@ -81,10 +81,9 @@ test-torch: $(VENV)/.torch-stamp  ## the same on PyTorch (CPU; installs torch fi
 
 test-backends: test-jax test-torch  ## both
 
-LINT_PATHS := recipes callbacks tuning tests benchmarks examples
-lint: $(STAMP)  ## ruff: the formatting (ruff format) and the lint rules
-	$(BIN)/ruff format --check $(LINT_PATHS)
-	$(BIN)/ruff check $(LINT_PATHS)
+lint: $(STAMP)  ## ruff over the whole tree: formatting (code and Markdown code blocks), lint rules
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 
 BENCH_ARGS ?=
 .PHONY: bench-quick
