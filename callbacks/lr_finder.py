@@ -217,7 +217,7 @@ class LRFinder(keras.callbacks.Callback):
     def plot(self, path, title="learning-rate range test"):
         """Draws the smoothed (and raw) loss against the rate, log scale, with the
         suggestion marked, as a PNG. Returns ``path``."""
-        from callbacks.plots import plt
+        from callbacks.plots import plt, save_figure
 
         if not self.losses:
             raise ValueError("LRFinder.plot needs a sweep: run `find` or `fit` first.")
@@ -241,10 +241,7 @@ class LRFinder(keras.callbacks.Callback):
         axis.set_title(title)
         axis.grid(alpha=0.3)
         axis.legend()
-        figure.tight_layout()
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
-        return path
+        return save_figure(figure, path)
 
 
 def _rate_holder(optimizer):

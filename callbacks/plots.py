@@ -17,6 +17,30 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def save_figure(figure, path, **layout):
+    """Lays ``figure`` out (``tight_layout(**layout)``), writes it to ``path`` as a
+    PNG and closes it.
+
+    Args:
+        figure: a matplotlib figure.
+        path: where the PNG goes.
+        **layout: ``Figure.tight_layout`` arguments (``rect``...).
+
+    Returns:
+        ``path``.
+
+    Example:
+
+    >>> figure, axis = plt.subplots()
+    >>> save_figure(figure, "empty.png")
+    'empty.png'
+    """
+    figure.tight_layout(**layout)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
 def _metric_names(history):
     return [k for k in history if not k.startswith("val_") and k != "learning_rate"]
 
@@ -52,10 +76,7 @@ def plot_history(history, path, title=None):
         axis.legend()
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def plot_samples(samples, path, title=None, columns=None, reference=None):
@@ -124,10 +145,7 @@ def plot_samples(samples, path, title=None, columns=None, reference=None):
             axis.set_title(str(name))
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def _image_grid(images, columns=None):

@@ -400,7 +400,7 @@ def plot_schedule(lr_schedule, steps, path, title=None, log_scale=False):
     >>> plot_schedule(OneCycle(0.1, total_steps=500), 500, "one_cycle.png")
     'one_cycle.png'
     """
-    from callbacks.plots import plt
+    from callbacks.plots import plt, save_figure
 
     steps = int(_check_positive("steps", steps))
     rates, momenta = schedule_values(lr_schedule, steps)
@@ -417,7 +417,4 @@ def plot_schedule(lr_schedule, steps, path, title=None, log_scale=False):
         axis.set_xlabel("step")
         axis.grid(alpha=0.3)
     figure.suptitle(title or type(lr_schedule).__name__)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)

@@ -1,7 +1,7 @@
 """Pictures people would rather look at than numbers: segmentation masks, attention
 maps, and (from ``callbacks.plots``) training curves and samples."""
 
-from callbacks.plots import plot_history, plot_samples, plt
+from callbacks.plots import plot_history, plot_samples, plt, save_figure
 
 __all__ = [
     "plot_attention",
@@ -32,15 +32,6 @@ def _rgb(image):
     import numpy as np
 
     return np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image
-
-
-def _save(figure, path, **layout):
-    """Lays ``figure`` out (``tight_layout(**layout)``), writes it to ``path`` as a
-    PNG and closes it; returns ``path``."""
-    figure.tight_layout(**layout)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
 
 
 def plot_segmentation(
@@ -119,7 +110,7 @@ def plot_segmentation(
     )
     if title:
         figure.suptitle(title)
-    return _save(figure, path, rect=(0, 0.04, 1, 0.97 if title else 1))
+    return save_figure(figure, path, rect=(0, 0.04, 1, 0.97 if title else 1))
 
 
 def plot_attention_overlay(
@@ -189,7 +180,7 @@ def plot_attention_overlay(
     axes[1, 0].set_ylabel("attention")
     if title:
         figure.suptitle(title)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_attention(
@@ -254,4 +245,4 @@ def plot_attention(
     figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
     if title:
         axis.set_title(title)
-    return _save(figure, path)
+    return save_figure(figure, path)

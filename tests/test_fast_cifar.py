@@ -12,7 +12,7 @@ from PIL import Image
 
 import recipes
 from recipes.__main__ import main
-from recipes.data.image_folder import load_image_data
+from recipes.data.image_folder import CIFAR10_CLASSES, load_image_data
 from recipes.layers import PartialIdentity, ScaledBias
 from recipes.losses import SparseSmoothedCrossentropy
 from recipes.models.fast_cifar import build_fast_cifar
@@ -211,19 +211,7 @@ def test_cli_data_dir_is_only_for_the_fast_recipe(tmp_path):
 
 
 def test_cifar10_without_tfds_falls_back_to_the_jpeg_copy(tmp_path, monkeypatch, capsys):
-    classes = (
-        "airplane",
-        "automobile",
-        "bird",
-        "cat",
-        "deer",
-        "dog",
-        "frog",
-        "horse",
-        "ship",
-        "truck",
-    )
-    tree = _write_tree(tmp_path / "jpeg", classes=classes, per_split=(1, 1), size=32)
+    tree = _write_tree(tmp_path / "jpeg", classes=CIFAR10_CLASSES, per_split=(1, 1), size=32)
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
     monkeypatch.setenv("RECIPES_CIFAR10_JPEG", str(tree))
     x_train, y_train, x_test, y_test, source = load_image_data("cifar10")

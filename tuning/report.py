@@ -14,10 +14,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from callbacks.plots import plt, save_figure
 
 RUN_FILE = "run.json"
 # Logged by LearningRateScheduler during training, but not a measure of the model.
@@ -221,10 +218,7 @@ def plot_objective(rows, path, objective, direction, title=None):
     axis.legend()
     if title:
         axis.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def _hp_names(rows):

@@ -149,54 +149,46 @@ register_task(
 )
 
 # tensorflow-datasets tasks: downloaded once (see recipes.data), then offline.
-register_task(
-    Task(
-        "mnist",
-        "mnist",
-        _space(CNNHyperModel, "mnist", batch_sizes=(64, 128, 256)),
-        "val_accuracy",
-        "max",
-        max_trials=10,
-        epochs=5,
-        summary="VGG-style CNN on MNIST digits (no flips)",
+# name: (hypermodel, flip, max_trials, epochs, summary)
+_IMAGE_TASKS = {
+    "mnist": (CNNHyperModel, None, 10, 5, "VGG-style CNN on MNIST digits (no flips)"),
+    "fashion_mnist": (
+        CNNHyperModel,
+        "horizontal",
+        10,
+        10,
+        "VGG-style CNN on Fashion-MNIST clothes",
+    ),
+    "cifar10": (
+        ResNetHyperModel,
+        "horizontal",
+        15,
+        20,
+        "CIFAR ResNet (depth 8-32) on CIFAR-10; Hyperband suits it best",
+    ),
+    "cifar100": (
+        ResNetHyperModel,
+        "horizontal",
+        15,
+        30,
+        "CIFAR ResNet (depth 8-32) on CIFAR-100",
+    ),
+}
+for _name, (_hypermodel, _flip, _trials, _epochs, _summary) in _IMAGE_TASKS.items():
+    _flips = {} if _flip is None else {"flip": _flip}
+    register_task(
+        Task(
+            _name,
+            _name,
+            _space(_hypermodel, _name, batch_sizes=(64, 128, 256), **_flips),
+            "val_accuracy",
+            "max",
+            max_trials=_trials,
+            epochs=_epochs,
+            summary=_summary,
+        )
     )
-)
-register_task(
-    Task(
-        "fashion_mnist",
-        "fashion_mnist",
-        _space(CNNHyperModel, "fashion_mnist", flip="horizontal", batch_sizes=(64, 128, 256)),
-        "val_accuracy",
-        "max",
-        max_trials=10,
-        epochs=10,
-        summary="VGG-style CNN on Fashion-MNIST clothes",
-    )
-)
-register_task(
-    Task(
-        "cifar10",
-        "cifar10",
-        _space(ResNetHyperModel, "cifar10", flip="horizontal", batch_sizes=(64, 128, 256)),
-        "val_accuracy",
-        "max",
-        max_trials=15,
-        epochs=20,
-        summary="CIFAR ResNet (depth 8-32) on CIFAR-10; Hyperband suits it best",
-    )
-)
-register_task(
-    Task(
-        "cifar100",
-        "cifar100",
-        _space(ResNetHyperModel, "cifar100", flip="horizontal", batch_sizes=(64, 128, 256)),
-        "val_accuracy",
-        "max",
-        max_trials=15,
-        epochs=30,
-        summary="CIFAR ResNet (depth 8-32) on CIFAR-100",
-    )
-)
+
 register_task(
     Task(
         "oxford_iiit_pet",
