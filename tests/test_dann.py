@@ -1,9 +1,3 @@
-import importlib.util
-import os
-import subprocess
-import sys
-import textwrap
-
 import keras
 import numpy as np
 import pytest
@@ -160,42 +154,3 @@ def test_bad_arguments_raise_clear_errors():
     for arguments, message in BAD_ARGUMENTS:
         with pytest.raises(ValueError, match=message):
             recipes.build_dann(**arguments)
-
-
-JAX_SCRIPT = textwrap.dedent(
-    """
-    import jax, keras, numpy as np, recipes
-    from recipes.layers import GradientReversal
-    from recipes.models.dann import LambdaScheduler, make_dann_data
-    assert keras.backend.backend() == "jax"
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(3, 5)).astype("float32")
-    w = rng.normal(size=(3, 5)).astype("float32")
-    layer = GradientReversal(lambda_=0.7)
-    np.testing.assert_array_equal(np.asarray(layer(x)), x)
-    grad = jax.grad(lambda t: (layer(t) * w).sum())
-    np.testing.assert_allclose(np.asarray(grad(x)), -0.7 * w, rtol=1e-6)
-    layer.set_lambda(-1.5)
-    np.testing.assert_allclose(np.asarray(jax.jit(grad)(x)), 1.5 * w, rtol=1e-6)
-    model = recipes.build_dann(input_shape=(8, 8, 1), num_classes=3, features=(8,),
-                               lambda_=0.0)
-    data, y = make_dann_data(rng.uniform(size=(16, 8, 8, 1)), np.arange(16) % 3,
-                             rng.uniform(size=(16, 8, 8, 1)))
-    scheduler = LambdaScheduler()
-    history = model.fit(data, y, epochs=2, batch_size=16, verbose=0, callbacks=[scheduler])
-    assert np.isfinite(history.history["loss"]).all()
-    lambda_now = model.get_layer("gradient_reversal").get_lambda()
-    assert abs(lambda_now - scheduler.history[-1]) < 1e-6
-    print("jax ok")
-    """
-)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed")
-def test_gradient_reversal_and_dann_on_the_jax_backend():
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run(
-        [sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "jax ok" in result.stdout

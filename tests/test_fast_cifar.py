@@ -1,9 +1,5 @@
-import importlib.util
 import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import keras
 import numpy as np
@@ -265,38 +261,3 @@ def test_runs_restart_from_fresh_weights_and_train_recipe_hands_over(tmp_path):
     )
     with pytest.raises(ValueError, match="`runs` must be an integer >= 1"):
         _train_tiny(train_fast_cifar, tree, runs=0)
-
-
-NO_TENSORFLOW_SCRIPT = textwrap.dedent(
-    """
-    import sys
-
-    class NoTensorFlow:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("tensorflow", "tensorflow_datasets"):
-                raise ImportError(f"{name} is blocked in this test")
-
-    sys.meta_path.insert(0, NoTensorFlow())
-    from recipes.trainers.airbench import train_fast_cifar
-
-    result = train_fast_cifar(data_dir=sys.argv[1], epochs=1, batch_size=4, verbose=0,
-                              widths=(8, 8, 8))
-    assert "tensorflow" not in sys.modules
-    print("trained without tensorflow", result.test_metrics)
-    """
-)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed")
-def test_trains_on_jax_without_tensorflow_installed(tmp_path):
-    tree = _write_tree(tmp_path / "tree")
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run(
-        [sys.executable, "-c", NO_TENSORFLOW_SCRIPT, str(tree)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "trained without tensorflow" in result.stdout

@@ -1,9 +1,3 @@
-import importlib.util
-import os
-import subprocess
-import sys
-import textwrap
-
 import keras
 import numpy as np
 import pytest
@@ -215,44 +209,3 @@ def test_coupling_checks_its_arguments():
         AffineCoupling(parity=2)
     with pytest.raises(ValueError, match="leaves nothing to transform"):
         AffineCoupling(mask="channel").build((None, 4, 4, 1))
-
-
-JAX_SCRIPT = textwrap.dedent(
-    """
-    import os, tempfile
-    import keras, numpy as np
-    import recipes
-    from recipes import data
-    from recipes.testing import assert_loss_decreases, assert_save_load_roundtrip
-    assert keras.backend.backend() == "jax"
-    keras.utils.set_random_seed(0)
-    folder = tempfile.mkdtemp()
-    x, _ = data.arrays("moons", "train")
-    x = (x - x.mean(0)) / x.std(0)
-
-    vae = recipes.build("moons_vae", seed=0, learning_rate=1e-2)
-    assert_loss_decreases(vae, x, None, steps=30, factor=0.95)
-    loaded = assert_save_load_roundtrip(vae, x, folder)
-    np.testing.assert_allclose(loaded.sample(5, seed=0), vae.sample(5, seed=0), atol=1e-5)
-
-    flow = recipes.build_realnvp(num_couplings=2, hidden_units=16, learning_rate=1e-2)
-    assert_loss_decreases(flow, x, None, steps=30, factor=0.95)
-    assert_save_load_roundtrip(flow, x, folder, atol=1e-4)
-
-    gan = recipes.build("moons_gan", generator_units=(16,), discriminator_units=(16,), seed=0)
-    history = gan.fit(x, epochs=2, batch_size=350, verbose=0).history
-    assert np.isfinite(history["d_loss"]).all() and history["g_loss"][0] != history["g_loss"][1]
-    assert_save_load_roundtrip(gan, x, folder)
-    print("jax ok")
-    """
-)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX not installed")
-def test_vae_flow_and_gan_train_and_round_trip_on_the_jax_backend():
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    result = subprocess.run(
-        [sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "jax ok" in result.stdout

@@ -151,6 +151,22 @@ def test_init_only_stores_and_routed_parameters_are_parameters():
         KerasClassifier(model="digit_mlp").fit(x, y)
 
 
+def test_each_signature_lists_the_shared_parameters_then_its_own():
+    # help() and scikit-learn read the full signature, although each subclass's
+    # __init__ declares only its own parameters.
+    shared = list(inspect.signature(KerasRegressor).parameters)
+    assert shared[:3] == ["model", "optimizer", "loss"] and shared[-1] == "routed"
+    for estimator, own in (
+        (KerasClassifier, ["class_weight"]),
+        (KerasTransformer, ["encoder", "n_components"]),
+    ):
+        assert list(inspect.signature(estimator).parameters) == shared[:-1] + own + ["routed"]
+        assert sorted(estimator._get_param_names()) == sorted(shared[:-1] + own)
+    transformer = KerasTransformer("digits_mlp", n_components=3, epochs=2, model__x=1)
+    assert transformer.get_params()["n_components"] == 3
+    assert clone(transformer).get_params() == transformer.get_params()
+
+
 def test_fit_routes_model_optimizer_and_fit_parameters():
     x, y = blobs(60)
     clf = KerasClassifier(

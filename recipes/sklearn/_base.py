@@ -57,17 +57,22 @@ class KerasEstimator(BaseEstimator):
         run_eagerly="auto",
         **routed,
     ):
-        self._store(locals())
+        # scikit-learn's rule: no logic in ``__init__``, the arguments stored as given.
+        for name, value in locals().items():
+            if name not in ("self", "routed", "__class__"):
+                setattr(self, name, value)
+        self._routed = dict(routed)
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's ``__init__`` declares only its own parameters (keyword-only,
+        then ``**kwargs`` for the rest) and passes the rest to this one; its
+        signature, which ``help`` and scikit-learn's ``get_params`` read, is made
+        the full one: these parameters, then its own, then the routed ones."""
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__.__signature__ = _extended_signature(cls.__init__)
 
     # -- parameters -------------------------------------------------------------
-    def _store(self, arguments):
-        """Stores the arguments of ``__init__`` (its ``locals()``) as they are: each
-        named parameter as the attribute of its name, the routed ones apart
-        (scikit-learn's rule: no logic in ``__init__``). Every subclass's
-        ``__init__`` calls it."""
-        for name in self._get_param_names():
-            setattr(self, name, arguments[name])
-        self._routed = dict(arguments["routed"])
 
     def get_params(self, deep=True):
         return {**super().get_params(deep=deep), **self._routed}
@@ -352,6 +357,18 @@ def _symbolic_inputs(model):
         return model.inputs or None
     except (AttributeError, ValueError):
         return None
+
+
+def _extended_signature(init):
+    """``KerasEstimator.__init__``'s signature with the keyword-only parameters of
+    a subclass's ``init`` inserted before ``**routed``."""
+    shared = list(inspect.signature(KerasEstimator.__init__).parameters.values())
+    own = [
+        parameter
+        for parameter in inspect.signature(init).parameters.values()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    return inspect.Signature(shared[:-1] + own + shared[-1:])
 
 
 def _is_routed(key):

@@ -172,26 +172,9 @@ class KerasClassifier(ClassifierMixin, _SupervisedMixin, KerasEstimator):
     (360, 10)
     """
 
-    def __init__(
-        self,
-        model=None,
-        *,
-        optimizer=None,
-        loss=None,
-        metrics=None,
-        epochs=30,
-        batch_size=32,
-        validation_split=0.0,
-        callbacks=None,
-        shuffle=True,
-        warm_start=False,
-        random_state=None,
-        verbose=0,
-        run_eagerly="auto",
-        class_weight=None,
-        **routed,
-    ):
-        self._store(locals())
+    def __init__(self, model=None, *, class_weight=None, **kwargs):
+        super().__init__(model, **kwargs)
+        self.class_weight = class_weight
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Trains for one epoch, building the model at the first call.
@@ -399,27 +382,10 @@ class KerasTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, KerasE
     (150, 3)
     """
 
-    def __init__(
-        self,
-        model=None,
-        *,
-        optimizer=None,
-        loss=None,
-        metrics=None,
-        epochs=30,
-        batch_size=32,
-        validation_split=0.0,
-        callbacks=None,
-        shuffle=True,
-        warm_start=False,
-        random_state=None,
-        verbose=0,
-        run_eagerly="auto",
-        encoder=None,
-        n_components=2,
-        **routed,
-    ):
-        self._store(locals())
+    def __init__(self, model=None, *, encoder=None, n_components=2, **kwargs):
+        super().__init__(model, **kwargs)
+        self.encoder = encoder
+        self.n_components = n_components
 
     def fit(self, X, y=None, sample_weight=None):
         """Trains the model to reconstruct ``X``. ``y`` is ignored. Returns ``self``."""
