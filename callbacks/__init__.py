@@ -12,7 +12,8 @@ Keras lacks:
   ``OneCycle`` (rate and momentum), ``schedule(name, ...)``, ``plot_schedule``.
 - ``LRFinder``: the learning-rate range test; ``single_steps``, for callbacks that
   must see every step.
-- ``AutoClip`` (adaptive gradient clipping), ``ScheduledMomentum`` (optimizer
+- ``AutoClip`` (adaptive gradient clipping), ``ScheduledMomentum``,
+  ``Lookahead`` (airbench94's EMA of the weights), ``FreezeAfter`` (optimizer
   wrappers) and ``GradientNormMonitor``. Fixed clipping is an optimizer
   argument: ``keras.optimizers.Adam(1e-3, global_clipnorm=1.0)``.
 - ``TrainingCurves``: loss and metric curves as PNG and CSV every epoch;
@@ -39,7 +40,13 @@ from callbacks.curves import TrainingCurves
 from callbacks.early_stopping import EarlyStopping, metric_direction
 from callbacks.lr_finder import LRFinder
 from callbacks.monitors import GradientNormMonitor
-from callbacks.optimizers import AutoClip, OptimizerWrapper, ScheduledMomentum
+from callbacks.optimizers import (
+    AutoClip,
+    FreezeAfter,
+    Lookahead,
+    OptimizerWrapper,
+    ScheduledMomentum,
+)
 from callbacks.samples import SampleGrid
 from callbacks.schedules import (
     FlooredExponentialDecay,
@@ -63,6 +70,8 @@ __all__ = [
     "LearningRateScheduler",
     "ModelCheckpoint",
     "OneCycle",
+    "Lookahead",
+    "FreezeAfter",
     "OptimizerWrapper",
     "ReduceLROnPlateau",
     "ScheduledMomentum",

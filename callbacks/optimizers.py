@@ -1,6 +1,9 @@
 """Optimizer wrappers that act on every step inside compiled training:
-``AutoClip`` (adaptive gradient clipping, which also records gradient norms) and
-``ScheduledMomentum`` (momentum that follows a schedule, e.g. ``OneCycle``).
+``AutoClip`` (adaptive gradient clipping, which also records gradient norms),
+``ScheduledMomentum`` (momentum that follows a schedule, e.g. ``OneCycle``),
+``Lookahead`` (an exponential moving average of the weights, copied back into the
+model every few steps, as airbench94 trains) and ``FreezeAfter`` (variables that
+stop moving after a given step).
 
 Fixed clipping needs no wrapper: every Keras optimizer takes ``clipnorm`` (each
 gradient's norm), ``global_clipnorm`` (the norm of all gradients together) or
@@ -33,8 +36,11 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
     Subclasses create their variables in ``build_own(var_list)`` and implement
     ``prepare(grads)``, which runs inside the training step (reading and assigning
     their variables and the wrapped optimizer's) and returns the gradients to apply
-    and a dict of attributes to set on the wrapped optimizer while it applies them.
-    The learning rate and the step counter are the wrapped optimizer's.
+    and a dict of attributes to set on the wrapped optimizer while it applies them,
+    and/or ``after_apply(trainable_variables)``, which runs once the wrapped
+    optimizer has updated the variables (its step counter already advanced) and
+    may assign them and the wrapper's own variables. The learning rate and the step
+    counter are the wrapped optimizer's.
     """
 
     def __init__(self, inner_optimizer, name=None):
@@ -52,6 +58,9 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
     def prepare(self, grads):
         """Returns ``(grads, overrides)`` for this step; see the class docstring."""
         return grads, {}
+
+    def after_apply(self, trainable_variables):
+        """Acts on the updated variables; see the class docstring."""
 
     def build(self, var_list):
         self.build_own(var_list)
@@ -74,6 +83,7 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
         grads, overrides = self.prepare(list(grads))
         with _overridden(self.inner_optimizer, overrides):
             self.inner_optimizer.apply(grads, trainable_variables)
+        self.after_apply(self._trainable_variables)
 
     def stateless_apply(self, optimizer_variables, grads, trainable_variables):
         if not self.built:
@@ -81,16 +91,25 @@ class OptimizerWrapper(keras.optimizers.Optimizer):
                 f"To call `stateless_apply`, {type(self).__name__} must be built. "
                 "Call `optimizer.build(trainable_variables)` first."
             )
-        mapping = list(zip(self.variables, optimizer_variables))
+        trainable = list(zip(self._trainable_variables, trainable_variables))
+        mapping = list(zip(self.variables, optimizer_variables)) + trainable
         with keras.StatelessScope(state_mapping=mapping) as scope:
             grads, overrides = self.prepare(list(grads))
         own = [scope.get_current_value(v) for v in self._variables]
         inner = [scope.get_current_value(v) for v in self.inner_optimizer.variables]
         with _overridden(self.inner_optimizer, overrides):
-            trainable_variables, inner = self.inner_optimizer.stateless_apply(
+            trainable_values, inner = self.inner_optimizer.stateless_apply(
                 inner, grads, trainable_variables
             )
-        return trainable_variables, own + list(inner)
+        mapping = list(zip(self._variables, own)) + list(
+            zip(self._trainable_variables, trainable_values)
+        )
+        mapping += list(zip(self.inner_optimizer.variables, inner))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            self.after_apply(self._trainable_variables)
+        own = [scope.get_current_value(v) for v in self._variables]
+        trainable_values = [scope.get_current_value(v) for v in self._trainable_variables]
+        return trainable_values, own + list(inner)
 
     @property
     def learning_rate(self):
@@ -319,3 +338,173 @@ class ScheduledMomentum(OptimizerWrapper):
             config["schedule"], custom_objects=custom_objects
         )
         return super().from_config(config, custom_objects)
+
+
+def _matching(variables, names):
+    """The variables whose path contains one of ``names``."""
+    return [v for v in variables if any(name in v.path for name in names)]
+
+
+@keras.saving.register_keras_serializable(package="recipes")
+class Lookahead(OptimizerWrapper):
+    """airbench94's lookahead: an exponential moving average (EMA) of the weights,
+    updated every ``every`` steps and copied back into the model each time.
+
+    From step ``start_step`` on, at each step ``t`` that is a multiple of ``every``
+    the average moves towards the weights, ``ema <- rho_t ema + (1 - rho_t) w``
+    with ``rho_t = decay ** every * (t / total_steps) ** power`` (the first such
+    step only copies the weights), and the weights become the average. With
+    ``sync_every`` (airbench: every epoch) and at ``total_steps``, the weights are
+    also set to the average. The decay grows over training: the weights move fast
+    early and are averaged strongly at the end. Only trainable variables are
+    averaged (airbench94 also averages batch-norm statistics).
+
+    Args:
+        inner_optimizer: the optimizer whose steps are averaged.
+        total_steps: length of training in steps (sets the decay's growth).
+        start_step: steps before the average starts (airbench94: 3 epochs).
+        every: steps between updates of the average (airbench94: 5).
+        decay: the decay per step (airbench94: 0.95).
+        power: the growth exponent of the decay (airbench94: 3).
+        sync_every: steps between copies of the average into the weights
+            besides the updates (airbench94: one epoch), or ``None``.
+        name: optimizer name.
+
+    Example:
+
+    >>> optimizer = Lookahead(keras.optimizers.SGD(0.1, momentum=0.85), total_steps=476,
+    ...                       start_step=144, sync_every=48)
+    """
+
+    def __init__(
+        self,
+        inner_optimizer,
+        total_steps,
+        start_step=0,
+        every=5,
+        decay=0.95,
+        power=3.0,
+        sync_every=None,
+        name=None,
+    ):
+        for key, value, minimum in (
+            ("total_steps", total_steps, 1),
+            ("start_step", start_step, 0),
+            ("every", every, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(
+                    f"`{key}` must be an integer >= {minimum}. Received: {key}={value!r}"
+                )
+        if sync_every is not None and (not isinstance(sync_every, int) or sync_every < 1):
+            raise ValueError(
+                "`sync_every` must be None or an integer >= 1. "
+                f"Received: sync_every={sync_every!r}"
+            )
+        if not 0 <= decay <= 1 or power < 0:
+            raise ValueError(
+                "`decay` must be in [0, 1] and `power` >= 0. "
+                f"Received: decay={decay!r}, power={power!r}"
+            )
+        super().__init__(inner_optimizer, name=name)
+        self.total_steps = total_steps
+        self.start_step = start_step
+        self.every = every
+        self.decay = float(decay)
+        self.power = float(power)
+        self.sync_every = sync_every
+
+    @property
+    def first_step(self):
+        """The step at which the average starts (a copy of the weights)."""
+        return -(-(self.start_step + 1) // self.every) * self.every
+
+    def decay_at(self, step):
+        """``rho`` at ``step``."""
+        fraction = ops.cast(step, "float32") / self.total_steps
+        return self.decay**self.every * fraction**self.power
+
+    def build_own(self, var_list):
+        self.averages = [
+            self.add_variable_from_reference(variable, name="average") for variable in var_list
+        ]
+
+    def after_apply(self, trainable_variables):
+        step = self.iterations
+        first = step == self.first_step
+        update = ops.logical_and(step > self.first_step, step % self.every == 0)
+        sync = step == self.total_steps
+        if self.sync_every:
+            sync = ops.logical_or(sync, step % self.sync_every == 0)
+        write = ops.logical_or(update, ops.logical_and(sync, step >= self.first_step))
+        rho = self.decay_at(step)
+        for variable, average in zip(trainable_variables, self.averages):
+            weights, ema = variable.value, average.value
+            moved = ops.cast(rho, ema.dtype) * ema + ops.cast(1 - rho, ema.dtype) * weights
+            ema = ops.where(first, weights, ops.where(update, moved, ema))
+            average.assign(ema)
+            variable.assign(ops.where(write, ema, weights))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "total_steps": self.total_steps,
+            "start_step": self.start_step,
+            "every": self.every,
+            "decay": self.decay,
+            "power": self.power,
+            "sync_every": self.sync_every,
+        }
+
+
+@keras.saving.register_keras_serializable(package="recipes")
+class FreezeAfter(OptimizerWrapper):
+    """Stops the variables whose path contains one of ``names`` after ``step``
+    steps: from then on they keep their value exactly (no gradient step, no
+    momentum, no weight decay), as airbench94 stops training its whitening bias
+    after 3 epochs. The others train on.
+
+    Args:
+        inner_optimizer: the optimizer that trains every variable until then.
+        names: parts of variable paths, e.g. ``("whiten_bias",)``.
+        step: the number of steps those variables train for.
+        name: optimizer name.
+
+    Example:
+
+    >>> optimizer = FreezeAfter(keras.optimizers.SGD(0.1), ("whiten_bias",), step=144)
+    """
+
+    def __init__(self, inner_optimizer, names, step, name=None):
+        names = (names,) if isinstance(names, str) else tuple(names)
+        if not names or not all(isinstance(n, str) and n for n in names):
+            raise ValueError(
+                f"`names` must be non-empty strings (parts of variable paths). Received: {names!r}"
+            )
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"`step` must be an integer >= 0. Received: step={step!r}")
+        super().__init__(inner_optimizer, name=name)
+        self.names = names
+        self.step = step
+
+    def build_own(self, var_list):
+        self.frozen = _matching(var_list, self.names)
+        if not self.frozen:
+            raise ValueError(
+                f"No variable's path contains any of {list(self.names)}. Variables: "
+                f"{[v.path for v in var_list]}"
+            )
+        self.before = [self.add_variable_from_reference(v, name="before") for v in self.frozen]
+
+    def prepare(self, grads):
+        for variable, before in zip(self.frozen, self.before):
+            before.assign(variable.value)
+        return grads, {}
+
+    def after_apply(self, trainable_variables):
+        stopped = self.iterations > self.step
+        for variable, before in zip(self.frozen, self.before):
+            variable.assign(ops.where(stopped, before.value, variable.value))
+
+    def get_config(self):
+        return {**super().get_config(), "names": list(self.names), "step": self.step}

@@ -30,6 +30,14 @@ def _cosine(start, end, fraction):
     return end + (start - end) * 0.5 * (1.0 + ops.cos(math.pi * fraction))
 
 
+def _linear(start, end, fraction):
+    """``start`` at ``fraction=0`` to ``end`` at ``fraction=1`` along a line."""
+    return start + (end - start) * fraction
+
+
+ANNEAL_STRATEGIES = {"cos": _cosine, "linear": _linear}
+
+
 def _check_positive(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ValueError(f"`{name}` must be a number > 0. Received: {name}={value!r}")
@@ -236,7 +244,8 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     while the momentum falls from ``max_momentum`` to ``base_momentum``; over the
     rest the rate anneals down to ``max_learning_rate / (div_factor *
     final_div_factor)`` while the momentum climbs back (cosine annealing, as in
-    fastai and PyTorch's ``OneCycleLR``).
+    fastai and PyTorch's ``OneCycleLR``; with ``anneal_strategy="linear"`` both
+    phases are straight lines: airbench94's triangular schedule).
 
     Calling the schedule gives the rate; ``momentum(step)`` gives the momentum.
     Keras optimizers keep momentum as a constant, so to cycle it wrap the
@@ -252,6 +261,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         final_div_factor: the final rate is the starting rate / ``final_div_factor``.
         base_momentum: momentum at the peak rate.
         max_momentum: momentum at the start and the end of the cycle.
+        anneal_strategy: ``"cos"`` (half cosines) or ``"linear"``.
         name: name of the schedule.
 
     Example:
@@ -272,6 +282,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         final_div_factor=1e4,
         base_momentum=0.85,
         max_momentum=0.95,
+        anneal_strategy="cos",
         name="one_cycle",
     ):
         self.max_learning_rate = _check_positive("max_learning_rate", max_learning_rate)
@@ -285,6 +296,12 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         self.final_div_factor = _check_positive("final_div_factor", final_div_factor)
         self.base_momentum = _check_fraction("base_momentum", base_momentum)
         self.max_momentum = _check_fraction("max_momentum", max_momentum)
+        if anneal_strategy not in ANNEAL_STRATEGIES:
+            raise ValueError(
+                f"`anneal_strategy` must be one of {sorted(ANNEAL_STRATEGIES)}. "
+                f"Received: anneal_strategy={anneal_strategy!r}"
+            )
+        self.anneal_strategy = anneal_strategy
         self.name = name
 
     @property
@@ -298,8 +315,9 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     def _phases(self, step, first, peak, last):
         step = _step(step)
         warmup = self.warmup_fraction * self.total_steps
-        rising = _cosine(first, peak, ops.clip(step / warmup, 0.0, 1.0))
-        falling = _cosine(
+        anneal = ANNEAL_STRATEGIES[self.anneal_strategy]
+        rising = anneal(first, peak, ops.clip(step / warmup, 0.0, 1.0))
+        falling = anneal(
             peak, last, ops.clip((step - warmup) / (self.total_steps - warmup), 0.0, 1.0)
         )
         return ops.where(step < warmup, rising, falling)
@@ -322,6 +340,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
             "final_div_factor": self.final_div_factor,
             "base_momentum": self.base_momentum,
             "max_momentum": self.max_momentum,
+            "anneal_strategy": self.anneal_strategy,
             "name": self.name,
         }
 
