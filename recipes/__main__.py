@@ -221,7 +221,11 @@ def _parser():
     commands.add_parser("info", help="backend, devices, versions").set_defaults(run=_command_info)
 
     def add_training_options(command):
-        command.add_argument("--epochs", type=int)
+        command.add_argument(
+            "--epochs",
+            type=_number,
+            help="epochs (a fraction such as 9.9 where the trainer takes one: cifar10_fast)",
+        )
         command.add_argument("--batch-size", type=int)
         command.add_argument("--output", help="output folder (default runs/<name>)")
         command.add_argument("--dataset", help="dataset name (default: the preset's)")
@@ -246,6 +250,12 @@ def _parser():
     add_training_options(demo)
     demo.set_defaults(run=_command_demo, data_dir=None, trainer_options=())
     return parser
+
+
+def _number(text):
+    """An int where the text is one (``10``), else a float (``9.9``)."""
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text else value
 
 
 def main(argv=None):

@@ -202,7 +202,9 @@ def test_cli_trains_on_an_image_folder_and_writes_everything(tmp_path, capsys):
 
 
 def test_cli_data_dir_is_only_for_the_fast_recipe(tmp_path):
-    with pytest.raises(SystemExit, match="--data-dir, --tta and --runs train presets with"):
+    with pytest.raises(
+        SystemExit, match="--data-dir, --tta, --flip and --runs train presets with"
+    ):
         main(["train", "digits_mlp", "--data-dir", str(tmp_path)])
 
 
@@ -224,16 +226,8 @@ def test_cifar10_without_tfds_falls_back_to_the_jpeg_copy(tmp_path, monkeypatch,
 
 
 def _train_tiny(train, tree, **options):
-    return train(
-        "cifar10_fast",
-        data_dir=str(tree),
-        epochs=2,
-        batch_size=4,
-        verbose=0,
-        tta=1,
-        widths=(8, 8, 8),
-        **options,
-    )
+    tiny = dict(epochs=2, batch_size=4, verbose=0, tta=1, widths=(8, 8, 8))
+    return train("cifar10_fast", data_dir=str(tree), **{**tiny, **options})
 
 
 def test_runs_restart_from_fresh_weights_and_train_recipe_hands_over(tmp_path):
@@ -261,3 +255,85 @@ def test_runs_restart_from_fresh_weights_and_train_recipe_hands_over(tmp_path):
     )
     with pytest.raises(ValueError, match="`runs` must be an integer >= 1"):
         _train_tiny(train_fast_cifar, tree, runs=0)
+
+
+def test_alternating_flips_mirror_each_image_on_every_other_epoch():
+    from recipes.data import array_batches
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(40, 4, 5, 1)).astype("float32")
+    batches = array_batches(x, np.arange(40), batch_size=10, seed=3, alternate_flips=True)
+    seen = []
+    for _ in range(3):  # three epochs of 4 batches: which images came mirrored?
+        mirrored = {}
+        for _ in range(4):
+            images, labels = next(batches)
+            for image, label in zip(images, labels):
+                if np.array_equal(image, x[label][:, ::-1]):
+                    mirrored[int(label)] = True
+                else:
+                    np.testing.assert_array_equal(image, x[label])
+                    mirrored[int(label)] = False
+        assert sorted(mirrored) == list(range(40))  # every image once an epoch
+        seen.append(np.array([mirrored[i] for i in range(40)]))
+    assert 10 <= seen[0].sum() <= 30  # mirrored at random at first
+    np.testing.assert_array_equal(seen[1], ~seen[0])  # then every image alternates
+    np.testing.assert_array_equal(seen[2], seen[0])
+    with pytest.raises(ValueError, match="`alternate_flips` flips images"):
+        next(array_batches(np.zeros((4, 3)), np.arange(4), 2, alternate_flips=True))
+
+
+def test_the_default_optimizer_is_airbench94s():
+    from callbacks import FreezeAfter, Lookahead
+
+    model = build_fast_cifar()
+    lookahead = model.optimizer
+    assert isinstance(lookahead, Lookahead) and isinstance(lookahead.inner_optimizer, FreezeAfter)
+    assert (lookahead.total_steps, lookahead.first_step, lookahead.sync_every) == (476, 145, 48)
+    assert (lookahead.every, lookahead.decay, lookahead.power) == (5, 0.95, 3.0)
+    freeze = lookahead.inner_optimizer
+    assert freeze.names == ("whiten_bias",) and freeze.step == 144
+    sgd = freeze.inner_optimizer
+    assert sgd.nesterov and sgd.momentum == 0.85
+    schedule = keras.saving.deserialize_keras_object(sgd.get_config()["learning_rate"])
+    rates = keras.ops.convert_to_numpy(schedule(np.array([0, 109.48, 476])))
+    np.testing.assert_allclose(rates, [0.3, 1.5, 0.105], rtol=1e-4)  # the triangle
+    plain = build_fast_cifar(lookahead=False, whiten_bias_epochs=None).optimizer
+    assert isinstance(plain, keras.optimizers.SGD)
+    assert recipes.get_recipe("cifar10_fast").kwargs["total_steps"] == 476  # 9.9 epochs
+
+
+def test_fractional_epochs_freeze_the_whitening_bias_and_evaluate_in_one_call(
+    tmp_path, monkeypatch
+):
+    import recipes.trainers.airbench as airbench
+
+    class Record(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.values = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            layers = ("whiten_bias", "block1_bias1")
+            self.values.append([self.model.get_layer(n).get_weights()[0].copy() for n in layers])
+
+    tree = _write_tree(tmp_path / "tree")  # 12 training images: 3 batches of 4
+    record = Record()
+    result = _train_tiny(
+        train_fast_cifar, tree, epochs=2.5, whiten_bias_epochs=1, callbacks=[record]
+    )
+    # ceil(2.5 * 3) = 8 steps, in 4 fit epochs of 2 (the largest divisor of 8 up to 3)
+    assert int(keras.ops.convert_to_numpy(result.model.optimizer.iterations)) == 8
+    assert len(result.history["loss"]) == len(record.values) == 4
+    whiten, block = zip(*record.values)
+    assert not np.allclose(whiten[0], 0.0)  # it trained for its first 3 steps...
+    for later in whiten[2:]:
+        np.testing.assert_array_equal(later, whiten[1])  # ...and not after step 4
+    assert not np.allclose(block[1], block[3])
+
+    # On an accelerator, the whole test set and its views in one compiled call.
+    monkeypatch.setattr(airbench, "_accelerated", lambda: True)
+    x_test = np.zeros((4500, 32, 32, 3), "float32")
+    evaluation = airbench._Evaluation(result.model, 2, x_test, np.zeros(4500, int))
+    assert evaluation.batch_size == 2000 and len(evaluation.x) == 6000
+    assert evaluation.model.steps_per_execution == 3

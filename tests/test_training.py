@@ -82,9 +82,12 @@ def test_cifar10_fast_keeps_its_flags_and_defaults(capsys):
     assert "--tta {0,1,2} cifar10_fast: test-time augmentation, 0 none, 1 mirror, 2" in text
     assert "mirror and shifts (default 2)" in text
     assert "--runs RUNS cifar10_fast: training runs from fresh weights" in text
+    assert "--flip {alternating,random,none} cifar10_fast: flips: alternating" in text
     assert "(default float32; cifar10_fast: mixed_bfloat16 on a GPU)" in text
+    assert "a fraction such as 9.9 where the trainer takes one" in text
     airbench = get_trainer(recipes.get_recipe("cifar10_fast").trainer)
-    assert {k: o.default for k, o in airbench.options.items()} == {"tta": 2, "runs": 1}
+    defaults = {k: o.default for k, o in airbench.options.items()}
+    assert defaults == {"tta": 2, "flip": "alternating", "runs": 1}
 
 
 def test_the_cli_hands_a_preset_to_its_trainer_with_its_options(laps, tmp_path, capsys):
@@ -105,7 +108,7 @@ def test_the_cli_hands_a_preset_to_its_trainer_with_its_options(laps, tmp_path, 
 def test_flags_of_other_trainers_are_refused(laps):
     with pytest.raises(SystemExit, match="--laps and --pace train presets with the 'laps'"):
         main(["train", "moons_mlp", "--pace", "fast"])
-    with pytest.raises(SystemExit, match="--data-dir, --tta and --runs train presets with"):
+    with pytest.raises(SystemExit, match="--data-dir, --tta, --flip and --runs train presets"):
         main(["train", "moons_laps", "--runs", "2"])
     with pytest.raises(SystemExit, match="which does not take --data-dir"):
         main(["train", "moons_laps", "--data-dir", "somewhere"])

@@ -21,6 +21,7 @@ TensorFlow is imported only when a pipeline is made, so ``import recipes``
 stays light on the JAX and PyTorch backends.
 """
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -215,17 +216,24 @@ def to_dataset(x, y, batch_size=32, shuffle=False, seed=0, cache=True, repeat=Fa
     return _finish(_slices(x, y), batch_size, shuffle, seed, cache, repeat, len(y))
 
 
-def array_batches(x, y, batch_size, seed=0):
+def array_batches(x, y, batch_size, seed=0, alternate_flips=False):
     """Endless ``(x, y)`` batches of in-memory arrays, for ``fit(...,
     steps_per_epoch=len(y) // batch_size)``: a new shuffle every epoch, the last
     partial batch dropped (every batch has the compiled shape). Plain NumPy, so it
     needs no TensorFlow and runs on every backend.
 
+    With ``alternate_flips`` (airbench94's flips, for images ``(n, height, width,
+    channels)``), each image is mirrored left-right at random once, and every
+    image is mirrored again on every other epoch: each image alternates between
+    its two orientations from one epoch to the next, so any two epochs in a row
+    see both. The flipped set is made once; a batch costs no more than without.
+
     Args:
         x: inputs, an array.
         y: targets, an array as long as ``x``.
         batch_size: examples per batch, at most ``len(y)``.
-        seed: seed of the shuffles.
+        seed: seed of the shuffles (and of the first flips).
+        alternate_flips: airbench94's alternating flips.
 
     Example:
 
@@ -241,14 +249,25 @@ def array_batches(x, y, batch_size, seed=0):
             f"len(y)={len(y)}"
         )
     random = np.random.default_rng(seed)
+    orientations = [x]
+    if alternate_flips:
+        if np.ndim(x) != 4:
+            raise ValueError(
+                "`alternate_flips` flips images (n, height, width, channels). "
+                f"Received: x.shape={np.shape(x)}"
+            )
+        mirrored = (random.random(len(y)) < 0.5)[:, None, None, None]
+        first = np.where(mirrored, x[:, :, ::-1], x)
+        orientations = [first, first[:, :, ::-1]]
     steps = len(y) // batch_size
-    while True:
+    for epoch in itertools.count():
+        images = orientations[epoch % len(orientations)]
         order = random.permutation(len(y))
         for step in range(steps):
             # Sorted, each batch is gathered in memory order (the set is shuffled
             # across batches; the order within a batch does not matter).
             index = np.sort(order[step * batch_size : (step + 1) * batch_size])
-            yield x[index], y[index]
+            yield images[index], y[index]
 
 
 def load(

@@ -1,12 +1,13 @@
 """The airbench trainer of ``cifar10_fast`` (Keller Jordan's airbench94 way of
-training; the network is ``recipes.models.fast_cifar``): whitening from data
-(``fit_whitening``), a timed loop on in-memory NumPy arrays (no TensorFlow
-needed), test-time augmentation (``tta_logits``), and the mean over several runs
-from fresh weights (``train_fast_cifar``).
+training; the network and its optimizer are ``recipes.models.fast_cifar``):
+whitening from data (``fit_whitening``), a timed loop on in-memory NumPy arrays
+with alternating flips (no TensorFlow needed), test-time augmentation in one
+compiled call (``tta_model``), and the mean over several runs from fresh weights
+(``train_fast_cifar``).
 
-Presets name it with ``trainer="airbench"``; its options are ``tta`` and ``runs``
-(``--tta``, ``--runs`` on the command line), and it reads image folders
-(``data_dir``, ``--data-dir``).
+Presets name it with ``trainer="airbench"``; its options are ``tta``, ``flip``
+and ``runs`` (``--tta``, ``--flip``, ``--runs`` on the command line), and it
+reads image folders (``data_dir``, ``--data-dir``).
 
 Example:
 
@@ -17,6 +18,7 @@ Example:
 
 import csv
 import dataclasses
+import math
 import os
 import statistics
 import time
@@ -41,6 +43,11 @@ from recipes.registry import build, get_recipe
 from recipes.trainers import Trainer, TrainResult, register_trainer, write_metrics
 
 TTA_LEVELS = (0, 1, 2)
+# "alternating": airbench94's (``array_batches(alternate_flips=True)``); "random":
+# the model's own random flip; "none".
+FLIPS = ("alternating", "random", "none")
+# Test images per evaluation step (airbench94 evaluates in batches of 2,000).
+EVAL_BATCH_SIZE = 2000
 
 
 def _stem(model, layer_name):
@@ -56,7 +63,7 @@ def _stem(model, layer_name):
     return layer
 
 
-def fit_whitening(model, images, epsilon=5e-4, layer_name=WHITENING_LAYER, batch_size=500):
+def fit_whitening(model, images, epsilon=5e-4, layer_name=WHITENING_LAYER, batch_size=None):
     """Sets the frozen whitening convolution of ``model`` from training images.
 
     The patches the stem sees (``k x k`` windows of the normalised images, as many
@@ -72,7 +79,8 @@ def fit_whitening(model, images, epsilon=5e-4, layer_name=WHITENING_LAYER, batch
             (airbench94 uses 5,000).
         epsilon: added to each eigenvalue, > 0 (airbench94: 5e-4).
         layer_name: the whitening convolution's name.
-        batch_size: images per step while accumulating the covariance.
+        batch_size: images per step while accumulating the covariance
+            (``None``: all at once, on the model's device).
 
     Returns:
         The eigenvalues, largest first (NumPy float64).
@@ -95,6 +103,7 @@ def fit_whitening(model, images, epsilon=5e-4, layer_name=WHITENING_LAYER, batch
     if filters != 2 * size:
         raise ValueError(f"Layer {layer_name!r} needs {2 * size} filters; it has {filters}.")
     normalise = keras.Model(model.input, layer.input)
+    batch_size = batch_size or len(images)
     covariance = np.zeros((size, size))
     count = 0
     for start in range(0, len(images), batch_size):
@@ -119,41 +128,60 @@ def fit_whitening(model, images, epsilon=5e-4, layer_name=WHITENING_LAYER, batch
     return eigenvalues
 
 
-def tta_logits(model, images, level=2, batch_size=1024):
-    """The model's logits averaged over test-time augmentations (airbench94's).
+def tta_model(model, level=2):
+    """A model giving ``model``'s logits on the images as they are and averaged
+    over airbench94's test-time augmentations, all views in one call.
 
-    Level 0: the images as they are. Level 1: the mean of the images and their
+    Level 0: the images as they are. Level 1: the mean over the images and their
     mirror images. Level 2: half of level 1, plus half of the mean of level 1 on
     the images shifted one pixel up-left and one pixel down-right (reflected edges).
+
+    Args:
+        model: a classifier of images ``(n, height, width, channels)`` to logits.
+        level: 0, 1 or 2.
+
+    Returns:
+        A functional ``keras.Model`` from images to ``[plain logits, augmented
+        logits]`` (float32), sharing ``model``'s weights.
+
+    Example:
+
+    >>> plain, augmented = tta_model(model, level=2).predict(x_test, batch_size=2000)
+    """
+    check_choice("level", level, TTA_LEVELS)
+    images = keras.Input(model.input_shape[1:], name="images")
+    views = [images] if level == 0 else [images, ops.flip(images, axis=2)]
+    if level == 2:
+        padded = ops.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+        for shifted in (padded[:, :-2, :-2], padded[:, 2:, 2:]):
+            views += [shifted, ops.flip(shifted, axis=2)]
+    logits = ops.cast(model(ops.concatenate(views, axis=0), training=False), "float32")
+    logits = ops.reshape(logits, (len(views), -1, logits.shape[-1]))
+    per_view = [logits[i] for i in range(len(views))]
+    augmented = per_view[0] if level == 0 else 0.5 * (per_view[0] + per_view[1])
+    if level == 2:
+        augmented = 0.5 * augmented + 0.125 * sum(per_view[2:])
+    return keras.Model(images, [per_view[0], augmented], name=f"{model.name}_tta{level}")
+
+
+def tta_logits(model, images, level=2, batch_size=EVAL_BATCH_SIZE):
+    """The model's logits averaged over test-time augmentations (see ``tta_model``).
 
     Args:
         model: a classifier of images.
         images: ``(n, height, width, channels)`` NumPy images.
         level: 0, 1 or 2.
-        batch_size: images per ``predict`` step (all views go through one
-            ``predict`` call).
+        batch_size: images per step (each step runs all their views at once).
 
     Returns:
-        ``(plain logits, augmented logits)``: the first are level 0's.
+        ``(plain logits, augmented logits)`` as NumPy arrays: the first are level 0's.
 
     Example:
 
     >>> plain, augmented = tta_logits(model, x_test, level=1)
     """
-    check_choice("level", level, TTA_LEVELS)
-    views = [images] if level == 0 else [images, images[:, :, ::-1]]
-    if level == 2:
-        padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
-        for shifted in (padded[:, :-2, :-2], padded[:, 2:, 2:]):
-            views += [shifted, shifted[:, :, ::-1]]
-    logits = model.predict(np.concatenate(views), batch_size=batch_size, verbose=0)
-    logits = np.asarray(logits, "float32").reshape(len(views), len(images), -1)
-    if level == 0:
-        return logits[0], logits[0]
-    mirrored = logits[:2].mean(axis=0)
-    if level == 1:
-        return logits[0], mirrored
-    return logits[0], 0.5 * mirrored + 0.5 * logits[2:].mean(axis=0)
+    plain, augmented = tta_model(model, level).predict(images, batch_size=batch_size, verbose=0)
+    return np.asarray(plain, "float32"), np.asarray(augmented, "float32")
 
 
 @dataclasses.dataclass
@@ -232,6 +260,7 @@ def train_fast_cifar(
     dataset=None,
     data_dir=None,
     tta=2,
+    flip="alternating",
     precision_policy=None,
     whitening_images=5000,
     runs=1,
@@ -246,29 +275,37 @@ def train_fast_cifar(
 
     All training images (no validation split, as airbench) are held in memory and
     fed in batches of ``batch_size`` by ``recipes.data.array_batches`` (NumPy: a new
-    shuffle each epoch, the last partial batch dropped; no TensorFlow needed, so
-    it runs on a JAX or PyTorch install too). Before the clock starts, one call of
-    training and one batch of prediction compile the model's functions
+    shuffle each epoch, airbench's alternating flips, the last partial batch
+    dropped; no TensorFlow needed, so it runs on a JAX or PyTorch install too).
+    ``epochs`` may be fractional, as airbench94's 9.9: training lasts
+    ``ceil(epochs * steps_per_epoch)`` steps, run by ``fit`` in equal chunks (one
+    history entry per chunk, all of a chunk's steps in one compiled call on an
+    accelerator). Before the clock starts, the training step, the test-time
+    augmented evaluation and the whitening run once on the shapes the runs use
     (``compile_seconds``, paid once for all runs); the weights and optimizer are
     then put back. Each run starts from new weights (seed ``seed + run``, the same
     compiled functions), and its clock covers ``fit_whitening`` on
-    ``whitening_images`` training images, ``fit`` and the test-time-augmented
-    evaluation. With ``output_dir`` the last model, ``curves.png``, ``curves.csv``
-    (its training loss and accuracy per epoch) and ``metrics.json`` (every run) are
-    written there. With ``checkpoint_dir``, ``keras.callbacks.ModelCheckpoint``
-    saves run ``i``'s model there after every epoch (``run<i>.keras``); the saving
-    then counts in the ``fit`` time.
+    ``whitening_images`` training images (drawn before the clock, as airbench's
+    are on the device before its clock starts), ``fit`` and the evaluation: every
+    test image and its augmentations in one call of ``tta_model``. With
+    ``output_dir`` the last model, ``curves.png``, ``curves.csv`` (its training
+    loss and accuracy per chunk) and ``metrics.json`` (every run) are written
+    there. With ``checkpoint_dir``, ``keras.callbacks.ModelCheckpoint`` saves run
+    ``i``'s model there after every chunk (``run<i>.keras``); the saving then
+    counts in the ``fit`` time.
 
     Args:
         name: a preset whose builder is ``build_fast_cifar`` (``"cifar10_fast"``).
         output_dir: folder for the outputs, or ``None`` to write nothing.
-        epochs: default: the preset's (16).
+        epochs: a number > 0; default: the preset's (airbench94's 9.9).
         batch_size: default: the preset's (1,024); the default learning rate
             scales with it.
         dataset: default: the preset's (``"cifar10"``, see ``load_image_data``).
         data_dir: a folder (or ``.tar.gz``) of ``train/<class>/*`` and
             ``test/<class>/*`` images; its classes set ``num_classes``.
-        tta: test-time augmentation level (see ``tta_logits``).
+        tta: test-time augmentation level (see ``tta_model``).
+        flip: ``"alternating"`` (airbench94's), ``"random"`` (each image at
+            random, by the model) or ``"none"``.
         precision_policy: one of ``recipes.precision.PRECISIONS``; default
             ``"mixed_bfloat16"`` on a GPU or TPU, ``"float32"`` on CPU.
         whitening_images: training images (a random sample) for ``fit_whitening``.
@@ -296,10 +333,11 @@ def train_fast_cifar(
             f"(built by {recipe.builder.__name__})"
         )
     check_choice("tta", tta, TTA_LEVELS)
+    check_choice("flip", flip, FLIPS)
     if precision_policy is None:
         precision_policy = "mixed_bfloat16" if _accelerated() else "float32"
     check_choice("precision_policy", precision_policy, PRECISIONS)
-    epochs = check_positive_int("epochs", epochs or recipe.fit.get("epochs", 10))
+    epochs = check_number("epochs", epochs or recipe.fit.get("epochs", 10))
     batch_size = check_positive_int(
         "batch_size", batch_size or recipe.fit.get("batch_size", AIRBENCH_BATCH_SIZE)
     )
@@ -319,9 +357,17 @@ def train_fast_cifar(
     num_classes = int(max(y_train.max(), y_test.max())) + 1
     batch_size = min(batch_size, len(x_train))
     steps_per_epoch = len(x_train) // batch_size
-    # On an accelerator, several steps per compiled call (a divisor of the epoch).
-    steps_per_execution = steps_dividing(steps_per_epoch) if _accelerated() else 1
-    overrides = {"total_steps": epochs * steps_per_epoch, "num_classes": num_classes, **overrides}
+    total_steps = math.ceil(epochs * steps_per_epoch - 1e-9)
+    # fit runs the steps in equal chunks of at most an epoch, each chunk one
+    # compiled call on an accelerator (no shorter last call to compile).
+    chunk = steps_dividing(total_steps, limit=steps_per_epoch)
+    overrides = {
+        "total_steps": total_steps,
+        "steps_per_epoch": steps_per_epoch,
+        "num_classes": num_classes,
+        "flip": flip == "random",
+        **overrides,
+    }
     if overrides.get("optimizer") is None:
         overrides.setdefault(
             "learning_rate", AIRBENCH_LEARNING_RATE * batch_size / AIRBENCH_BATCH_SIZE
@@ -330,12 +376,14 @@ def train_fast_cifar(
         model = build(name, **overrides)
     if not model.compiled:
         raise ValueError("train_fast_cifar trains a compiled model. Received: compile=False")
-    model.steps_per_execution = steps_per_execution
+    model.steps_per_execution = chunk if _accelerated() else 1
+    evaluation = _Evaluation(model, tta, x_test, y_test)
+    plan = _Plan(x_train, y_train, batch_size, chunk, total_steps, flip == "alternating")
 
     start = time.perf_counter()
     model.optimizer.build(model.trainable_variables)
     initial_optimizer = _values(model.optimizer.variables)
-    _warm_up(model, x_train[:batch_size], y_train[:batch_size], x_test[:batch_size])
+    _warm_up(model, plan, evaluation, x_train[: min(whitening_images, len(x_train))])
     compile_seconds = time.perf_counter() - start
 
     done, paths = [], {}
@@ -349,15 +397,7 @@ def train_fast_cifar(
             paths["checkpoint"] = os.path.join(checkpoint_dir, f"run{run + 1}.keras")
             run_callbacks.append(keras.callbacks.ModelCheckpoint(paths["checkpoint"]))
         history, run_result = _timed_run(
-            model,
-            (x_train, y_train, x_test, y_test),
-            epochs,
-            batch_size,
-            tta,
-            whitening_images,
-            seed + run,
-            verbose,
-            run_callbacks,
+            model, plan, evaluation, whitening_images, seed + run, verbose, run_callbacks
         )
         done.append(run_result)
         if runs > 1 and verbose:
@@ -371,14 +411,16 @@ def train_fast_cifar(
     seconds = _mean_over(done, "seconds")
     train_seconds = sum(seconds.values())
     if output_dir:
-        paths.update(_write_outputs(output_dir, model, history, name))
+        paths.update(_write_outputs(output_dir, model, history, name, chunk))
         paths["metrics"] = write_metrics(
             output_dir,
             {
                 "recipe": name,
                 "source": source,
                 "epochs": epochs,
+                "steps": total_steps,
                 "batch_size": batch_size,
+                "flip": flip,
                 "train_examples": len(x_train),
                 "test_examples": len(x_test),
                 "precision": precision_policy,
@@ -396,63 +438,88 @@ def train_fast_cifar(
     )
 
 
+@dataclasses.dataclass
+class _Plan:
+    """The training data and how ``fit`` walks it: ``total_steps`` steps in
+    chunks of ``chunk`` (one ``fit`` epoch each)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    batch_size: int
+    chunk: int
+    total_steps: int
+    alternate_flips: bool
+
+    def batches(self, seed):
+        return array_batches(self.x, self.y, self.batch_size, seed, self.alternate_flips)
+
+    def fit(self, model, seed, callbacks=(), verbose=0, total_steps=None):
+        steps = total_steps or self.total_steps
+        return model.fit(
+            self.batches(seed),
+            epochs=steps // self.chunk,
+            steps_per_epoch=self.chunk,
+            shuffle=False,
+            callbacks=list(callbacks),
+            verbose=verbose,
+        )
+
+
+class _Evaluation:
+    """The test set, padded to whole batches, and its test-time augmented
+    prediction in as few compiled calls as the backend allows (one on an
+    accelerator)."""
+
+    def __init__(self, model, level, x_test, y_test):
+        self.level, self.y = level, y_test
+        self.batch_size = min(EVAL_BATCH_SIZE, len(x_test))
+        self.x = _pad_to(x_test, self.batch_size)
+        self.model = tta_model(model, level)
+        steps = len(self.x) // self.batch_size
+        self.model.compile(steps_per_execution=steps if _accelerated() else 1)
+
+    def __call__(self):
+        plain, augmented = self.model.predict(self.x, batch_size=self.batch_size, verbose=0)
+        metrics = {"accuracy": _accuracy(plain, self.y)}
+        if self.level:
+            metrics["tta_accuracy"] = _accuracy(augmented, self.y)
+        return metrics
+
+
 def _mean_over(runs, field):
     """The mean over ``runs`` of each entry of their dicts ``field``."""
     return {key: float(np.mean([run[field][key] for run in runs])) for key in runs[0][field]}
 
 
-def _warm_up(model, x, y, x_test):
-    """Compiles the prediction function (one step per call, as evaluation uses it)
-    and the training function (``model.steps_per_execution`` steps) on one batch
-    of each, then puts the weights and optimizer back."""
+def _warm_up(model, plan, evaluation, whitening_sample):
+    """Runs the whitening, one chunk of training and the evaluation once, so that
+    everything the timed runs call is compiled for their shapes, then puts the
+    weights and optimizer back."""
     snapshot = _snapshot(model)
-    steps_per_execution = model.steps_per_execution
-    model.steps_per_execution = 1
-    model.predict(_pad_to(x_test, len(x)), batch_size=len(x), verbose=0)
-    model.steps_per_execution = steps_per_execution
-    model.fit(
-        array_batches(x, y, len(x)),
-        epochs=1,
-        steps_per_epoch=steps_per_execution,
-        shuffle=False,
-        verbose=0,
-    )
+    fit_whitening(model, whitening_sample)
+    plan.fit(model, seed=0, total_steps=plan.chunk)
+    evaluation()
     _restore(model, snapshot)
 
 
-def _timed_run(model, arrays, epochs, batch_size, tta, whitening_images, seed, verbose, callbacks):
+def _timed_run(model, plan, evaluation, whitening_images, seed, verbose, callbacks):
     """One airbench-timed run on ``model`` as it stands: whitening, ``fit`` and the
     test-time-augmented evaluation. Returns ``(history dict, run summary)``."""
-    x_train, y_train, x_test, y_test = arrays
-    steps_per_execution = model.steps_per_execution
     # Image folders list their images class by class: whiten on a random sample.
-    whitening_sample = np.sort(
-        np.random.default_rng(seed).choice(
-            len(x_train), min(whitening_images, len(x_train)), replace=False
-        )
+    sample = np.random.default_rng(seed).choice(
+        len(plan.x), min(whitening_images, len(plan.x)), replace=False
     )
+    whitening_sample = plan.x[np.sort(sample)]
     seconds = {}
     start = time.perf_counter()
-    fit_whitening(model, x_train[whitening_sample])
+    fit_whitening(model, whitening_sample)
     seconds["whitening"] = time.perf_counter() - start
     start = time.perf_counter()
-    history = model.fit(
-        array_batches(x_train, y_train, batch_size, seed),
-        epochs=epochs,
-        steps_per_epoch=len(x_train) // batch_size,
-        shuffle=False,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+    history = plan.fit(model, seed, callbacks, verbose)
     seconds["fit"] = time.perf_counter() - start
     start = time.perf_counter()
-    model.steps_per_execution = 1
-    plain, augmented = tta_logits(model, _pad_to(x_test, batch_size), tta, batch_size)
-    model.steps_per_execution = steps_per_execution
+    test_metrics = evaluation()
     seconds["evaluation"] = time.perf_counter() - start
-    test_metrics = {"accuracy": _accuracy(plain, y_test)}
-    if tta:
-        test_metrics["tta_accuracy"] = _accuracy(augmented, y_test)
     return history.history, {
         "seed": seed,
         "test_metrics": test_metrics,
@@ -461,7 +528,7 @@ def _timed_run(model, arrays, epochs, batch_size, tta, whitening_images, seed, v
     }
 
 
-def _write_outputs(output_dir, model, history, title):
+def _write_outputs(output_dir, model, history, title, chunk):
     """The model and the curves (drawn after the clock stops, unlike
     ``callbacks.TrainingCurves``, whose drawing would count as training time)."""
     from recipes.plots import plot_history
@@ -479,8 +546,11 @@ def _write_outputs(output_dir, model, history, title):
     keys = sorted(history)
     with open(paths["curves_csv"], "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["epoch", *keys])
-        writer.writerows([i + 1, *row] for i, row in enumerate(zip(*(history[k] for k in keys))))
+        writer.writerow(["chunk", "steps", *keys])
+        writer.writerows(
+            [i + 1, (i + 1) * chunk, *row]
+            for i, row in enumerate(zip(*(history[k] for k in keys)))
+        )
     model.save(paths["model"])
     return paths
 
@@ -514,6 +584,12 @@ AIRBENCH = register_trainer(
                 2,
                 "test-time augmentation, 0 none, 1 mirror, 2 mirror and shifts",
                 TTA_LEVELS,
+            ),
+            "flip": (
+                str,
+                "alternating",
+                "flips: alternating (airbench94's), random, none",
+                FLIPS,
             ),
             "runs": (int, 1, "training runs from fresh weights, reported as mean and spread"),
         },

@@ -16,6 +16,7 @@ import time
 
 import keras
 
+from recipes.checks import check_positive_int
 from recipes.precision import precision
 from recipes.registry import build, get_recipe
 from recipes.trainers import Trainer, TrainResult, register_trainer, write_metrics
@@ -74,7 +75,7 @@ def train_standard(
     dataset = dataset or recipe.dataset
     if dataset is None:
         raise ValueError(f"Recipe {name!r} has no default dataset: pass dataset=...")
-    epochs = epochs or recipe.fit.get("epochs", 10)
+    epochs = check_positive_int("epochs", epochs or recipe.fit.get("epochs", 10))
     batch_size = batch_size or recipe.fit.get("batch_size", 32)
     policy = precision(precision_policy) if precision_policy else contextlib.nullcontext()
     with policy:
