@@ -35,9 +35,10 @@ demo: $(STAMP)  ## train the digits MLP offline; curves and model go to runs/dem
 
 # make train [RECIPE=cifar10_fast] [TASK=dataset] [EPOCHS=n] and the flags of the presets'
 # trainers as variables in capitals, e.g. for cifar10_fast [DATA_DIR=image folder tree]
-# [RUNS=n, runs from fresh weights, averaged] [TTA=0|1|2]. The trainers' flags are read
-# from the trainers (recipes.__main__.make_variables, "VARIABLE:--flag" pairs); every
-# variable is passed only when given (the defaults of TASK and EPOCHS above are tune's).
+# [RUNS=n, runs from fresh weights, averaged] [TTA=0|1|2] [FLIP=alternating|random|none].
+# The trainers' flags are read from the trainers (recipes.__main__.make_variables,
+# "VARIABLE:--flag" pairs); every variable is passed only when given (the defaults of
+# TASK and EPOCHS above are tune's).
 RECIPE ?= cifar10_fast
 given = $(filter command line environment,$(origin $(1)))
 pass = $(if $(and $(call given,$(1)),$($(1))),$(2) $($(1)))

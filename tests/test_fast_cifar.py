@@ -303,6 +303,17 @@ def test_the_default_optimizer_is_airbench94s():
     assert recipes.get_recipe("cifar10_fast").kwargs["total_steps"] == 476  # 9.9 epochs
 
 
+def test_training_chunks_keep_airbench94s_steps_and_avoid_tiny_chunks():
+    from recipes.trainers.airbench import training_chunks
+
+    assert training_chunks(9.9, 48) == (476, 34)  # airbench94: ceil(9.9 * 48)
+    assert training_chunks(16, 48) == (768, 48)
+    assert training_chunks(2.5, 3) == (8, 2)
+    total, chunk = training_chunks(9.9, 14)  # 139 steps: a prime
+    assert chunk == 14 and total == 140
+    assert training_chunks(0.5, 14) == (7, 7)  # under an epoch: one chunk
+
+
 def test_fractional_epochs_freeze_the_whitening_bias_and_evaluate_in_one_call(
     tmp_path, monkeypatch
 ):

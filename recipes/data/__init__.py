@@ -226,7 +226,7 @@ def array_batches(x, y, batch_size, seed=0, alternate_flips=False):
     channels)``), each image is mirrored left-right at random once, and every
     image is mirrored again on every other epoch: each image alternates between
     its two orientations from one epoch to the next, so any two epochs in a row
-    see both. The flipped set is made once; a batch costs no more than without.
+    see both. Each batch flips its images as it is gathered.
 
     Args:
         x: inputs, an array.
@@ -248,26 +248,25 @@ def array_batches(x, y, batch_size, seed=0, alternate_flips=False):
             f"`y` equally long. Received: batch_size={batch_size}, len(x)={len(x)}, "
             f"len(y)={len(y)}"
         )
+    if alternate_flips and np.ndim(x) != 4:
+        raise ValueError(
+            "`alternate_flips` flips images (n, height, width, channels). "
+            f"Received: x.shape={np.shape(x)}"
+        )
     random = np.random.default_rng(seed)
-    orientations = [x]
-    if alternate_flips:
-        if np.ndim(x) != 4:
-            raise ValueError(
-                "`alternate_flips` flips images (n, height, width, channels). "
-                f"Received: x.shape={np.shape(x)}"
-            )
-        mirrored = (random.random(len(y)) < 0.5)[:, None, None, None]
-        first = np.where(mirrored, x[:, :, ::-1], x)
-        orientations = [first, first[:, :, ::-1]]
+    mirrored = random.random(len(y)) < 0.5 if alternate_flips else None
     steps = len(y) // batch_size
     for epoch in itertools.count():
-        images = orientations[epoch % len(orientations)]
         order = random.permutation(len(y))
         for step in range(steps):
             # Sorted, each batch is gathered in memory order (the set is shuffled
             # across batches; the order within a batch does not matter).
             index = np.sort(order[step * batch_size : (step + 1) * batch_size])
-            yield images[index], y[index]
+            images = x[index]
+            if alternate_flips:
+                flip = mirrored[index] != bool(epoch % 2)
+                images[flip] = images[flip, :, ::-1]
+            yield images, y[index]
 
 
 def load(

@@ -357,10 +357,7 @@ def train_fast_cifar(
     num_classes = int(max(y_train.max(), y_test.max())) + 1
     batch_size = min(batch_size, len(x_train))
     steps_per_epoch = len(x_train) // batch_size
-    total_steps = math.ceil(epochs * steps_per_epoch - 1e-9)
-    # fit runs the steps in equal chunks of at most an epoch, each chunk one
-    # compiled call on an accelerator (no shorter last call to compile).
-    chunk = steps_dividing(total_steps, limit=steps_per_epoch)
+    total_steps, chunk = training_chunks(epochs, steps_per_epoch)
     overrides = {
         "total_steps": total_steps,
         "steps_per_epoch": steps_per_epoch,
@@ -436,6 +433,36 @@ def train_fast_cifar(
     return FastTrainResult(
         model, history, test_metrics, train_seconds, paths, compile_seconds, seconds, source, done
     )
+
+
+def training_chunks(epochs, steps_per_epoch):
+    """How many steps ``epochs`` (a number > 0) make, and in chunks of how many
+    steps ``fit`` runs them (one ``fit`` epoch, and on an accelerator one
+    compiled call, per chunk; all chunks equal, so no shorter last call compiles).
+
+    The steps are ``ceil(epochs * steps_per_epoch)`` and the chunk their largest
+    divisor up to an epoch; where that divisor is under a quarter of an epoch
+    (a prime number of steps over an epoch, say), the steps are rounded to the
+    nearest multiple of a chunk that divides the epoch instead.
+
+    Args:
+        epochs: a number > 0 (airbench94: 9.9).
+        steps_per_epoch: full batches in an epoch.
+
+    Returns:
+        ``(total_steps, chunk)``.
+
+    Example:
+
+    >>> training_chunks(9.9, 48)  # airbench94's 476 steps, in 14 chunks of 34
+    (476, 34)
+    """
+    total_steps = math.ceil(epochs * steps_per_epoch - 1e-9)
+    chunk = steps_dividing(total_steps, limit=steps_per_epoch)
+    if 4 * chunk >= steps_per_epoch or total_steps <= steps_per_epoch:
+        return total_steps, chunk
+    chunk = steps_dividing(steps_per_epoch)
+    return max(chunk, round(total_steps / chunk) * chunk), chunk
 
 
 @dataclasses.dataclass
