@@ -279,6 +279,13 @@ def test_alternating_flips_mirror_each_image_on_every_other_epoch():
     assert 10 <= seen[0].sum() <= 30  # mirrored at random at first
     np.testing.assert_array_equal(seen[1], ~seen[0])  # then every image alternates
     np.testing.assert_array_equal(seen[2], seen[0])
+    # A backend tensor (on its device) gives the same batches, gathered there.
+    on_device = array_batches(keras.ops.convert_to_tensor(x), np.arange(40), 10, 3, True)
+    replay = array_batches(x, np.arange(40), batch_size=10, seed=3, alternate_flips=True)
+    for _ in range(8):
+        (images, labels), (expected, same_labels) = next(on_device), next(replay)
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(images), expected)
+        np.testing.assert_array_equal(labels, same_labels)
     with pytest.raises(ValueError, match="`alternate_flips` flips images"):
         next(array_batches(np.zeros((4, 3)), np.arange(4), 2, alternate_flips=True))
 

@@ -468,7 +468,8 @@ def training_chunks(epochs, steps_per_epoch):
 @dataclasses.dataclass
 class _Plan:
     """The training data and how ``fit`` walks it: ``total_steps`` steps in
-    chunks of ``chunk`` (one ``fit`` epoch each)."""
+    chunks of ``chunk`` (one ``fit`` epoch each). ``x`` stays a NumPy array (the
+    whitening samples come from it); ``resident`` is the copy batches come from."""
 
     x: np.ndarray
     y: np.ndarray
@@ -477,8 +478,13 @@ class _Plan:
     total_steps: int
     alternate_flips: bool
 
+    def __post_init__(self):
+        # On an accelerator the training images live in its memory from the
+        # start, as airbench's do: batches are gathered and flipped there.
+        self.resident = ops.convert_to_tensor(self.x) if _accelerated() else self.x
+
     def batches(self, seed):
-        return array_batches(self.x, self.y, self.batch_size, seed, self.alternate_flips)
+        return array_batches(self.resident, self.y, self.batch_size, seed, self.alternate_flips)
 
     def fit(self, model, seed, callbacks=(), verbose=0, total_steps=None):
         steps = total_steps or self.total_steps
