@@ -94,5 +94,10 @@ bench: $(STAMP)  ## recipes' training throughput against hand-written Keras (GPU
 bench-quick: $(STAMP)  ## the same at small sizes for a CPU (about 5 min on 2 cores)
 	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)
 
+# On the GPU machine (no .venv there): the wheels in .whl/ and the CIFAR-10 copy in .gpu/.
+.PHONY: gpu
+gpu:  ## issue 20's GPU run: cifar10_fast x5, benchmarks in bf16 and fp32 (benchmarks/gpu.sh)
+	bash benchmarks/gpu.sh
+
 clean:  ## remove .venv, runs/ and caches
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache *.egg-info

@@ -20,6 +20,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
+import faulthandler  # noqa: E402
 import gc  # noqa: E402
 import logging  # noqa: E402
 import shlex  # noqa: E402
@@ -45,6 +46,13 @@ def _positive_int(text):
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
@@ -100,7 +108,23 @@ def parse_args(argv):
         default="float32",
         help="Keras dtype policy of every model (default float32)",
     )
-    parser.add_argument("--csv", metavar="PATH", help="also write the rows to this CSV file")
+    parser.add_argument(
+        "--csv",
+        metavar="PATH",
+        help="also write the rows to this CSV file (rewritten after each row)",
+    )
+    parser.add_argument(
+        "--no-torch",
+        action="store_true",
+        help="skip the PyTorch references even where torch imports",
+    )
+    parser.add_argument(
+        "--row-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="end the process (status 1, with a traceback on stderr) when one benchmark "
+        "runs longer than this: a hung row cannot hold the rest (default: no limit)",
+    )
     return parser.parse_args(argv)
 
 
@@ -156,14 +180,17 @@ def compile_notes(rows):
 
 
 def run_models(names, args, sizes, memory_label, use_torch):
-    """Runs the model benchmarks, printing each row as it finishes; returns the rows
-    and the names of the benchmarks that raised."""
+    """Runs the model benchmarks, printing each row as it finishes (and rewriting
+    ``--csv`` after each, so that a process ended later keeps the rows before);
+    returns the rows and the names of the benchmarks that raised."""
     harness.prime_backend()
     print(harness.table_header(memory_label))
     rows = []
     failed = []
     for name in names:
         benchmark = BENCHMARKS[name]
+        if args.row_timeout:
+            faulthandler.dump_traceback_later(args.row_timeout, exit=True)
         try:
             row = run_benchmark(
                 benchmark,
@@ -183,6 +210,10 @@ def run_models(names, args, sizes, memory_label, use_torch):
         else:
             print(harness.table_row(row), flush=True)
             rows.append(row)
+            if args.csv:
+                harness.write_csv(rows, args.csv)
+        finally:
+            faulthandler.cancel_dump_traceback_later()
         keras.backend.clear_session()
         gc.collect()
     for line in compile_notes(rows):
@@ -211,12 +242,12 @@ def main(argv=None):
     names = args.only or list(BENCHMARKS)
     models = [name for name in names if name in BENCHMARKS]
     memory_label, _ = harness.memory_probe()
-    torch_reason = torch_status()
+    torch_reason = "--no-torch" if args.no_torch else torch_status()
     print_header(argv, args, sizes, memory_label, torch_reason)
     rows, failed = (
         run_models(models, args, sizes, memory_label, torch_reason is None) if models else ([], [])
     )
-    if args.csv:
+    if args.csv and not rows:
         harness.write_csv(rows, args.csv)
     if "sklearn_digits" in names:
         sklearn_digits.main([])

@@ -1,7 +1,9 @@
 """``benchmarks/gpu.sh``, the one-command GPU run: its defaults parse in the CLIs it
-calls, and its steps go on past a failure, here with a stand-in interpreter that
-prints what the real commands print (no training)."""
+calls, and its steps go on past a failure (with a stand-in interpreter that prints
+what the real commands print, no training); and the benchmark CLI's flags it relies
+on: ``--row-timeout``, ``--no-torch``, a CSV that keeps the rows already measured."""
 
+import csv
 import os
 import re
 import shlex
@@ -133,3 +135,46 @@ def test_every_step_runs_and_a_crashed_row_is_skipped(tmp_path):
         "cifar10_fast.txt",
         "summary.txt",
     ]
+
+
+def test_row_timeout_arms_a_watchdog_for_each_row_and_no_torch_skips_torch(monkeypatch, capsys):
+    import benchmarks.__main__ as cli
+
+    calls = []
+    monkeypatch.setattr(
+        cli.faulthandler,
+        "dump_traceback_later",
+        lambda seconds, exit: calls.append(("arm", seconds, exit)),
+    )
+    monkeypatch.setattr(
+        cli.faulthandler, "cancel_dump_traceback_later", lambda: calls.append("off")
+    )
+
+    def fail(benchmark, *args, **kwargs):
+        raise ValueError("no")
+
+    monkeypatch.setattr(cli, "run_benchmark", fail)
+    argv = ["--quick", "--no-torch", "--row-timeout", "30", "--only", "mnist_mlp", "moons_realnvp"]
+    assert cli.main(argv) == 1
+    assert calls == [("arm", 30.0, True), "off"] * 2
+    assert "torch:     PyTorch references skipped: --no-torch\n" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        parse_args(["--row-timeout", "0"])
+
+
+def test_the_csv_keeps_the_rows_measured_before_the_process_is_stopped(monkeypatch, tmp_path):
+    import benchmarks.__main__ as cli
+
+    measured = cli.run_benchmark
+
+    def run_or_stop(benchmark, *args, **kwargs):
+        if benchmark.name == "moons_realnvp":
+            raise KeyboardInterrupt  # as a kill would, past `except Exception`
+        return measured(benchmark, *args, **kwargs)
+
+    monkeypatch.setattr(cli, "run_benchmark", run_or_stop)
+    path = tmp_path / "rows.csv"
+    sizes = ["--batch-size", "8", "--steps", "2", "--repeats", "1", "--min-window", "0"]
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["--quick", *sizes, "--csv", str(path), "--only", "mnist_mlp", "moons_realnvp"])
+    assert [row["name"] for row in csv.DictReader(path.open())] == ["mnist_mlp"]
