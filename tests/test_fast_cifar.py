@@ -307,7 +307,8 @@ def test_the_default_optimizer_is_airbench94s():
     np.testing.assert_allclose(rates, [0.3, 1.5, 0.105], rtol=1e-4)  # the triangle
     plain = build_fast_cifar(lookahead=False, whiten_bias_epochs=None).optimizer
     assert isinstance(plain, keras.optimizers.SGD)
-    assert recipes.get_recipe("cifar10_fast").kwargs["total_steps"] == 476  # 9.9 epochs
+    preset = recipes.get_recipe("cifar10_fast")
+    assert preset.fit["epochs"] == 10.5 and preset.kwargs["total_steps"] == 504
 
 
 def test_training_chunks_keep_airbench94s_steps_and_avoid_tiny_chunks():

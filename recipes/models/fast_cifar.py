@@ -24,7 +24,8 @@ decoupled weight decay) with airbench's triangular rate (linear from 0.2x up to
 the peak at 23% of the steps, then down to 0.07x), its lookahead
 (``callbacks.Lookahead``: an EMA of the weights every 5 steps from the fourth
 epoch on, copied back into the model), the whitening bias frozen after 3 epochs
-(``callbacks.FreezeAfter``), 9.9 epochs of batches of 1,024 (476 steps), bfloat16
+(``callbacks.FreezeAfter``), batches of 1,024 for 10.5 epochs in the preset
+(airbench94's 9.9 by default in the builder: see ``FAST_CIFAR_EPOCHS``), bfloat16
 on an accelerator, and test-time augmentation (mirror, then one-pixel
 translations) in one compiled call. Data stays in memory as NumPy arrays (no
 TensorFlow needed). Timing follows airbench: whitening + training + evaluation,
@@ -78,8 +79,11 @@ AIRBENCH_BATCH_SIZE = 1024
 AIRBENCH_MOMENTUM = 0.85
 AIRBENCH_LEARNING_RATE = 1.5
 AIRBENCH_WEIGHT_DECAY = 0.0153 / (1 - AIRBENCH_MOMENTUM) / 11.5
-# airbench94's 9.9 epochs of 48 full batches: 476 steps.
-FAST_CIFAR_EPOCHS = 9.9
+# The preset trains 10.5 epochs (504 steps). airbench94's 9.9 (476 steps, the builder's
+# default) reached 90.49% on the CIFAR-10 JPEG copy (mean of 5 runs, TTA) in 1.91 s on one
+# H200, where airbench94 itself reached 90.67% in 2.22 s on the same GPU and copy; 10.5
+# epochs reached 90.78% in 2.2 s (docs/cifar10_fast.md).
+FAST_CIFAR_EPOCHS = 10.5
 AIRBENCH_STEPS_PER_EPOCH = 50_000 // AIRBENCH_BATCH_SIZE
 AIRBENCH_LOOKAHEAD_EPOCHS = 3
 AIRBENCH_WHITEN_BIAS_EPOCHS = 3
@@ -338,7 +342,7 @@ register_recipes(
             "builder": build_fast_cifar,
             "summary": "airbench94's fast CIFAR-10 net: frozen 2x2 whitening stem, "
             "conv-pool-BN-GELU blocks 64-256-256, 1.97M params; label smoothing 0.2, Nesterov "
-            "SGD, triangular rate, lookahead, 9.9 epochs.",
+            "SGD, triangular rate, lookahead, 10.5 epochs.",
             **dataset_arguments("cifar10"),
             "trainer": "airbench",
             "fit": {"epochs": FAST_CIFAR_EPOCHS, "batch_size": AIRBENCH_BATCH_SIZE},
