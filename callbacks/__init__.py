@@ -14,7 +14,8 @@ Keras lacks:
   must see every step.
 - ``AutoClip`` (adaptive gradient clipping), ``ScheduledMomentum``,
   ``Lookahead`` (airbench94's EMA of the weights), ``FreezeAfter`` (optimizer
-  wrappers) and ``GradientNormMonitor``. Fixed clipping is an optimizer
+  wrappers), ``ConvMuon`` (Muon for convolution filters too) and
+  ``GradientNormMonitor``. Fixed clipping is an optimizer
   argument: ``keras.optimizers.Adam(1e-3, global_clipnorm=1.0)``.
 - ``TrainingCurves``: loss and metric curves as PNG and CSV every epoch;
   ``SampleGrid``: samples of a generative model as PNG while it trains.
@@ -42,6 +43,7 @@ from callbacks.lr_finder import LRFinder
 from callbacks.monitors import GradientNormMonitor
 from callbacks.optimizers import (
     AutoClip,
+    ConvMuon,
     FreezeAfter,
     Lookahead,
     OptimizerWrapper,
@@ -72,6 +74,7 @@ __all__ = [
     "OneCycle",
     "Lookahead",
     "FreezeAfter",
+    "ConvMuon",
     "OptimizerWrapper",
     "ReduceLROnPlateau",
     "ScheduledMomentum",

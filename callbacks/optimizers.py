@@ -3,7 +3,8 @@
 ``ScheduledMomentum`` (momentum that follows a schedule, e.g. ``OneCycle``),
 ``Lookahead`` (an exponential moving average of the weights, copied back into the
 model every few steps, as airbench94 trains) and ``FreezeAfter`` (variables that
-stop moving after a given step).
+stop moving after a given step); and ``ConvMuon``, Keras' ``Muon`` extended to
+convolution kernels (airbench94_muon's optimizer for its filters).
 
 Fixed clipping needs no wrapper: every Keras optimizer takes ``clipnorm`` (each
 gradient's norm), ``global_clipnorm`` (the norm of all gradients together) or
@@ -24,6 +25,7 @@ Example:
 """
 
 import contextlib
+import re
 
 import keras
 from keras import ops
@@ -508,3 +510,44 @@ class FreezeAfter(OptimizerWrapper):
 
     def get_config(self):
         return {**super().get_config(), "names": list(self.names), "step": self.step}
+
+
+@keras.saving.register_keras_serializable(package="recipes")
+class ConvMuon(keras.optimizers.Muon):
+    """Keras' ``Muon`` that also orthogonalises convolution filters, as
+    airbench94_muon trains its convolutions.
+
+    Keras' ``Muon`` applies Muon (momentum, then the Newton-Schulz orthogonalisation
+    of the update) to 2-D weights only and hands every other variable to AdamW, so
+    convolution kernels never get Muon. Here a kernel of shape ``(*window,
+    in_channels, out_channels)`` is seen as the matrix ``(prod(window) *
+    in_channels, out_channels)``: its update is orthogonalised and scaled as a 2-D
+    weight's would be (Keras' ``lr_adjust``), then given back its shape. Biases,
+    normalisation parameters and embeddings (and any ``exclude_layers``) stay with
+    AdamW, as in Keras.
+
+    Args:
+        learning_rate: the rate of the Muon updates (AdamW's is
+            ``learning_rate * adam_lr_ratio``).
+        **kwargs: ``keras.optimizers.Muon``'s arguments (``momentum``,
+            ``nesterov``, ``ns_steps``, ``rms_rate``, ``weight_decay``,
+            ``exclude_layers``...).
+
+    Example:
+
+    >>> model.compile(optimizer=ConvMuon(0.02, exclude_layers=["head"]), loss=...)
+    """
+
+    def _should_use_adamw(self, variable):
+        if len(variable.shape) in (3, 4, 5):  # 1-D, 2-D and 3-D convolution kernels
+            return any(re.search(keyword, variable.path) for keyword in self.exclude_layers)
+        return super()._should_use_adamw(variable)
+
+    def _muon_update_step(self, gradient, variable, lr, m):
+        if len(variable.shape) == 2:
+            return super()._muon_update_step(gradient, variable, lr, m)
+        self.assign_add(m, ops.add(gradient, m * (self.momentum - 1)))
+        direction = ops.add(gradient, self.momentum * m) if self.nesterov else m
+        matrix = ops.reshape(direction, (-1, variable.shape[-1]))
+        update = self.lr_adjust(lr * self.zeropower_via_newtonschulz5(matrix, self.ns_steps))
+        self.assign_sub(variable, ops.reshape(update, variable.shape))

@@ -259,11 +259,15 @@ class BuiltModel:
 
 
 COMPILE_ARGUMENTS = ("compile", "optimizer", "learning_rate", "loss", "metrics")
+# The builders' learning_rate when the caller gives none: the builder's default for an
+# optimizer given by name, none for an optimizer instance (which has its own).
+_UNSET = object()
 
 _COMPILE_DOC = {
     "compile": "compile the model with the defaults below; False returns it uncompiled.",
     "optimizer": "optimizer name, config dict or instance (default {optimizer}).",
-    "learning_rate": "the optimizer's learning rate or schedule (default {learning_rate}).",
+    "learning_rate": "the learning rate or schedule of an optimizer given by name (default "
+    "{learning_rate}; an optimizer instance keeps its own).",
     "loss": "a Keras loss; ``None``: {loss}.",
     "metrics": "a list of Keras metrics (a dict keyed by output name for several "
     "outputs); ``None``: {metrics}.",
@@ -318,11 +322,14 @@ def compiled_builder(
         *args,
         compile=True,
         optimizer=optimizer,
-        learning_rate=learning_rate,
+        learning_rate=_UNSET,
         loss=None,
         metrics=None,
         **kwargs,
     ):
+        if learning_rate is _UNSET:  # the default rate is for optimizers given by name
+            given_instance = isinstance(optimizer, keras.optimizers.Optimizer)
+            learning_rate = None if given_instance else default_learning_rate
         if builtin_loss and (loss is not None or metrics is not None):
             raise ValueError(
                 f"{body.__name__} builds a model whose losses and metrics are built in: "
@@ -348,7 +355,7 @@ def compiled_builder(
             **built.compile_kwargs,
         )
 
-    default_loss, default_metrics = loss, metrics
+    default_loss, default_metrics, default_learning_rate = loss, metrics, learning_rate
     params = list(inspect.signature(body).parameters.values())
     clash = [p.name for p in params if p.name in COMPILE_ARGUMENTS]
     if clash:

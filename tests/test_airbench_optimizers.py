@@ -155,3 +155,48 @@ def test_linear_one_cycle_is_airbench94_triangle():
     assert OneCycle.from_config(schedule.get_config()).anneal_strategy == "linear"
     with pytest.raises(ValueError, match="`anneal_strategy` must be one of"):
         OneCycle(1.0, 10, anneal_strategy="cosine")
+
+
+def newton_schulz_by_hand(x, steps=5, a=3.4445, b=-4.7750, c=2.0315):
+    """Keras' quintic Newton-Schulz iteration, in NumPy."""
+    transposed = x.shape[0] > x.shape[1]
+    if transposed:
+        x = x.T
+    x = x / (np.linalg.norm(x) + 1e-7)
+    for _ in range(steps):
+        gram = x @ x.T
+        x = a * x + (b * gram + c * gram @ gram) @ x
+    return x.T if transposed else x
+
+
+def test_conv_muon_orthogonalises_conv_kernels_as_matrices_by_hand():
+    from callbacks import ConvMuon
+
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(size=(3, 3, 4, 6)).astype("float32")
+    bias = rng.normal(size=(6,)).astype("float32")
+    gradients = [rng.normal(size=(3, 3, 4, 6)).astype("float32") for _ in range(2)]
+    optimizer = ConvMuon(0.1, momentum=0.9, weight_decay=0.0, adam_weight_decay=0.0)
+    variables = [keras.Variable(kernel, name="kernel"), keras.Variable(bias, name="bias")]
+    optimizer.build(variables)
+    assert optimizer.adam_velocities[0] is None  # the kernel gets Muon...
+    assert optimizer.adam_velocities[1] is not None  # ...the bias AdamW
+
+    expected, momentum = kernel.astype("float64"), np.zeros_like(kernel, "float64")
+    for gradient in gradients:
+        optimizer.apply([keras.ops.convert_to_tensor(gradient), keras.ops.zeros((6,))], variables)
+        momentum = 0.9 * momentum + gradient
+        direction = (gradient + 0.9 * momentum).reshape(-1, 6)  # Nesterov, as a 36 x 6 matrix
+        update = newton_schulz_by_hand(direction) * np.sqrt(36) * 0.2  # Keras' lr_adjust
+        expected = expected - 0.1 * update.reshape(kernel.shape)
+        np.testing.assert_allclose(variables[0].numpy(), expected, rtol=1e-3, atol=1e-4)
+    # the update of a kernel is (nearly) orthogonal as a matrix: singular values near 1
+    singular = np.linalg.svd(newton_schulz_by_hand(direction), compute_uv=False)
+    assert 0.5 < singular.min() and singular.max() < 1.5
+
+    plain = keras.optimizers.Muon(0.1)
+    plain.build([keras.Variable(kernel, name="kernel")])
+    assert plain.adam_velocities[0] is not None  # Keras' Muon leaves kernels to AdamW
+    excluded = ConvMuon(0.1, exclude_layers=["kernel"])
+    excluded.build([keras.Variable(kernel, name="kernel")])
+    assert excluded.adam_velocities[0] is not None

@@ -57,6 +57,11 @@ def test_defaults_apply_and_user_overrides_win():
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.2)
     assert not builder(units=1, compile=False).compiled
+    # an optimizer instance keeps its own rate; a rate beside an instance is refused
+    model = builder(units=1, optimizer=keras.optimizers.SGD(0.3))
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="Pass `learning_rate` with an optimizer name"):
+        builder(units=1, optimizer=keras.optimizers.SGD(0.3), learning_rate=0.1)
 
 
 def test_a_built_model_states_argument_dependent_defaults_and_factories_make_fresh_objects():

@@ -96,6 +96,25 @@ def test_trains_and_round_trips(recipe_check):
     assert not loaded.get_layer("whiten_conv").trainable
 
 
+def test_conv_muon_trains_the_convolutions_of_the_network():
+    # airbench94_muon's optimizer for the filters: every conv kernel gets Muon.
+    from callbacks import ConvMuon
+    from recipes.testing import assert_loss_decreases
+
+    x, y = _colour_images(32)
+    optimizer = ConvMuon(0.02, exclude_layers=["head"])
+    model = build_fast_cifar(**SMALL, optimizer=optimizer)
+    fit_whitening(model, x)
+    assert_loss_decreases(model, x, y, steps=15, factor=0.8)
+    muon = [v.path for v, velocity in zip(model.trainable_variables, optimizer.adam_velocities)]
+    kernels = [path for path in muon if "conv" in path and path.endswith("kernel")]
+    assert len(kernels) == 6 and all(
+        optimizer.adam_velocities[optimizer._get_variable_index(v)] is None
+        for v in model.trainable_variables
+        if v.path in kernels
+    )
+
+
 def test_moved_classes_keep_their_serialization_names():
     # .keras files saved when they lived in recipes.models.fast_cifar still load.
     for cls in (ScaledBias, PartialIdentity, SparseSmoothedCrossentropy):
