@@ -213,7 +213,7 @@ class FastTrainResult(TrainResult):
         Returns:
             A list of strings.
         """
-        parts = ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items())
+        parts = ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items())
         lines = [
             f"data: {self.source}",
             f"timed: {parts}; compile and warm-up, apart: {self.compile_seconds:.1f} s",
