@@ -18,6 +18,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-13s %s\n", $$1, $$2}'
 	@echo "  variables: TASK=$(TASK) TUNER=$(TUNER) TRIALS=$(TRIALS) EPOCHS=$(EPOCHS) DIR=$(DIR)"
+	@echo "  DATA_DIR=<image class folders or .tar.gz> for make tune and make train"
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,15 +50,17 @@ train: $(STAMP)  ## train, time and test a preset: make train TASK=cifar10 RECIP
 	$(BIN)/python -m recipes train $(RECIPE) $(call pass,TASK,--dataset) \
 		$(call pass,EPOCHS,--epochs) $(foreach pair,$(trainer_flags),$(call pass_pair,$(pair)))
 
+# make tune [DATA_DIR=image folder tree or .tar.gz, e.g. ../shared/data/cifar10-jpeg.tar.gz]:
+# an image-classification task searches on those images (passed only when given).
 tune: $(STAMP)  ## hyper-parameter search: make tune TASK=digits TUNER=random TRIALS=6
 	$(BIN)/python -m tuning --task $(TASK) --tuner $(TUNER) --max-trials $(TRIALS) \
-		--epochs $(EPOCHS) --directory $(DIR)
+		--epochs $(EPOCHS) --directory $(DIR) $(call pass,DATA_DIR,--data-dir)
 
 WORKERS ?= 2
 .PHONY: distributed
 distributed: $(STAMP)  ## tune with a KerasTuner chief + WORKERS worker processes here
 	$(BIN)/python -m tuning --task $(TASK) --tuner $(TUNER) --max-trials $(TRIALS) \
-		--epochs $(EPOCHS) --directory $(DIR) --workers $(WORKERS)
+		--epochs $(EPOCHS) --directory $(DIR) --workers $(WORKERS) $(call pass,DATA_DIR,--data-dir)
 
 # The tests rerun on the other Keras backends (CPU) are chosen by pytest markers
 # (registered in pyproject.toml), not by a list here: `backends` marks the layer and

@@ -19,6 +19,10 @@ import os
 # MLP 30x on 2 cores. Set before torch (or Keras on the torch backend) loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from recipes.startup import quiet_start  # noqa: E402
+
+quiet_start()  # TensorFlow's C++ start-up lines hidden while Keras loads (see there)
+
 import argparse  # noqa: E402
 import faulthandler  # noqa: E402
 import gc  # noqa: E402

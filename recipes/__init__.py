@@ -9,6 +9,7 @@ Example:
 >>> model = recipes.build_mlp(input_shape=(2,), num_classes=2, hidden_units=(16,))
 """
 
+import recipes.startup as _startup  # noqa: F401  (first: the CLIs' quiet TensorFlow start)
 from recipes import models as _models  # noqa: F401  (registers every builder)
 from recipes.compiling import (
     compile_recipe,

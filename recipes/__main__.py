@@ -6,20 +6,74 @@ Examples:
     python -m recipes describe mnist_mlp
     python -m recipes train digits_mlp --epochs 20 --set dropout=0.1
     python -m recipes train cifar10_fast --data-dir path/to/tree --epochs 10
+    python -m recipes train cifar10_lenet --data-dir path/to/my_images --epochs 5
     python -m recipes demo
 
 A preset trains with the trainer it names (``recipes.trainers``; the standard
 loop when it names none); ``train``'s flags after ``--set`` are the options the
-presets' trainers declare, each listing the presets that take it.
+presets' trainers declare, each listing the presets that take it. ``train``
+checks the preset, its arguments and its data before training. A missing
+dataset, an unknown name or a bad argument ends the command with one message
+and exit status 2; ``--traceback`` (or ``RECIPES_TRACEBACK=1``) shows where it
+was raised.
 """
 
 import argparse
 import ast
+import contextlib
+import os
 import sys
 
 from recipes.precision import PRECISIONS
 
 DEMO_RECIPE = "digits_mlp"
+TRACEBACK_ENV = "RECIPES_TRACEBACK"
+
+
+class UsageExit(SystemExit):
+    """Ends a command with exit status 2 after one printed message (``str`` of it).
+
+    Attributes:
+        message: what went wrong.
+    """
+
+    def __init__(self, message):
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+@contextlib.contextmanager
+def clean_errors(prog, traceback=False):
+    """Turns what a user's input causes (``ValueError``, ``TypeError``, a missing
+    dataset) into one message on standard error and exit status 2 (``UsageExit``),
+    with no traceback unless ``traceback`` or ``$RECIPES_TRACEBACK`` asks for it.
+
+    Args:
+        prog: the command's name, printed first.
+        traceback: let the error through, with its traceback.
+
+    Example:
+
+    >>> with clean_errors("python -m tuning"):
+    ...     tuning.get_task("cifar1O")
+    python -m tuning: error: Unknown tuning task 'cifar1O'. Did you mean: cifar10? ...
+    """
+    from recipes.data import DatasetNotAvailableError
+
+    try:
+        yield
+    except (ValueError, TypeError, DatasetNotAvailableError) as error:
+        if traceback or os.environ.get(TRACEBACK_ENV, "0").lower() not in ("", "0", "false"):
+            raise
+        print(
+            f"{prog}: error: {error}\n(--traceback or {TRACEBACK_ENV}=1 shows where this "
+            "was raised.)",
+            file=sys.stderr,
+        )
+        raise UsageExit(str(error)) from None
 
 
 def _parse_value(text):
@@ -34,7 +88,7 @@ def _parse_overrides(pairs):
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise SystemExit(f"--set takes key=value. Received: {pair!r}")
+            raise ValueError(f"--set takes key=value. Received: {pair!r}")
         overrides[key] = _parse_value(value)
     return overrides
 
@@ -70,7 +124,7 @@ def _command_info(args):
 def _command_train(args):
     import recipes
     from recipes.trainers import get_trainer
-    from recipes.training import train_recipe
+    from recipes.training import check_training, train_recipe
 
     overrides = _parse_overrides(args.set)
     trainer = get_trainer(recipes.get_recipe(args.name).trainer)
@@ -80,19 +134,18 @@ def _command_train(args):
     if args.data_dir is not None and trainer.data_dir is None:
         refused.insert(0, "data_dir")
     if refused:
-        raise SystemExit(_refusal(args.name, trainer, refused))
+        raise ValueError(_refusal(args.name, trainer, refused))
+    train_arguments = dict(dataset=args.dataset, data_dir=args.data_dir, **options, **overrides)
+    check_training(args.name, **train_arguments)
     result = train_recipe(
         args.name,
         output_dir=args.output or f"runs/{args.name}",
         epochs=args.epochs,
         batch_size=args.batch_size,
-        dataset=args.dataset,
-        data_dir=args.data_dir,
         seed=args.seed,
         verbose=args.verbose,
         precision_policy=args.precision,
-        **options,
-        **overrides,
+        **train_arguments,
     )
     scores = ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items())
     print(f"\n{args.name}: test {scores} ({result.train_seconds:.1f} s of training)")
@@ -166,6 +219,12 @@ def _command_demo(args):
     _command_train(args)
 
 
+def _few(presets, shown=3):
+    """Preset names for a help line: the first few, then how many more."""
+    more = len(presets) - shown
+    return ", ".join(presets[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
 def _precision_help(in_use):
     from recipes.trainers import get_trainer
 
@@ -178,7 +237,7 @@ def _add_trainer_flags(command, in_use):
     """Adds ``--data-dir`` (when a trainer reads folders) and a flag for each
     option of the trainers that presets name, its help saying which presets take
     it; remembers the options' keys as ``trainer_options``."""
-    readers = [f"{', '.join(p)}: {t.data_dir}" for t, p in in_use if t.data_dir is not None]
+    readers = [f"{_few(p)}: {t.data_dir}" for t, p in in_use if t.data_dir is not None]
     if readers:
         command.add_argument("--data-dir", help="; ".join(readers))
     takers = {}
@@ -194,9 +253,7 @@ def _add_trainer_flags(command, in_use):
             _flag(key),
             type=first.type,
             choices=first.choices,
-            help="; ".join(
-                f"{', '.join(p)}: {o.help} (default {o.default})" for _, o, p in declared
-            ),
+            help="; ".join(f"{_few(p)}: {o.help} (default {o.default})" for _, o, p in declared),
         )
     command.set_defaults(data_dir=None, trainer_options=tuple(takers))
 
@@ -207,6 +264,11 @@ def _parser():
         prog="python -m recipes",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help=f"show the traceback of an error (or set {TRACEBACK_ENV}=1)",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -231,6 +293,12 @@ def _parser():
         command.add_argument("--dataset", help="dataset name (default: the preset's)")
         command.add_argument("--precision", choices=PRECISIONS, help=_precision_help(in_use))
         command.add_argument("--seed", type=int, default=0)
+        command.add_argument(
+            "--traceback",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help=f"show the traceback of an error (or set {TRACEBACK_ENV}=1)",
+        )
         command.add_argument("--verbose", type=int, default=2)
         command.add_argument(
             "--set",
@@ -260,7 +328,8 @@ def _number(text):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    args.run(args)
+    with clean_errors("python -m recipes", args.traceback):
+        args.run(args)
 
 
 if __name__ == "__main__":

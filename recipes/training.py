@@ -1,7 +1,9 @@
-"""Train a preset on its dataset, end to end: build, fit, evaluate, save.
+"""Train a preset on its dataset, end to end: check, build, fit, evaluate, save.
 
-``train_recipe`` hands the preset to its trainer (``recipes.trainers``): the
-standard loop, or the trainer the preset names (``cifar10_fast``: ``"airbench"``).
+``train_recipe`` checks first (``check_training``: the preset, the arguments, the
+dataset and its labels), then hands the preset to its trainer
+(``recipes.trainers``): the standard loop, or the trainer the preset names
+(``cifar10_fast``: ``"airbench"``).
 
 Example:
 
@@ -11,10 +13,17 @@ Example:
 0.97...
 """
 
-from recipes.registry import get_recipe
+import keras
+import numpy as np
+
+from recipes import data
+from recipes.registry import build, get_recipe
 from recipes.trainers import TrainResult, get_trainer
 
-__all__ = ["TrainResult", "train_recipe"]
+__all__ = ["TrainResult", "check_label_range", "check_training", "train_recipe"]
+
+# Dataset tasks whose integer targets are class indices (labels or mask values).
+_LABELLED_TASKS = ("classification", "segmentation")
 
 
 def train_recipe(
@@ -61,7 +70,12 @@ def train_recipe(
 
     Returns:
         A ``TrainResult``.
+
+    Raises:
+        ValueError, TypeError, DatasetNotAvailableError: what ``check_training``
+            finds, before any training.
     """
+    check_training(name, dataset, data_dir, build_model=False, **overrides)
     trainer = get_trainer(get_recipe(name).trainer)
     options = {key: overrides.pop(key) for key in list(overrides) if key in trainer.options}
     return trainer.train(
@@ -80,3 +94,102 @@ def train_recipe(
         verbose=verbose,
         precision_policy=precision_policy,
     )
+
+
+def check_training(name, dataset=None, data_dir=None, build_model=True, **overrides):
+    """Checks, before any training, that preset ``name`` can train as asked.
+
+    The preset and its trainer exist; a ``data_dir`` is one the trainer reads and
+    holds image class folders; otherwise the dataset loads (an offline set's
+    training split, or one example of another's) and its labels lie in ``[0,
+    num_classes)`` of the builder's ``num_classes``; with ``build_model`` the
+    model builds with ``overrides`` (then the Keras session is cleared).
+
+    Args:
+        name: a preset from ``recipes.list_recipes()``.
+        dataset: default: the preset's dataset.
+        data_dir: an image-folder tree, for trainers that read one.
+        build_model: also build the model (``python -m recipes train`` does).
+        **overrides: the trainer's options and builder arguments, as
+            ``train_recipe`` takes them.
+
+    Raises:
+        ValueError: an unknown preset, a bad argument, a ``data_dir`` the trainer
+            does not read, labels outside the class range, a file that is not an
+            image.
+        TypeError: an argument the builder does not take.
+        DatasetNotAvailableError: the dataset (or image folder) is not there.
+
+    Example:
+
+    >>> check_training("digits_mlp", num_classes=5)
+    Traceback (most recent call last):
+    ValueError: The labels of 'digits' run from 0 to 9, outside [0, 5) ...
+    """
+    recipe = get_recipe(name)
+    trainer = get_trainer(recipe.trainer)
+    arguments = {key: value for key, value in overrides.items() if key not in trainer.options}
+    if data_dir is not None:
+        if trainer.data_dir is None:
+            raise ValueError(
+                f"{name} trains with the {trainer.name!r} trainer, which reads datasets by "
+                f"name, not from a folder. Received: data_dir={data_dir!r}"
+            )
+        from recipes.data.image_folder import inspect_image_folder
+
+        inspect_image_folder(data_dir)
+    elif (dataset or recipe.dataset) is not None:
+        _check_dataset(name, dataset or recipe.dataset, {**recipe.kwargs, **arguments})
+    if build_model:
+        build(name, **arguments)
+        keras.backend.clear_session()
+
+
+def check_label_range(name, num_classes, labels, dataset):
+    """Raises ``ValueError`` unless the integer ``labels`` lie in ``[0,
+    num_classes)`` (``{0, 1}`` for a one-unit binary head, ``num_classes=1``).
+
+    Args:
+        name: the preset (for the message).
+        num_classes: the builder's ``num_classes``.
+        labels: an integer array (or the lowest and highest label).
+        dataset: the dataset's name or folder (for the message).
+
+    Example:
+
+    >>> check_label_range("digits_mlp", 5, np.arange(10), "digits")
+    Traceback (most recent call last):
+    ValueError: The labels of 'digits' run from 0 to 9, outside [0, 5) ...
+    """
+    limit = 2 if num_classes == 1 else num_classes
+    low, high = int(np.min(labels)), int(np.max(labels))
+    if low < 0 or high >= limit:
+        raise ValueError(
+            f"The labels of {dataset!r} run from {low} to {high}, outside [0, {limit}) "
+            f"that {name} allows: `num_classes` must cover them (--set "
+            f"num_classes={max(high + 1, 2)}), or the labels must change. "
+            f"Received: num_classes={num_classes}"
+        )
+
+
+def _check_dataset(name, dataset, arguments):
+    """The dataset loads (an offline set's training split; one example of
+    another's), and its labels fit the builder's ``num_classes``."""
+    spec = data.get_spec(dataset)
+    split = data.standard_splits(dataset).get("train")
+    if split is None:
+        return
+    if spec.offline:
+        _, labels = data.arrays(dataset, split)
+    else:
+        next(iter(data.load(dataset, split, batch_size=1, shuffle=False, cache=False)))
+        labels = np.arange(spec.num_classes)
+    num_classes = arguments.get("num_classes")
+    if (
+        spec.task in _LABELLED_TASKS
+        and isinstance(num_classes, int)
+        and isinstance(labels, np.ndarray)
+        and labels.size
+        and np.issubdtype(labels.dtype, np.integer)
+    ):
+        check_label_range(name, num_classes, labels, dataset)

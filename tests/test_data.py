@@ -12,12 +12,15 @@ def test_offline_splits_are_disjoint_reproducible_and_shaped(name):
     x_train, y_train = data.arrays(name, "train")
     x_again, _ = data.arrays(name, "train")
     x_test, _ = data.arrays(name, "test")
-    first = lambda x: x["encoder_inputs"] if isinstance(x, dict) else x  # noqa: E731
+
+    def first(arrays):  # the first input (or target) of a dict of them
+        return next(iter(arrays.values())) if isinstance(arrays, dict) else arrays
+
     np.testing.assert_array_equal(first(x_train), first(x_again))
     assert not np.array_equal(first(x_train)[: len(first(x_test))], first(x_test))
     if spec.input_shape is not None:
         assert first(x_train).shape[1:] == spec.input_shape
-    assert len(y_train) == len(first(x_train))
+    assert len(first(y_train)) == len(first(x_train))
 
 
 def test_digits_split_sizes_and_range():
@@ -126,10 +129,17 @@ def test_missing_dataset_without_download_names_dataset_and_remedy(tmp_path):
 
 
 def test_missing_dataset_with_no_network_fails_fast(tmp_path, monkeypatch):
+    from recipes.data import image_folder
+
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("RECIPES_CIFAR10_JPEG", raising=False)
     monkeypatch.setattr(tfds_sets, "network_available", lambda timeout=3.0: False)
-    with pytest.raises(data.DatasetNotAvailableError, match="no network"):
+    monkeypatch.setattr(image_folder, "default_cifar10_locations", lambda: [])
+    with pytest.raises(data.DatasetNotAvailableError, match="no network") as caught:
         data.load("cifar10", download=True)
+    message = str(caught.value)  # both routes: tfds' folder and the JPEG copy
+    assert "TFDS_DATA_DIR" in message and "RECIPES_CIFAR10_JPEG" in message
+    assert "--data-dir" in message and "DATA_DIR=" in message
 
 
 def test_standard_splits():
@@ -146,7 +156,12 @@ def test_standard_splits():
     assert data.standard_splits("sine")["train"] == "train"
 
 
-OFFLINE = ("digits", "moons", "shapes", "sine", "copy", "reverse")
+OFFLINE = (
+    *("digits", "moons", "shapes", "sine", "copy", "reverse"),
+    # derived from those for the presets (recipes/data/derived.py)
+    *("digits_multitask", "digits_reconstruction", "moons_domains", "shapes_label_maps"),
+    *("toy_review_ids", "toy_review_next_ids", "toy_review_skipgrams"),
+)
 
 
 def test_every_dataset_carries_its_loader_and_offline_ones_their_arrays():

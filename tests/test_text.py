@@ -160,6 +160,67 @@ def test_string_model_learns_its_vocabulary_at_the_first_fit(reviews, tmp_path):
     )
 
 
+def text_forms(texts):
+    """The same texts as people hold them: list, NumPy str, NumPy object, tf string."""
+    import tensorflow as tf
+
+    return {
+        "list": list(texts),
+        "numpy_str": np.array(texts),
+        "numpy_object": np.array(texts, dtype=object),
+        "tf_string": tf.constant(list(texts)),
+    }
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="strings inside a model need the TensorFlow backend",
+)
+def test_string_model_takes_texts_as_people_hold_them(reviews):
+    model = build_fasttext(vocab_size=50, sequence_length=12, num_buckets=100, text_input=True)
+    texts, labels = reviews["test_texts"][:40], reviews["y_test"][:40]
+    forms = text_forms(texts)
+    for x in forms.values():  # no vocabulary yet: a clear error, not a TF trace
+        for run in (model.predict, lambda x: model.evaluate(x, labels)):
+            with pytest.raises(ValueError, match="not learned its vocabulary.*`fit`.*`adapt"):
+                run(x)
+    history = model.fit(
+        list(reviews["texts"][:64]),
+        reviews["y"][:64],
+        validation_data=(np.array(texts, dtype=object), labels),
+        epochs=1,
+        batch_size=32,
+        verbose=0,
+    )  # learns the vocabulary from the list first
+    assert "not" in model.vectorizer.get_vocabulary() and "val_loss" in history.history
+    expected = model.predict(forms["tf_string"], verbose=0)
+    loss = model.evaluate(forms["tf_string"], labels, verbose=0)[0]
+    assert expected.shape == (40, 2)
+    for form, x in forms.items():
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6, err_msg=form)
+        assert model.evaluate(x, labels, verbose=0)[0] == pytest.approx(loss, rel=1e-5), form
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="strings inside a model need the TensorFlow backend",
+)
+@pytest.mark.parametrize(
+    "x, message",
+    [
+        (np.array([[3, 4, 5]]), "`x` must hold strings.*Received: x of dtype int64"),
+        (["good", float("nan")], "`x` must hold strings.*Received: x holding nan \\(float\\)"),
+        ("a good movie", "`x` must be a batch of texts.*Received: x='a good movie'"),
+    ],
+    ids=["token_ids", "nan_in_list", "one_string"],
+)
+def test_string_model_refuses_what_is_not_a_batch_of_texts(x, message):
+    model = build_fasttext(vocab_size=50, sequence_length=12, num_buckets=100, text_input=True)
+    model.adapt(["a good movie", "not a good movie"])
+    with pytest.raises(ValueError, match=message):
+        model.predict(x, verbose=0)
+
+
 @pytest.mark.skipif(
     keras.backend.backend() != "tensorflow",
     reason="the IMDB presets read raw strings: TensorFlow backend only",

@@ -147,7 +147,7 @@ def test_the_protocol_checks_what_it_is_given():
     assert standard is get_trainer("standard") and standard.options == {}
     with pytest.raises(ValueError, match="`options` of the 'standard' trainer must be among"):
         standard.train("moons_mlp", options={"laps": 2})
-    with pytest.raises(ValueError, match="reads datasets by name.*data_dir='here'"):
+    with pytest.raises(ValueError, match="trains image-classification presets.*data_dir='here'"):
         standard.train("moons_mlp", data_dir="here")
     with pytest.raises(ValueError, match="Did you mean: airbench"):
         get_trainer("airbenc")

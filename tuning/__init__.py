@@ -12,6 +12,7 @@ Example:
 >>> space = tuning.MLPHyperModel(input_shape=(8, 8, 1), num_classes=10)
 """
 
+import recipes.startup as _startup  # noqa: F401  (first: the CLIs' quiet TensorFlow start)
 from tuning.search import TUNERS, TuneResult, make_tuner, tune
 from tuning.spaces import (
     CNNHyperModel,

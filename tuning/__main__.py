@@ -4,11 +4,19 @@ Examples:
 
     python -m tuning --task digits                       # the task's own budget
     python -m tuning --task cifar10 --tuner hyperband --max-trials 30 --epochs 27
+    python -m tuning --task cifar10 --data-dir ../shared/data/cifar10-jpeg.tar.gz
     python -m tuning --task digits --max-trials 8 --workers 2   # chief + 2 workers
     python -m tuning --list
 
 Running the same command again resumes the search in the run folder
 (``<directory>/<task>_<tuner>``) without repeating finished trials.
+
+Before the first trial the task's data loads and its search space builds. A
+missing dataset, an unknown name or a bad argument ends the command with one
+message and exit status 2; ``--traceback`` (or ``RECIPES_TRACEBACK=1``) shows
+where it was raised. ``--data-dir`` reads an image-classification task's images
+from class folders (``train/<class>/*``, ``test/<class>/*``, or a ``.tar.gz`` of
+them, such as the CIFAR-10 JPEG copy).
 """
 
 import argparse
@@ -51,6 +59,16 @@ def _parser():
         default=0,
         help="run a KerasTuner chief and this many worker processes here",
     )
+    parser.add_argument(
+        "--data-dir",
+        help="image-classification tasks: a folder (or .tar.gz) of train/<class>/* and "
+        "test/<class>/* images to search on (e.g. the CIFAR-10 JPEG copy)",
+    )
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="show the traceback of an error (or set RECIPES_TRACEBACK=1)",
+    )
     parser.add_argument("--list", action="store_true", help="list the tasks and exit")
     return parser
 
@@ -58,6 +76,13 @@ def _parser():
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    from recipes.__main__ import clean_errors
+
+    with clean_errors("python -m tuning", args.traceback):
+        return _run(args, argv)
+
+
+def _run(args, argv):
     import tuning
 
     if args.list:
@@ -69,16 +94,13 @@ def main(argv=None):
             )
         return 0
     if not args.task:
-        raise SystemExit("python -m tuning: --task is required (see --list).")
+        raise ValueError("--task is required (see --list).")
     from tuning.search import check_budget
 
-    try:
-        task = tuning.get_task(args.task)
-        max_trials = task.max_trials if args.max_trials is None else args.max_trials
-        epochs = task.epochs if args.epochs is None else args.epochs
-        check_budget(args.tuner, max_trials, epochs, args.max_failures)
-    except ValueError as error:
-        raise SystemExit(f"python -m tuning: {error}") from None
+    task = tuning.get_task(args.task)
+    max_trials = task.max_trials if args.max_trials is None else args.max_trials
+    epochs = task.epochs if args.epochs is None else args.epochs
+    check_budget(args.tuner, max_trials, epochs, args.max_failures)
     if args.workers:
         from tuning.distribute import launch_local
 
@@ -95,6 +117,7 @@ def main(argv=None):
         max_failures=args.max_failures,
         retrain=not args.no_retrain,
         xla=False if args.no_xla else None,
+        data_dir=args.data_dir,
     )
     return 0
 

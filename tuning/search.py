@@ -138,23 +138,79 @@ class TaskData:
     """The task's splits as functions ``batch_size -> tf.data.Dataset``, so that
     ``RecipeHyperModel.fit`` can tune the batch size.
 
+    With ``data_dir`` an image-classification task reads a class-folder tree
+    (``train/<class>/*``, ``test/<class>/*``, such as the CIFAR-10 JPEG copy)
+    instead of its dataset: the images are resized to the task's input size, and
+    the space takes the folder's channels and classes (``space_overrides``).
+
     Under a JAX ``DataParallel`` distribution every batch must split evenly across
     the devices, so the training and validation pipelines drop their last partial
     batch; the test split never does (``tune`` scores it on one device).
+
+    Args:
+        task: the ``Task``.
+        seed: the shuffling seed.
+        data_dir: an image-folder tree (or its ``.tar.gz``), or ``None``.
+
+    Raises:
+        ValueError: ``data_dir`` for a task that is not image classification.
+        DatasetNotAvailableError: no image folder at ``data_dir``.
     """
 
-    def __init__(self, task, seed=0):
+    def __init__(self, task, seed=0, data_dir=None):
         self.task = task
         self.seed = seed
-        self.splits = data.standard_splits(task.dataset)
+        self.folder = None
+        self.dataset, self.load_options = task.dataset, dict(task.load_options)
+        if data_dir is not None:
+            from recipes.data.image_folder import inspect_image_folder
+
+            shape = data.get_spec(task.dataset).input_shape
+            if data.get_spec(task.dataset).task != "classification" or len(shape or ()) != 3:
+                raise ValueError(
+                    f"`data_dir` (images in class folders) serves image-classification "
+                    f"tasks; {task.name!r} trains on {task.dataset!r}. "
+                    f"Received: data_dir={data_dir!r}"
+                )
+            self.folder = inspect_image_folder(data_dir)
+            self.dataset = "image_folder"
+            self.load_options = {"data_dir": self.folder.root, "image_size": tuple(shape[:2])}
+        self.splits = data.standard_splits(self.dataset)
+
+    def space_overrides(self):
+        """The search space's ``input_shape`` and ``num_classes`` for an image
+        folder (its channels and classes at the task's size); ``{}`` otherwise."""
+        if self.folder is None:
+            return {}
+        height, width = self.load_options["image_size"]
+        return {
+            "input_shape": (height, width, self.folder.channels),
+            "num_classes": len(self.folder.classes),
+        }
+
+    def describe(self):
+        """One line: where the data comes from."""
+        if self.folder is None:
+            return f"data: {self.dataset!r} (recipes.data)"
+        overrides = self.space_overrides()
+        return (
+            f"data: {self.folder.describe()}; resized to "
+            f"{'x'.join(map(str, overrides['input_shape'][:2]))}, so input_shape="
+            f"{overrides['input_shape']} and num_classes={overrides['num_classes']}"
+        )
+
+    def check(self):
+        """Loads one training example, so that a missing or broken dataset fails
+        before the first trial."""
+        next(iter(self._load(self.splits["train"], 1, False, shuffle=False, cache=False)))
 
     def _load(self, split, batch_size, drop_remainder=None, **options):
         dataset = data.load(
-            self.task.dataset,
+            self.dataset,
             split,
             batch_size=batch_size,
             seed=self.seed,
-            **{**self.task.load_options, **options},
+            **{**self.load_options, **options},
         )
         if drop_remainder is None:
             drop_remainder = distribute.use_data_parallel() is not None
@@ -171,11 +227,11 @@ class TaskData:
 
     def train_and_validation(self, batch_size):
         """Training and validation examples together, shuffled, for the final fit."""
-        if data.get_spec(self.task.dataset).offline:
+        if data.get_spec(self.dataset).offline:
             import numpy as np
 
             parts = [
-                data.arrays(self.task.dataset, self.splits[s], **self.task.load_options)
+                data.arrays(self.dataset, self.splits[s], **self.load_options)
                 for s in ("train", "validation")
             ]
             x = np.concatenate([p[0] for p in parts])
@@ -247,6 +303,28 @@ def check_budget(tuner, max_trials, epochs, max_failures=3):
         )
 
 
+def check_search(task_data, hypermodel):
+    """Checks, before the first trial, that the task's data loads (one training
+    example) and that its search space builds (the default model; the Keras
+    session is cleared after).
+
+    Args:
+        task_data: the ``TaskData``.
+        hypermodel: the task's ``keras_tuner.HyperModel``.
+
+    Raises:
+        DatasetNotAvailableError: the dataset is not there.
+        ValueError, TypeError: the data or the space is broken.
+
+    Example:
+
+    >>> check_search(TaskData(get_task("digits")), get_task("digits").hypermodel())
+    """
+    task_data.check()
+    hypermodel.build(keras_tuner.HyperParameters())
+    keras.backend.clear_session()
+
+
 def make_tuner(
     name,
     hypermodel,
@@ -301,6 +379,7 @@ def tune(
     retrain=True,
     xla=None,
     print_fn=print,
+    data_dir=None,
 ):
     """Searches a task's space, then retrains the best model and tests it once.
 
@@ -310,7 +389,9 @@ def tune(
     ``test_score.json``. Running the same call again resumes: finished trials
     are not run again, and more ``max_trials`` adds trials. On JAX, compiled
     programs are cached in ``directory/jax_cache`` across runs and processes
-    (``use_compilation_cache``). A trial whose loss
+    (``use_compilation_cache``). Before the first trial the data loads and the
+    space builds (``check_search``), so that a missing dataset or a broken space
+    fails at once. A trial whose loss
     becomes NaN or that raises is recorded as failed and the search goes on
     (``max_failures`` failures in a row stop it).
 
@@ -331,9 +412,16 @@ def tune(
             tiny budgets on a CPU, where compiling costs more than it saves);
             ``None`` keeps the space's own setting.
         print_fn: where the progress lines go.
+        data_dir: an image-folder tree (``train/<class>/*``, ``test/<class>/*``,
+            or its ``.tar.gz``) to read instead of an image-classification
+            task's dataset (see ``TaskData``).
 
     Returns:
         A ``TuneResult``, or ``None`` in a distributed worker.
+
+    Raises:
+        DatasetNotAvailableError: the dataset is not there (before any trial).
+        ValueError: a bad argument, or a space that does not build.
     """
     task = task if isinstance(task, Task) else get_task(task)
     max_trials = task.max_trials if max_trials is None else max_trials
@@ -341,11 +429,13 @@ def tune(
     check_budget(tuner, max_trials, epochs, max_failures)
     role = distribute.role()
     run_dir = os.path.join(directory, f"{task.name}_{tuner}")
-    os.makedirs(run_dir, exist_ok=True)
     use_compilation_cache(os.path.join(directory, "jax_cache"))
     with _mock_data_if_asked():
+        task_data = TaskData(task, seed, data_dir)
+        hypermodel = task.hypermodel(**task_data.space_overrides())
+        check_search(task_data, hypermodel)  # before anything is written
+        os.makedirs(run_dir, exist_ok=True)
         strategy = distribute.local_strategy()
-        hypermodel = task.hypermodel()
         if xla is not None:
             hypermodel.xla = xla
         search = make_tuner(
@@ -364,10 +454,10 @@ def tune(
             print_fn(
                 f"Tuning {task.name!r} ({task.summary}) with {tuner} search: "
                 f"{max_trials} trials of up to {epochs} epochs, objective "
-                f"{task.objective} ({task.direction}); run folder {run_dir}"
+                f"{task.objective} ({task.direction}); run folder {run_dir}; "
+                f"{task_data.describe()}"
             )
             _print_resume(search, print_fn)
-        task_data = TaskData(task, seed)
         try:
             search.search(
                 task_data.train,
@@ -480,7 +570,8 @@ def _retrain_best(task, search, best, task_data, epochs, run_dir, strategy, verb
         json.dump(
             {
                 "task": task.name,
-                "dataset": task.dataset,
+                "dataset": task_data.dataset,
+                "data_dir": task_data.load_options.get("data_dir"),
                 "trial_id": best.trial_id,
                 "trained_on": "train+validation",
                 "epochs": epochs,

@@ -59,9 +59,11 @@ class Task:
     load_options: dict = field(default_factory=dict)
     test_metric: str = "accuracy"
 
-    def hypermodel(self):
-        """A fresh ``keras_tuner.HyperModel`` of the task's space."""
-        return self.space()
+    def hypermodel(self, **overrides):
+        """A fresh ``keras_tuner.HyperModel`` of the task's space; ``overrides``
+        (``input_shape``, ``num_classes``) replace the space's arguments, for data
+        other than the task's own (an image folder)."""
+        return self.space(**overrides) if overrides else self.space()
 
     def keras_objective(self):
         """The ``keras_tuner.Objective`` of the task."""

@@ -3,8 +3,11 @@ pipelines; ``arrays`` gives NumPy arrays of the offline sets.
 
 Offline sets (no network): ``digits``, ``moons``, ``shapes``, ``sine``, ``copy``,
 ``reverse``. Through tensorflow-datasets: ``mnist``, ``fashion_mnist``,
-``cifar10``, ``cifar100``, ``imdb_reviews``, ``oxford_iiit_pet``. From a local
-JPEG copy: ``cifar10_jpeg`` (see ``recipes.data.image_folder``).
+``cifar10``, ``cifar100``, ``imdb_reviews``, ``oxford_iiit_pet``; ``cifar10``
+falls back to the local JPEG copy when tensorflow-datasets has none and cannot
+download it (one line says so). From a local JPEG copy: ``cifar10_jpeg``. From
+your own class folders (``train/<class>/*``, ``test/<class>/*``):
+``image_folder`` with ``data_dir=...`` (see ``recipes.data.image_folder``).
 
 Each dataset is a ``DatasetSpec`` in the ``DATASETS`` registry, carrying its own
 loader; ``register_dataset`` adds one.
@@ -26,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from recipes.checks import check_positive_int
 from recipes.data import offline, tfds_sets
 from recipes.data.offline import (
     END,
@@ -201,6 +205,81 @@ def load_cifar10_jpeg(spec, split, download=None, data_dir=None, image_size=None
     return image_folder.image_folder_dataset(root, split, image_size=image_size)
 
 
+# tfds' CIFAR-10 split strings and the JPEG copy's splits that hold the same images.
+CIFAR10_COPY_SPLITS = {
+    "train[:90%]": "train",
+    "train[90%:]": "validation",
+    "test": "test",
+    "train": "train+validation",
+    "train[:90%]+train[90%:]": "train+validation",
+}
+
+
+def load_cifar10(spec, split, download=None, data_dir=None, image_size=None):
+    """The loader of ``cifar10``: tensorflow-datasets' copy, else (none on disk and
+    no download) the JPEG copy that ``image_folder.find_cifar10_jpeg`` finds, with a
+    line saying so; its splits stand for tfds' (``CIFAR10_COPY_SPLITS``).
+
+    Args:
+        spec: the ``cifar10`` spec.
+        split: a tfds split string, one of ``CIFAR10_COPY_SPLITS`` for the copy.
+        download: allow tfds to download when missing.
+        data_dir: tfds' data folder.
+        image_size: unused (32x32).
+
+    Returns:
+        ``(un-batched tf.data.Dataset, shuffle buffer size)``.
+
+    Raises:
+        DatasetNotAvailableError: neither tfds nor a JPEG copy has CIFAR-10; the
+            message names ``TFDS_DATA_DIR`` and the JPEG copy's routes.
+    """
+    from recipes.data import image_folder
+
+    try:
+        return tfds_sets.load_images(spec, split, download, data_dir)
+    except DatasetNotAvailableError as error:
+        root = image_folder.cifar10_copy_after(error)
+    if split not in CIFAR10_COPY_SPLITS:
+        raise ValueError(
+            f"`split` must be one of {', '.join(CIFAR10_COPY_SPLITS)} to read CIFAR-10 "
+            f"from the JPEG copy at {root}. Received: split={split!r}"
+        )
+    return image_folder.image_folder_dataset(root, CIFAR10_COPY_SPLITS[split])
+
+
+def load_image_folder(spec, split, download=None, data_dir=None, image_size=None):
+    """The loader of ``image_folder``: a user's class-folder tree at ``data_dir``
+    (``train/<class>/*``, ``test/<class>/*``; see ``recipes.data.image_folder``),
+    grey when all its sampled images are, else colour.
+
+    Args:
+        spec: the ``image_folder`` spec.
+        split: ``"train"``, ``"validation"``, ``"test"`` or ``"train+validation"``.
+        download: unused.
+        data_dir: the tree, or a ``.tar.gz`` archive of it.
+        image_size: ``(height, width)`` to resize to (default: the first image's).
+
+    Returns:
+        ``(un-batched tf.data.Dataset, number of images)``.
+    """
+    from recipes.data import image_folder
+
+    if data_dir is None:
+        raise ValueError(
+            "`data_dir` must name a folder of train/<class>/* and test/<class>/* images "
+            "for the 'image_folder' dataset. Received: data_dir=None"
+        )
+    folder = image_folder.inspect_image_folder(data_dir)
+    return image_folder.image_folder_dataset(
+        folder.root,
+        split,
+        folder.classes,
+        tuple(image_size or folder.image_size),
+        folder.channels,
+    )
+
+
 def to_dataset(x, y, batch_size=32, shuffle=False, seed=0, cache=True, repeat=False):
     """Turns arrays (or a dict of arrays) into a batched, prefetched ``tf.data``.
 
@@ -213,6 +292,7 @@ def to_dataset(x, y, batch_size=32, shuffle=False, seed=0, cache=True, repeat=Fa
         cache: cache the examples in memory.
         repeat: repeat forever (for ``steps_per_epoch``-style training).
     """
+    check_positive_int("batch_size", batch_size)
     return _finish(_slices(x, y), batch_size, shuffle, seed, cache, repeat, len(y))
 
 
@@ -317,19 +397,24 @@ def load(
         download: tfds sets only: allow a download when missing (default:
             yes unless ``RECIPES_DOWNLOAD=0``).
         data_dir: tfds sets: the data folder (default ``$TFDS_DATA_DIR``);
-            ``cifar10_jpeg``: the archive or its unpacked folder.
-        image_size: ``oxford_iiit_pet``, ``cifar10_jpeg`` and ``shapes``: output
-            height and width.
+            ``cifar10_jpeg``: the archive or its unpacked folder;
+            ``image_folder``: the class-folder tree (or its ``.tar.gz``).
+        image_size: ``oxford_iiit_pet``, ``cifar10_jpeg``, ``image_folder`` and
+            ``shapes``: output height and width.
         **options: offline makers' options (``num_examples``...).
 
     Raises:
-        DatasetNotAvailableError: a tfds dataset is missing and cannot be fetched.
+        DatasetNotAvailableError: a tfds dataset is missing and cannot be fetched
+            (for ``cifar10``: and no JPEG copy is found either).
+        ValueError: a bad argument (``batch_size=0``...), or a file of an image
+            folder that is not an image (named).
 
     Example:
 
     >>> train = load("mnist", split="train[:90%]", batch_size=64)
     """
     spec = get_spec(name)
+    check_positive_int("batch_size", batch_size)
     if shuffle is None:
         shuffle = str(split).startswith("train")
     if options and spec.arrays is None:
@@ -409,7 +494,23 @@ for _task in ("copy", "reverse"):
 _tfds("mnist", "classification", (28, 28, 1), 10, "MNIST handwritten digits (tfds)")
 _tfds("fashion_mnist", "classification", (28, 28, 1), 10, "Fashion-MNIST clothing images (tfds)")
 _tfds(
-    "cifar10", "classification", (32, 32, 3), 10, "CIFAR-10 32x32 colour images, 10 classes (tfds)"
+    "cifar10",
+    "classification",
+    (32, 32, 3),
+    10,
+    "CIFAR-10 32x32 colour images, 10 classes (tfds, else the JPEG copy)",
+    load_cifar10,
+)
+register_dataset(
+    DatasetSpec(
+        "image_folder",
+        "classification",
+        None,
+        0,
+        "your own images: data_dir=... holding train/<class>/* and test/<class>/* "
+        "(any size, grey or colour, any number of classes)",
+        load_image_folder,
+    )
 )
 register_dataset(
     DatasetSpec(

@@ -1,21 +1,35 @@
-"""Image datasets stored as class folders (``<root>/<split>/<class>/*.jpg``), such as
-the offline CIFAR-10 JPEG copy.
+"""Image datasets stored as class folders (``<root>/<split>/<class>/<image>``): a
+user's own images, or the offline CIFAR-10 JPEG copy.
 
-Any such tree works with ``find_image_folder`` and ``image_folder_arrays``: the
-classes are the sub-folders of ``train/`` in sorted order, and images may be JPEG,
-PNG, BMP or GIF of any size (``image_size`` resizes them). ``load_image_data``
-gives a classification set's training and test images as NumPy arrays, from such
-a tree or from tensorflow-datasets (the trainers that hold data in memory use it).
+A tree holds ``train/<class>/*`` and ``test/<class>/*``; the classes are the
+sub-folders of ``train/`` in sorted order, and images may be JPEG, PNG, BMP or GIF
+of any size, grey or colour. ``inspect_image_folder`` says what a tree holds
+(classes, grey or colour, the first image's size); ``image_folder_dataset`` serves
+a split as ``tf.data`` (TensorFlow's decoder and resize); ``image_folder_arrays``
+decodes one into NumPy arrays with Pillow, without TensorFlow, for the JAX and
+PyTorch backends. Every tenth image of each class of ``train/`` is the
+``validation`` split, the others ``train``; ``train+validation`` is all of
+``train/``. A file that is not an image is reported by name.
 
 The archive ``cifar10-jpeg.tar.gz`` holds ``train/<class>/NNNN.jpg`` (5,000 per
-class) and ``test/<class>/NNNN.jpg`` (1,000 per class). ``load("cifar10_jpeg")``
-finds it through ``data_dir=...`` or ``$RECIPES_CIFAR10_JPEG`` (the archive or the
-folder it unpacks to), unpacks an archive once into ``~/.cache/recipes`` and serves
-``train`` (90% of the training folder), ``validation`` (the other 10%) and ``test``.
+class) and ``test/<class>/NNNN.jpg`` (1,000 per class). ``find_cifar10_jpeg``
+finds it through ``data_dir=...``, ``$RECIPES_CIFAR10_JPEG`` (the archive or the
+folder it unpacks to) or, when neither is set, as ``shared/data/cifar10-jpeg.tar.gz``
+next to the working folder or to the package's checkout; an archive is unpacked
+once into ``~/.cache/recipes``.
+
+Example:
+
+>>> folder = inspect_image_folder("path/to/my_images")
+>>> folder.classes, folder.channels
+(('cat', 'dog'), 3)
+>>> x, y = image_folder_arrays(folder.root, "test", folder.classes, (64, 64))
 """
 
 import os
+import pathlib
 import tarfile
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -35,28 +49,98 @@ CIFAR10_CLASSES = (
     "ship",
     "truck",
 )
-_ARCHIVE_CANDIDATES = ("../shared/data/cifar10-jpeg.tar.gz", "shared/data/cifar10-jpeg.tar.gz")
+CIFAR10_ENV = "RECIPES_CIFAR10_JPEG"
+CIFAR10_ARCHIVE = "cifar10-jpeg.tar.gz"
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+SPLITS = ("train", "validation", "test", "train+validation")
+# The first bytes of each format TensorFlow's decode_image reads.
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
+_GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 _VALIDATION_EVERY = 10  # every 10th training image (per class) is validation
+_SAMPLED_PER_CLASS = 3  # images per class opened to tell grey from colour
+
+CIFAR10_ROUTES = (
+    "The CIFAR-10 JPEG copy (cifar10-jpeg.tar.gz, or the folder holding its train/ "
+    "and test/ class folders) is used when one is given: DATA_DIR=... for make "
+    "(make tune, make train), --data-dir for python -m tuning and python -m recipes "
+    f"train, data_dir=... in Python, or ${CIFAR10_ENV}; without one, "
+    f"shared/data/{CIFAR10_ARCHIVE} next to the working folder or to the checkout."
+)
+
+
+@dataclass(frozen=True)
+class ImageFolder:
+    """What an image-folder tree holds.
+
+    Attributes:
+        root: the folder holding ``train/`` and ``test/``.
+        classes: the class names, in label order.
+        channels: 1 when every sampled image is grey, else 3.
+        image_size: ``(height, width)`` of the first training image.
+    """
+
+    root: str
+    classes: tuple
+    channels: int
+    image_size: tuple
+
+    def describe(self):
+        """One line: the classes, grey or colour, and where."""
+        shown = ", ".join(self.classes[:4]) + (", ..." if len(self.classes) > 4 else "")
+        colour = "grey" if self.channels == 1 else "colour"
+        return f"{len(self.classes)} classes ({shown}), {colour} images, at {self.root}"
+
+
+def default_cifar10_locations():
+    """Where the CIFAR-10 copy is looked for when none is given:
+    ``shared/data/cifar10-jpeg.tar.gz`` in the working folder and its parent, and in
+    the folder holding the package (the checkout) and every folder above it (so
+    that a copy next to the checkout is found from any working folder).
+
+    Returns:
+        A list of paths, without repeats.
+    """
+    working = pathlib.Path.cwd()
+    checkout = pathlib.Path(__file__).resolve().parents[2]  # above recipes/data/
+    folders = [working, working.parent, checkout, *checkout.parents]
+    return list(dict.fromkeys(str(f / "shared" / "data" / CIFAR10_ARCHIVE) for f in folders))
 
 
 def find_cifar10_jpeg(data_dir=None):
-    """Returns the folder holding ``train/`` and ``test/`` class folders, unpacking
-    the archive on first use.
+    """Returns the folder holding the CIFAR-10 copy's ``train/`` and ``test/`` class
+    folders, unpacking the archive on first use.
+
+    A given location (``data_dir``, else ``$RECIPES_CIFAR10_JPEG``) must hold the
+    copy; only when none is given are ``default_cifar10_locations()`` searched.
+
+    Args:
+        data_dir: the archive or its unpacked folder, or ``None``.
 
     Raises:
-        DatasetNotAvailableError: neither ``data_dir``, ``$RECIPES_CIFAR10_JPEG`` nor
-            a ``shared/data`` copy next to the working folder holds it.
+        DatasetNotAvailableError: the given location holds no copy, or none is given
+            and no default location holds one; the message names every route.
+
+    Example:
+
+    >>> find_cifar10_jpeg("../shared/data/cifar10-jpeg.tar.gz")
+    '/root/.cache/recipes/cifar10-jpeg'
     """
-    candidates = [data_dir, os.environ.get("RECIPES_CIFAR10_JPEG"), *_ARCHIVE_CANDIDATES]
-    for candidate in filter(None, candidates):
-        root = _as_root(os.path.expanduser(candidate))
+    for origin, value in (("data_dir", data_dir), (CIFAR10_ENV, os.environ.get(CIFAR10_ENV))):
+        if value:
+            root = _as_root(os.path.expanduser(str(value)))
+            if root:
+                return root
+            raise DatasetNotAvailableError(
+                f"No CIFAR-10 JPEG copy at {origin}={str(value)!r}. {CIFAR10_ROUTES}"
+            )
+    candidates = default_cifar10_locations()
+    for candidate in candidates:
+        root = _as_root(candidate)
         if root:
             return root
     raise DatasetNotAvailableError(
-        "The CIFAR-10 JPEG copy ('cifar10_jpeg') was not found. Pass data_dir=... or "
-        "set RECIPES_CIFAR10_JPEG to cifar10-jpeg.tar.gz or to the folder holding its "
-        "train/ and test/ class folders. Looked at: "
-        f"{', '.join(filter(None, candidates))}."
+        f"The CIFAR-10 JPEG copy was not found (looked at {', '.join(candidates)}). "
+        f"{CIFAR10_ROUTES}"
     )
 
 
@@ -86,11 +170,54 @@ def find_image_folder(data_dir):
     )
 
 
+def inspect_image_folder(data_dir):
+    """Finds an image-folder tree and says what it holds, opening only a few images.
+
+    Args:
+        data_dir: the tree, or a ``.tar.gz`` archive of it (see ``find_image_folder``).
+
+    Returns:
+        An ``ImageFolder``.
+
+    Raises:
+        DatasetNotAvailableError: no tree at ``data_dir``, or ``train/`` holds no
+            class folders or no images.
+        ValueError: a sampled file is not an image (the message names it).
+
+    Example:
+
+    >>> inspect_image_folder("path/to/tree").describe()
+    '2 classes (cat, dog), colour images, at path/to/tree'
+    """
+    root = find_image_folder(data_dir)
+    classes = list_classes(root)
+    sampled = [
+        path
+        for name in classes
+        for path in _image_files(os.path.join(root, "train", name))[:_SAMPLED_PER_CLASS]
+    ]
+    if not sampled:
+        raise DatasetNotAvailableError(
+            f"{os.path.join(root, 'train')} holds no images ({', '.join(IMAGE_EXTENSIONS)})."
+        )
+    modes, sizes = [], []
+    for path in sampled:
+        with _open_image(path) as image:
+            modes.append(image.mode)
+            sizes.append(image.size)
+    channels = 1 if all(mode in _GREY_MODES for mode in modes) else 3
+    return ImageFolder(root, classes, channels, (sizes[0][1], sizes[0][0]))
+
+
 def list_classes(root):
     """The class names of an image-folder tree: the sub-folders of ``<root>/train``,
     sorted (label ``i`` is the ``i``-th name)."""
     folder = os.path.join(root, "train")
-    classes = sorted(d for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d)))
+    classes = sorted(
+        d
+        for d in os.listdir(folder)
+        if os.path.isdir(os.path.join(folder, d)) and not d.startswith(".")
+    )
     if not classes:
         raise DatasetNotAvailableError(f"{folder} holds no class folders.")
     return tuple(classes)
@@ -121,30 +248,78 @@ def _unpack(archive):
     return target
 
 
+def _image_files(folder):
+    """The image files of a class folder, sorted (other files and hidden ones skipped)."""
+    return sorted(
+        os.path.join(folder, f)
+        for f in os.listdir(folder)
+        if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".")
+    )
+
+
 def list_split(root, split, class_names=CIFAR10_CLASSES):
     """Returns ``(paths, labels)`` of a split, in a fixed order.
 
     Args:
         root: folder with ``train/`` and ``test/``.
-        split: ``"train"``, ``"validation"``, ``"test"`` or ``"train+validation"``.
+        split: one of ``SPLITS``.
         class_names: class folder names in label order.
+
+    Raises:
+        DatasetNotAvailableError: a class folder is missing, or the split holds
+            no image.
     """
-    check_split(split, ("train", "validation", "test", "train+validation"))
+    check_split(split, SPLITS)
     folder = "test" if split == "test" else "train"
     paths, labels = [], []
     for label, name in enumerate(class_names):
-        files = sorted(os.listdir(os.path.join(root, folder, name)))
-        for index, file in enumerate(files):
+        class_folder = os.path.join(root, folder, name)
+        if not os.path.isdir(class_folder):
+            raise DatasetNotAvailableError(
+                f"{class_folder} is missing: {folder}/ must hold the class folders of "
+                f"train/ ({', '.join(class_names)})."
+            )
+        for index, path in enumerate(_image_files(class_folder)):
             is_validation = index % _VALIDATION_EVERY == 0
             if split == "train" and is_validation or split == "validation" and not is_validation:
                 continue
-            paths.append(os.path.join(root, folder, name, file))
+            paths.append(path)
             labels.append(label)
+    if not paths:
+        raise DatasetNotAvailableError(
+            f"The {split!r} split of {root} holds no image (validation is every "
+            f"{_VALIDATION_EVERY}th image of each class of train/, counting from the first)."
+        )
     return paths, labels
 
 
-def image_folder_dataset(root, split, class_names=CIFAR10_CLASSES, image_size=None):
-    """Un-batched ``tf.data`` of ``(image float32 in [0, 1], label int32)``.
+def check_image_files(paths):
+    """Raises ``ValueError`` naming the files of ``paths`` whose first bytes are not
+    those of a JPEG, PNG, GIF or BMP image (reads a few bytes of each).
+
+    Example:
+
+    >>> check_image_files(["notes.jpg"])
+    Traceback (most recent call last):
+    ValueError: Not an image (JPEG, PNG, GIF or BMP): notes.jpg. ...
+    """
+    bad = []
+    for path in paths:
+        with open(path, "rb") as handle:
+            if not handle.read(8).startswith(_SIGNATURES):
+                bad.append(path)
+    if bad:
+        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise ValueError(
+            f"Not an image (JPEG, PNG, GIF or BMP): {shown}. Remove or replace "
+            f"{'it' if len(bad) == 1 else 'them'}."
+        )
+
+
+def image_folder_dataset(root, split, class_names=CIFAR10_CLASSES, image_size=None, channels=3):
+    """Un-batched ``tf.data`` of ``(image float32 in [0, 1], label int32)``, decoded
+    and resized by TensorFlow (as ``keras.utils.image_dataset_from_directory``
+    does, on this module's fixed splits).
 
     Args:
         root: folder with ``train/`` and ``test/``.
@@ -152,16 +327,23 @@ def image_folder_dataset(root, split, class_names=CIFAR10_CLASSES, image_size=No
         class_names: class folder names in label order.
         image_size: ``(height, width)`` to resize every image to (bilinear), or
             ``None`` to keep the stored size.
+        channels: 3 (colour; grey images are repeated) or 1 (grey).
 
     Returns:
         ``(dataset, number of images)``.
+
+    Raises:
+        ValueError: a file is not an image (named).
     """
     import tensorflow as tf
 
     paths, labels = list_split(root, split, class_names)
+    check_image_files(paths)
 
     def decode(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        image = tf.io.decode_image(
+            tf.io.read_file(path), channels=channels, expand_animations=False
+        )
         image = tf.cast(image, tf.float32) / 255.0
         if image_size is not None:
             image = tf.image.resize(image, image_size)
@@ -171,7 +353,7 @@ def image_folder_dataset(root, split, class_names=CIFAR10_CLASSES, image_size=No
     return dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE), len(paths)
 
 
-def image_folder_arrays(root, split, class_names, image_size):
+def image_folder_arrays(root, split, class_names, image_size, channels=3):
     """Decodes a split of an image-folder tree into NumPy arrays (with Pillow; no
     TensorFlow needed).
 
@@ -181,9 +363,14 @@ def image_folder_arrays(root, split, class_names, image_size):
         class_names: class folder names in label order (see ``list_classes``).
         image_size: ``(height, width)`` of the returned images; others are resized
             (bilinear).
+        channels: 3 (colour) or 1 (grey).
 
     Returns:
-        ``x`` float32 ``(n, height, width, 3)`` in ``[0, 1]`` and ``y`` int32 ``(n,)``.
+        ``x`` float32 ``(n, height, width, channels)`` in ``[0, 1]`` and ``y`` int32
+        ``(n,)``.
+
+    Raises:
+        ValueError: a file cannot be read as an image (named).
 
     Example:
 
@@ -192,18 +379,60 @@ def image_folder_arrays(root, split, class_names, image_size):
     """
     paths, labels = list_split(root, split, class_names)
     height, width = image_size
-    pixels = np.empty((len(paths), height, width, 3), np.uint8)
-
+    mode = "L" if channels == 1 else "RGB"
+    pixels = np.empty((len(paths), height, width, channels), np.uint8)
     for index, path in enumerate(paths):
-        with Image.open(path) as image:
-            if image.mode != "RGB":
-                image = image.convert("RGB")
-            if image.size != (width, height):
-                image = image.resize((width, height), Image.Resampling.BILINEAR)
-            pixels[index] = np.asarray(image)
+        with _open_image(path) as image:
+            try:
+                if image.mode != mode:
+                    image = image.convert(mode)
+                if image.size != (width, height):
+                    image = image.resize((width, height), Image.Resampling.BILINEAR)
+                pixels[index] = np.asarray(image).reshape(height, width, channels)
+            except OSError as error:  # a truncated or corrupt file
+                raise ValueError(f"Cannot read the image {path}: {error}") from error
     x = pixels.astype(np.float32)
     x /= 255.0
     return x, np.asarray(labels, np.int32)
+
+
+def _open_image(path):
+    """``PIL.Image.open(path)``, a file that is no image raising ``ValueError`` naming it."""
+    try:
+        return Image.open(path)
+    except OSError as error:
+        raise ValueError(f"Cannot read the image {path}: {error}") from error
+
+
+_announced = set()
+
+
+def announce_cifar10_copy(root):
+    """Prints, once per process, that tensorflow-datasets' CIFAR-10 is replaced by
+    the JPEG copy at ``root``."""
+    if root not in _announced:
+        _announced.add(root)
+        print(
+            "tensorflow-datasets has no cifar10 here and cannot download it; using the "
+            f"JPEG copy at {root} instead."
+        )
+
+
+def cifar10_copy_after(error):
+    """The JPEG copy's folder, when tensorflow-datasets failed with ``error``.
+
+    Raises:
+        DatasetNotAvailableError: no copy either; the message holds ``error``'s and
+            names the JPEG routes.
+    """
+    try:
+        root = find_cifar10_jpeg()
+    except DatasetNotAvailableError as jpeg_error:
+        raise DatasetNotAvailableError(
+            f"{error}\nThe JPEG copy is not there either: {jpeg_error}"
+        ) from error
+    announce_cifar10_copy(root)
+    return root
 
 
 def load_image_data(dataset="cifar10", data_dir=None, image_size=(32, 32)):
@@ -212,8 +441,7 @@ def load_image_data(dataset="cifar10", data_dir=None, image_size=(32, 32)):
     Sources, in order: ``data_dir``, any folder (or ``.tar.gz``) of
     ``train/<class>/*`` and ``test/<class>/*`` images; else tensorflow-datasets'
     ``dataset``; for ``"cifar10"`` when tfds has no copy and cannot download it,
-    the JPEG copy that ``data.load("cifar10_jpeg")`` finds (``RECIPES_CIFAR10_JPEG``
-    or ``shared/data/cifar10-jpeg.tar.gz``), with a message saying so. Image
+    the JPEG copy that ``find_cifar10_jpeg`` finds, with a line saying so. Image
     folders are decoded with Pillow: no TensorFlow is needed.
 
     Args:
@@ -244,16 +472,7 @@ def load_image_data(dataset="cifar10", data_dir=None, image_size=(32, 32)):
         try:
             return _tfds_arrays(dataset)
         except DatasetNotAvailableError as error:
-            try:
-                root = find_cifar10_jpeg()
-            except DatasetNotAvailableError as jpeg_error:
-                raise DatasetNotAvailableError(
-                    f"{error}\nThe JPEG copy is not there either: {jpeg_error}"
-                ) from error
-        print(
-            f"tensorflow-datasets has no cifar10 here and cannot download it; using the "
-            f"JPEG copy at {root} instead (set DATA_DIR=... for another image folder)."
-        )
+            root = cifar10_copy_after(error)
     classes = list_classes(root)
     x_train, y_train = image_folder_arrays(root, "train+validation", classes, tuple(image_size))
     x_test, y_test = image_folder_arrays(root, "test", classes, tuple(image_size))
@@ -261,12 +480,15 @@ def load_image_data(dataset="cifar10", data_dir=None, image_size=(32, 32)):
 
 
 def _tfds_arrays(dataset):
-    """Every training and test example of a tfds set, as NumPy arrays."""
+    """Every training and test example of a tfds set, as NumPy arrays (from
+    tensorflow-datasets only: no fallback to the JPEG copy here)."""
     from recipes import data
+    from recipes.data import tfds_sets
 
-    arrays = []
+    spec, arrays = data.get_spec(dataset), []
     for split in ("train", "test"):
-        batches = list(data.load(dataset, split, batch_size=10_000, shuffle=False, cache=False))
+        examples, _ = tfds_sets.load_images(spec, split)
+        batches = list(examples.batch(10_000))
         arrays += [
             np.concatenate([np.asarray(x) for x, _ in batches]),
             np.concatenate([np.asarray(y) for _, y in batches]),

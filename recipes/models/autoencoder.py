@@ -28,10 +28,12 @@ from recipes.checks import (
     check_sides_divisible,
 )
 from recipes.compiling import compile_recipe
+from recipes.data import derived as _derived  # noqa: F401  (registers the derived sets)
 from recipes.heads import output_upconv
 from recipes.layers.autoencoder import DenseTranspose, tie_decoder
 from recipes.nested_config import NestedConfig
-from recipes.registry import register_builder
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 NOISE = INPUT_NOISES
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "leaky_relu", "swish", "gelu")
@@ -474,3 +476,28 @@ def _flatten(input_shape):
 
 def _reshape(input_shape):
     return [keras.layers.Reshape(input_shape)] if len(input_shape) > 1 else []
+
+
+register_recipes(
+    {
+        "digits_autoencoder": {
+            "builder": build_autoencoder,
+            "summary": "Stacked autoencoder with tied weights for the offline 8x8 digits: "
+            "64-32-16 codings and back, sigmoid reconstructions, MSE.",
+            **dataset_arguments("digits_reconstruction", "input_shape"),
+            "fit": {"epochs": 30, "batch_size": 32},
+            "encoder_units": (32, 16),
+            "tied_weights": True,
+            "learning_rate": 3e-3,
+        },
+        "digits_conv_autoencoder": {
+            "builder": build_conv_autoencoder,
+            "summary": "Convolutional autoencoder for the offline 8x8 digits: stride-2 convs "
+            "of 16 and 32 filters to 2x2x32 codings, transposed convs back.",
+            **dataset_arguments("digits_reconstruction", "input_shape"),
+            "fit": {"epochs": 30, "batch_size": 32},
+            "filters": (16, 32),
+            "learning_rate": 3e-3,
+        },
+    }
+)

@@ -41,6 +41,7 @@ from recipes.checks import (
     check_unset,
 )
 from recipes.compiling import BuiltModel
+from recipes.data import derived as _derived  # noqa: F401  (registers the derived sets)
 from recipes.heads import default_output_activation, head_model, output_dense
 from recipes.layers.attention import (
     LearnedPositionalEmbedding,
@@ -48,7 +49,8 @@ from recipes.layers.attention import (
     SelectToken,
     TransformerEncoderBlock,
 )
-from recipes.registry import register_builder
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 from recipes.text import (
     CLS_ID,
     MASK_ID,
@@ -408,3 +410,25 @@ def predict_sentiment(model, sentence, encode=encode_reviews):
     probabilities = keras.ops.convert_to_numpy(model(ids, training=False)).astype("float32")
     positive = probabilities[:, 0] if probabilities.shape[-1] == 1 else probabilities[:, 1]
     return float(positive[0]) if single else positive
+
+
+register_recipes(
+    {
+        "reviews_bert_mlm": {
+            "builder": build_bert,
+            "summary": "BERT pre-training alone: masked language modelling (2 blocks of width "
+            "64) on the offline toy reviews, masks drawn afresh each batch.",
+            **dataset_arguments("toy_review_ids", "input_shape"),
+            "fit": {"epochs": 10, "batch_size": 64},
+            "trainer": "masked_lm",
+        },
+        "reviews_bert": {
+            "builder": build_bert_classifier,
+            "summary": "BERT on the offline toy reviews: masked-language-model pre-training "
+            "(10 epochs), then fine-tuning a sentiment classifier on the encoder.",
+            **dataset_arguments("toy_review_ids"),
+            "fit": {"epochs": 5, "batch_size": 64},
+            "trainer": "bert_finetune",
+        },
+    }
+)

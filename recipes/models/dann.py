@@ -38,10 +38,12 @@ from recipes.checks import (
     check_shape,
 )
 from recipes.compiling import BuiltModel
+from recipes.data import derived as _derived  # noqa: F401  (registers the derived sets)
 from recipes.heads import HIDDEN_ACTIVATIONS, output_dense
 from recipes.layers.gradient_reversal import GradientReversal
 from recipes.losses.sequence import MaskedTokenAccuracy
-from recipes.registry import register_builder
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 IGNORED_LABEL = -1
 HEADS = ("label", "domain")
@@ -244,3 +246,19 @@ def _all_layers(model):
         found.append(layer)
         found.extend(_all_layers(layer))
     return found
+
+
+register_recipes(
+    {
+        "moons_dann": {
+            "builder": build_dann,
+            "summary": "DANN from the moons to the moons turned by 35 degrees: features "
+            "32-32, reversal strength 1; tested on the unlabelled (turned) domain.",
+            **dataset_arguments("moons_domains"),
+            "fit": {"epochs": 30, "batch_size": 64},
+            "features": (32, 32),
+            "lambda_": 1.0,
+            "learning_rate": 3e-3,
+        },
+    }
+)

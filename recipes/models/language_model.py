@@ -17,11 +17,13 @@ from recipes.checks import (
     check_rate,
 )
 from recipes.compiling import BuiltModel, clipped_optimizer
+from recipes.data import derived as _derived  # noqa: F401  (registers the derived sets)
 from recipes.functional import FunctionalModel
 from recipes.heads import output_dense
 from recipes.layers.recurrent import CELLS, recurrent_layers
 from recipes.losses.sequence import Perplexity, sequence_loss
-from recipes.registry import register_builder
+from recipes.registry import register_builder, register_recipes
+from recipes.text import REVIEW_VOCAB_SIZE
 
 
 def next_token_data(sequences):
@@ -174,3 +176,19 @@ def build_language_model(
     """
     model = LanguageModel.from_arguments(locals())
     return BuiltModel(model, make_optimizer=clipped_optimizer(clipnorm))
+
+
+register_recipes(
+    {
+        "reviews_language_model": {
+            "builder": build_language_model,
+            "summary": "LSTM language model (32-D embedding, 64 units) of the offline toy "
+            "reviews' words; perplexity, generate().",
+            "dataset": "toy_review_next_ids",
+            "fit": {"epochs": 10, "batch_size": 64},
+            "vocab_size": REVIEW_VOCAB_SIZE,
+            "embedding_dim": 32,
+            "units": 64,
+        },
+    }
+)

@@ -7,7 +7,8 @@ from recipes.checks import check_choice, check_linear_kind, check_non_negative, 
 from recipes.compiling import BuiltModel
 from recipes.heads import head_model, output_dense
 from recipes.losses import BinaryHinge, MulticlassHinge, sign_accuracy
-from recipes.registry import register_builder
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 LINEAR_KINDS = ("perceptron", "logistic", "softmax", "linear")
 
@@ -96,3 +97,25 @@ def build_linear(
     return BuiltModel(
         model, loss=MulticlassHinge(margin=margin), metrics=["sparse_categorical_accuracy"]
     )
+
+
+register_recipes(
+    {
+        "digits_softmax": {
+            "builder": build_linear,
+            "summary": "Softmax regression (one linear layer, 650 params) for the offline "
+            "8x8 digits, SGD 0.1.",
+            **dataset_arguments("digits"),
+            "fit": {"epochs": 20, "batch_size": 32},
+            "kind": "softmax",
+        },
+        "moons_logistic": {
+            "builder": build_linear,
+            "summary": "Logistic regression for the offline 2-D moons (a linear boundary, "
+            "3 params), SGD 0.1.",
+            **dataset_arguments("moons"),
+            "fit": {"epochs": 20, "batch_size": 32},
+            "kind": "logistic",
+        },
+    }
+)

@@ -16,8 +16,10 @@ from recipes.checks import (
     check_shape,
 )
 from recipes.compiling import BuiltModel
+from recipes.data import derived as _derived  # noqa: F401  (registers the derived sets)
 from recipes.heads import HIDDEN_ACTIVATIONS, default_loss_and_metrics, output_dense
-from recipes.registry import register_builder
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 
 @register_builder(
@@ -94,3 +96,19 @@ def build_multitask(
             "loss_weights": {head: float(loss_weights.get(head, 1.0)) for head in heads}
         },
     )
+
+
+register_recipes(
+    {
+        "digits_multitask": {
+            "builder": build_multitask,
+            "summary": "Shared 64-unit trunk for the offline 8x8 digits with two heads: the "
+            "digit (softmax) and its parity (sigmoid, loss weight 0.5).",
+            **dataset_arguments("digits_multitask", "input_shape"),
+            "fit": {"epochs": 20, "batch_size": 32},
+            "trunk": (64,),
+            "heads": {"digit": 10, "parity": 1},
+            "loss_weights": {"digit": 1.0, "parity": 0.5},
+        },
+    }
+)

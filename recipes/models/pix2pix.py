@@ -33,8 +33,10 @@ from recipes.checks import (
     check_non_negative,
     check_positive_int,
 )
+from recipes.data import derived as _derived  # noqa: F401  (registers the derived sets)
 from recipes.models.unet import build_unet
-from recipes.registry import register_builder
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -196,3 +198,17 @@ def build_pix2pix(
     )
     model = Pix2Pix(generator, discriminator, l1_weight=l1_weight, name=name)
     return built_gan(model, input_shape, discriminator_learning_rate)
+
+
+register_recipes(
+    {
+        "shapes_pix2pix": {
+            "builder": build_pix2pix,
+            "summary": "pix2pix from the offline 64x64 `shapes` images to their label maps "
+            "(3 one-hot channels): U-Net depth 3, 16 filters, PatchGAN 32-64-128.",
+            **dataset_arguments("shapes_label_maps", "input_shape"),
+            "fit": {"epochs": 20, "batch_size": 16},
+            "output_channels": 3,
+        },
+    }
+)

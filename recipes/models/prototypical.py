@@ -39,7 +39,8 @@ from recipes.checks import (
 )
 from recipes.heads import HIDDEN_ACTIVATIONS
 from recipes.nested_config import NestedConfig
-from recipes.registry import register_builder
+from recipes.presets import dataset_arguments
+from recipes.registry import register_builder, register_recipes
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -257,3 +258,18 @@ class EpisodeSampler(keras.utils.PyDataset):
             labels.append(np.repeat(np.arange(self.n_way), self.n_query)[order])
         inputs = {"support": np.stack(supports), "query": np.stack(queries)}
         return inputs, np.stack(labels).astype("int32")
+
+
+register_recipes(
+    {
+        "digits_prototypical": {
+            "builder": build_prototypical,
+            "summary": "Prototypical network (Dense 64-64 embedding) trained on episodes of "
+            "digits 0-6, tested 3-way 5-shot on digits 7-9 it never saw.",
+            **dataset_arguments("digits", "input_shape"),
+            "fit": {"epochs": 10, "batch_size": 8},
+            "trainer": "episodes",
+            "embedding_units": (64, 64),
+        },
+    }
+)

@@ -5,12 +5,15 @@ GRU/LSTM sentiment classifier.
 The models read int token ids, 0 being padding (``recipes.text.make_vectorizer``
 and ``recipes.text.vectorize`` turn strings into them), on every backend. With
 ``text_input=True`` they read raw strings through a ``TextVectorization`` layer
-inside the model (TensorFlow backend only; feed them a ``tf.data`` of strings,
-e.g. ``recipes.data.load("imdb_reviews")``); its vocabulary is learned from the
-training texts at the first ``fit`` unless ``adapt`` was called before.
+inside the model (TensorFlow backend only); they take texts as people hold them
+(a list of strings, a NumPy string or object array, a string tensor, or a
+``tf.data`` of strings such as ``recipes.data.load("imdb_reviews")``), and their
+vocabulary is learned from the training texts at the first ``fit`` unless
+``adapt`` was called before.
 """
 
 import keras
+import numpy as np
 
 from recipes.checks import (
     check_choice,
@@ -165,19 +168,87 @@ class TextClassifier(FunctionalModel):
 
     def adapt(self, texts):
         """Learns the vocabulary of the ``TextVectorization`` layer from
-        ``texts`` (strings, or a ``tf.data`` of strings or of ``(text, label)``)."""
+        ``texts`` (a list or array of strings, a string tensor, or a ``tf.data``
+        of strings or of ``(text, label)``)."""
         if not self.text_input:
             raise ValueError("`adapt` is for models built with text_input=True.")
+        texts = self._texts(texts, "texts")
         if hasattr(texts, "element_spec") and isinstance(texts.element_spec, tuple):
             texts = texts.map(lambda text, *_: text)
         self.vectorizer.adapt(texts)
 
     def fit(self, x=None, y=None, *args, **kwargs):
-        """``keras.Model.fit``; a string model whose vectorizer has no vocabulary
-        yet first adapts it on the training texts ``x``."""
-        if self.text_input and self.vectorizer.vocabulary_size() <= 2:
-            self.adapt(x)
+        """``keras.Model.fit``; a string model takes texts as people hold them
+        (``x`` and ``validation_data``'s texts) and, while its vectorizer has no
+        vocabulary yet, first adapts it on the training texts ``x``."""
+        if self.text_input:
+            x = self._texts(x)
+            validation = kwargs.get("validation_data")
+            if isinstance(validation, (tuple, list)) and validation:
+                texts = self._texts(validation[0], "validation_data[0]")
+                kwargs["validation_data"] = (texts, *validation[1:])
+            if not self._has_vocabulary():
+                self.adapt(x)
         return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.evaluate``; a string model takes texts as people hold
+        them and refuses to run before it has a vocabulary."""
+        return super().evaluate(self._ready_texts(x), y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        """``keras.Model.predict``; a string model takes texts as people hold
+        them and refuses to run before it has a vocabulary."""
+        return super().predict(self._ready_texts(x), *args, **kwargs)
+
+    def _has_vocabulary(self):
+        return self.vectorizer.vocabulary_size() > 2  # more than padding and [UNK]
+
+    def _ready_texts(self, x):
+        """``x`` for a string model that must already have learned its vocabulary."""
+        if not self.text_input:
+            return x
+        x = self._texts(x)
+        if not self._has_vocabulary():
+            raise ValueError(
+                f"Model {self.name!r} has not learned its vocabulary yet: call "
+                "`fit` (it learns the vocabulary from the training texts) or "
+                "`adapt(texts)` first."
+            )
+        return x
+
+    def _texts(self, x, name="x"):
+        """A batch of texts (a list or tuple of strings, a NumPy string or object
+        array, a string tensor) as the string tensor the vectorizer reads; other
+        inputs (a ``tf.data`` pipeline, a ``PyDataset``...) are returned as
+        they are."""
+        if keras.ops.is_tensor(x):
+            if keras.backend.standardize_dtype(x.dtype) != "string":
+                raise ValueError(
+                    f"`{name}` must hold strings (the model reads raw text). "
+                    f"Received: {name} of dtype {x.dtype.name}"
+                )
+            return x
+        if isinstance(x, (str, bytes)):
+            raise ValueError(
+                f"`{name}` must be a batch of texts (a list of strings), not one "
+                f"string. Received: {name}={x[:50]!r}"
+            )
+        if not isinstance(x, (list, tuple, np.ndarray)):
+            return x
+        texts = np.asarray(x, dtype=object if isinstance(x, (list, tuple)) else None)
+        if texts.dtype.kind not in "USO":
+            raise ValueError(
+                f"`{name}` must hold strings (the model reads raw text). "
+                f"Received: {name} of dtype {texts.dtype}"
+            )
+        for value in texts.flat if texts.dtype == object else ():
+            if not isinstance(value, (str, bytes)):
+                raise ValueError(
+                    f"`{name}` must hold strings (the model reads raw text). "
+                    f"Received: {name} holding {value!r} ({type(value).__name__})"
+                )
+        return keras.ops.convert_to_tensor(texts, dtype="string")
 
 
 @register_builder(**HEAD_DOCS)

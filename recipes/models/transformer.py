@@ -18,6 +18,7 @@ from recipes.checks import (
     check_transformer_arguments,
 )
 from recipes.compiling import BuiltModel
+from recipes.data import derived as _derived  # noqa: F401  (registers the derived sets)
 from recipes.data.offline import END, PAD, SEQUENCE_VOCAB_SIZE, START
 from recipes.heads import (
     HEAD_DOCS,
@@ -34,7 +35,9 @@ from recipes.layers.attention import (
     TransformerDecoderBlock,
 )
 from recipes.losses.sequence import MaskedTokenAccuracy, sequence_loss
+from recipes.presets import dataset_arguments
 from recipes.registry import register_builder, register_recipes
+from recipes.text import REVIEW_VOCAB_SIZE
 
 POSITIONAL = ("sinusoidal", "learned")
 ACTIVATIONS = TRANSFORMER_ACTIVATIONS
@@ -328,6 +331,18 @@ register_recipes(
             "num_heads": 4,
             "feed_forward_dim": 128,
             "num_layers": 2,
+        },
+        "reviews_transformer": {
+            "builder": build_transformer_classifier,
+            "summary": "Encoder-only transformer (1 block of width 32, 2 heads, mean pooling) "
+            "classifying the offline toy reviews' sentiment from word ids.",
+            **dataset_arguments("toy_review_ids"),
+            "fit": {"epochs": 10, "batch_size": 64},
+            "vocab_size": REVIEW_VOCAB_SIZE,
+            "embed_dim": 32,
+            "num_heads": 2,
+            "feed_forward_dim": 64,
+            "num_layers": 1,
         },
     }
 )

@@ -21,8 +21,10 @@ import keras
 import numpy as np
 
 from recipes.checks import check_choice, check_positive_int, check_token_ids, check_vocabulary
+from recipes.data import derived as _derived  # noqa: F401  (registers the derived sets)
 from recipes.functional import FunctionalModel
-from recipes.registry import register_builder
+from recipes.registry import register_builder, register_recipes
+from recipes.text import REVIEW_VOCAB_SIZE, REVIEW_VOCABULARY
 
 MODES = ("skipgram", "cbow")
 
@@ -299,3 +301,21 @@ def build_word2vec(
     >>> model.most_similar("cat", topn=3)
     """
     return Word2Vec.from_arguments(locals())
+
+
+register_recipes(
+    {
+        "reviews_word2vec": {
+            "builder": build_word2vec,
+            "summary": "Skip-gram word2vec (16-D, window 2, 4 negatives) of the offline toy "
+            "reviews' words; most_similar('great').",
+            "dataset": "toy_review_skipgrams",
+            "fit": {"epochs": 5, "batch_size": 256},
+            "vocab_size": REVIEW_VOCAB_SIZE,
+            "embedding_dim": 16,
+            "negative_samples": _derived.SKIPGRAM_NEGATIVES,
+            "window_size": _derived.SKIPGRAM_WINDOW,
+            "vocabulary": REVIEW_VOCABULARY,
+        },
+    }
+)

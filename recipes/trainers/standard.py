@@ -2,6 +2,12 @@
 on the dataset's training split with its validation split, evaluate once on the
 test split, save.
 
+With ``data_dir`` an image-classification preset trains on a user's class
+folders (``train/<class>/*``, ``test/<class>/*``; validation carved from train):
+the images are resized to the preset's input size, and its channels and number
+of classes follow the folder (one line says so). On TensorFlow the images come
+through ``tf.data``; on JAX and PyTorch as NumPy arrays decoded by Pillow.
+
 Example:
 
 >>> from recipes.trainers import get_trainer
@@ -11,15 +17,15 @@ Example:
 """
 
 import contextlib
-import os
-import time
 
 import keras
 
 from recipes.checks import check_positive_int
+from recipes.data import image_folder
 from recipes.precision import precision
 from recipes.registry import build, get_recipe
-from recipes.trainers import Trainer, TrainResult, register_trainer, write_metrics
+from recipes.trainers import Trainer, register_trainer
+from recipes.trainers.fitting import fit_test_save
 
 
 def train_standard(
@@ -53,7 +59,9 @@ def train_standard(
         options: none (this trainer takes no options).
         overrides: builder arguments, e.g. ``{"dropout": 0.2}``.
         dataset: default: the preset's dataset.
-        data_dir: unused (``Trainer.train`` refuses one).
+        data_dir: a folder (or ``.tar.gz``) of ``train/<class>/*`` and
+            ``test/<class>/*`` images to train an image-classification preset on,
+            instead of ``dataset`` (see ``fit_to_image_folder``); or ``None``.
         callbacks: more Keras callbacks.
         checkpoint_dir: folder for the checkpoints, or ``None``.
         output_dir: folder for the outputs, or ``None`` to write nothing.
@@ -73,69 +81,130 @@ def train_standard(
     """
     recipe = get_recipe(name)
     dataset = dataset or recipe.dataset
-    if dataset is None:
+    if dataset is None and data_dir is None:
         raise ValueError(f"Recipe {name!r} has no default dataset: pass dataset=...")
     epochs = check_positive_int("epochs", epochs or recipe.fit.get("epochs", 10))
-    batch_size = batch_size or recipe.fit.get("batch_size", 32)
+    batch_size = check_positive_int("batch_size", batch_size or recipe.fit.get("batch_size", 32))
     policy = precision(precision_policy) if precision_policy else contextlib.nullcontext()
     with policy:
         keras.utils.set_random_seed(seed)
-        train, validation, test = _splits(dataset, batch_size, seed)
+        if data_dir is None:
+            train, validation, test = _splits(dataset, batch_size, seed)
+        else:
+            folder, overrides = fit_to_image_folder(name, data_dir, overrides)
+            dataset = f"image folders at {folder.root}"
+            train, validation, test = _folder_splits(folder, overrides, batch_size, seed)
         model = build(name, **overrides)
-        callbacks, paths = _callbacks(callbacks, checkpoint_dir, output_dir)
-        start = time.perf_counter()
-        history = model.fit(
-            train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose
+        return fit_test_save(
+            name,
+            model,
+            train,
+            validation,
+            test,
+            {"dataset": dataset, "batch_size": batch_size},
+            callbacks=callbacks,
+            checkpoint_dir=checkpoint_dir,
+            output_dir=output_dir,
+            epochs=epochs,
+            verbose=verbose,
         )
-        train_seconds = time.perf_counter() - start
-        test_metrics = model.evaluate(test, return_dict=True, verbose=0)
-        if output_dir:
-            paths["model"] = os.path.join(output_dir, "model.keras")
-            model.save(paths["model"])
-            paths["metrics"] = write_metrics(
-                output_dir,
-                {
-                    "recipe": name,
-                    "dataset": dataset,
-                    "epochs": epochs,
-                    "batch_size": batch_size,
-                    "train_seconds": train_seconds,
-                    "test": test_metrics,
-                },
-            )
-    return TrainResult(model, history.history, test_metrics, train_seconds, paths)
+
+
+def fit_to_image_folder(name, data_dir, overrides):
+    """Fits image-classification preset ``name`` to the class folders at
+    ``data_dir``: its input keeps the preset's height and width (the images are
+    resized to them) and takes the folder's channels (1 grey, 3 colour);
+    ``num_classes`` becomes the folder's class count unless ``overrides`` give
+    one. Prints one line saying so.
+
+    Args:
+        name: a preset whose builder takes ``input_shape`` ``(height, width,
+            channels)`` and ``num_classes``.
+        data_dir: the tree (or its ``.tar.gz``).
+        overrides: the builder arguments given.
+
+    Returns:
+        ``(ImageFolder, overrides with input_shape and num_classes)``.
+
+    Raises:
+        ValueError: ``name`` is not an image-classification preset, or an explicit
+            ``num_classes`` is smaller than the folder's class count.
+
+    Example:
+
+    >>> folder, overrides = fit_to_image_folder("cifar10_lenet", "my_images", {})
+    cifar10_lenet: 3 classes (cat, dog, fox), grey images, at my_images; ...
+    """
+    from recipes.training import check_label_range
+
+    arguments = {**get_recipe(name).kwargs, **overrides}
+    shape = arguments.get("input_shape")
+    if shape is None or len(shape) != 3 or "num_classes" not in arguments:
+        raise ValueError(
+            f"`data_dir` (images in class folders) trains image-classification presets, "
+            f"whose builder takes input_shape (height, width, channels) and num_classes; "
+            f"{name} takes input_shape={shape}. Received: data_dir={data_dir!r}"
+        )
+    folder = image_folder.inspect_image_folder(data_dir)
+    input_shape = (*tuple(shape)[:2], folder.channels)
+    num_classes = overrides.get("num_classes", len(folder.classes))
+    check_label_range(name, num_classes, (0, len(folder.classes) - 1), folder.root)
+    print(
+        f"{name}: {folder.describe()}; resized to {input_shape[0]}x{input_shape[1]}, "
+        f"so input_shape={input_shape} and num_classes={num_classes}."
+    )
+    return folder, {**overrides, "input_shape": input_shape, "num_classes": num_classes}
 
 
 def _splits(dataset, batch_size, seed):
-    """The training (shuffled with ``seed``), validation and test pipelines."""
+    """The training (shuffled with ``seed``), validation and test pipelines, as
+    ``fit``'s, its ``validation_data`` and ``evaluate``'s arguments."""
     from recipes import data
 
     splits = data.standard_splits(dataset)
     return (
-        data.load(dataset, splits["train"], batch_size=batch_size, seed=seed),
+        # The pipeline shuffles already (fit's default shuffle=True warns).
+        {
+            "x": data.load(dataset, splits["train"], batch_size=batch_size, seed=seed),
+            "shuffle": False,
+        },
         data.load(dataset, splits["validation"], batch_size=batch_size),
-        data.load(dataset, splits["test"], batch_size=batch_size),
+        {"x": data.load(dataset, splits["test"], batch_size=batch_size)},
     )
 
 
-def _callbacks(callbacks, checkpoint_dir, output_dir):
-    """The user's callbacks plus the checkpoints (``checkpoint_dir``) and the
-    curves (``output_dir``), and the paths they write."""
-    callbacks, paths = list(callbacks), {}
-    if checkpoint_dir:
-        paths["checkpoint"] = os.path.join(checkpoint_dir, "latest.keras")
-        callbacks += [
-            keras.callbacks.BackupAndRestore(os.path.join(checkpoint_dir, "backup")),
-            keras.callbacks.ModelCheckpoint(paths["checkpoint"]),
-        ]
-    if output_dir:
-        from callbacks import TrainingCurves
+def _folder_splits(folder, overrides, batch_size, seed):
+    """An image folder's splits as ``_splits`` gives them: ``tf.data`` pipelines on
+    TensorFlow, NumPy arrays decoded by Pillow on the other backends."""
+    from recipes import data
 
-        os.makedirs(output_dir, exist_ok=True)
-        curves = TrainingCurves(output_dir)
-        callbacks.append(curves)
-        paths.update(curves_png=curves.png_path, curves_csv=curves.csv_path)
-    return callbacks, paths
+    size = tuple(overrides["input_shape"][:2])
+    if keras.backend.backend() == "tensorflow":
+
+        def load(split, **options):
+            return data.load(
+                "image_folder",
+                split,
+                batch_size=batch_size,
+                data_dir=folder.root,
+                image_size=size,
+                **options,
+            )
+
+        return (
+            {"x": load("train", seed=seed), "shuffle": False},
+            load("validation"),
+            {"x": load("test")},
+        )
+    train, validation, test = (
+        image_folder.image_folder_arrays(folder.root, split, folder.classes, size, folder.channels)
+        for split in ("train", "validation", "test")
+    )
+    return (
+        {"x": train[0], "y": train[1], "batch_size": batch_size, "shuffle": True},
+        validation,
+        {"x": test[0], "y": test[1], "batch_size": batch_size},
+    )
 
 
 STANDARD = register_trainer(
@@ -143,5 +212,8 @@ STANDARD = register_trainer(
         "standard",
         train_standard,
         "build, fit on the training split with validation, test once, save",
+        data_dir="image-classification presets: a folder (or .tar.gz) of train/<class>/* "
+        "and test/<class>/* images, resized to the preset's input; channels and classes "
+        "follow the folder",
     )
 )

@@ -1,0 +1,91 @@
+"""A quiet start for the command lines: TensorFlow's C++ start-up lines are hidden.
+
+Why: loading TensorFlow writes, from C++, straight to the process's standard
+error: absl's ``WARNING: All log messages before absl::InitializeLog() ...``,
+``oneDNN custom operations are on ...``, ``Could not find cuda drivers ...``,
+``This TensorFlow binary is optimized ...``; looking for a GPU then writes
+``failed call to cuInit: ... UNKNOWN ERROR (303)`` on a machine without one. The
+first thing a newcomer read was an error that is not one. ``TF_CPP_MIN_LOG_LEVEL``
+does not hide the oneDNN and CUDA lines (they are written while the libraries
+load), and they do not go through Python's ``sys.stderr``; so ``quiet_start``
+points file descriptor 2 at ``/dev/null`` only while TensorFlow and Keras are
+imported and the devices are listed, then puts it back.
+
+Nothing is turned off: oneDNN stays on (the numbers do not change), the devices
+found are the same (``recipes.info()`` reports them), and the warnings and errors
+of the run itself print as before. ``TF_CPP_MIN_LOG_LEVEL`` defaults to 2 (as in
+the Makefile), so TensorFlow's and XLA's info lines stay out of the training
+output; a value you set is kept.
+
+It acts only in the package's command lines (``python -m recipes``, ``python -m
+tuning``, ``python -m benchmarks``, which the ``make`` targets run): ``recipes/__init__.py`` and
+``tuning/__init__.py`` import this module first, and importing it runs
+``quiet_start()``. ``import recipes`` in a program or a notebook is unchanged.
+``RECIPES_VERBOSE_STARTUP=1`` shows the lines (for a bug report).
+
+Example:
+
+    RECIPES_VERBOSE_STARTUP=1 python -m recipes info
+"""
+
+import contextlib
+import importlib.util
+import os
+import sys
+
+COMMAND_LINES = ("recipes", "tuning", "benchmarks")
+VERBOSE_VARIABLE = "RECIPES_VERBOSE_STARTUP"
+
+
+def is_command_line(argv=None):
+    """Whether ``argv`` (default: this process's) runs one of ``COMMAND_LINES``
+    with ``python -m``.
+
+    Example:
+
+    >>> is_command_line(["python", "-m", "recipes", "info"])
+    True
+    """
+    argv = list(getattr(sys, "orig_argv", sys.argv) if argv is None else argv)
+    if "-m" not in argv[:-1]:
+        return False
+    return argv[argv.index("-m") + 1].partition(".")[0] in COMMAND_LINES
+
+
+@contextlib.contextmanager
+def standard_error_silenced():
+    """Points file descriptor 2 at ``/dev/null`` inside the block (C++ writes
+    included), and back afterwards."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def quiet_start():
+    """Imports TensorFlow (when installed) and Keras and lists TensorFlow's
+    devices with standard error silenced, in a command line of the package
+    unless ``RECIPES_VERBOSE_STARTUP`` is set.
+
+    Returns:
+        ``True`` when the start was quiet, ``False`` when nothing was done.
+    """
+    if os.environ.get(VERBOSE_VARIABLE, "") not in ("", "0") or not is_command_line():
+        return False
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with standard_error_silenced():
+        if importlib.util.find_spec("tensorflow") is not None:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # where "failed call to cuInit" is written
+        import keras  # noqa: F401  (its backend's libraries load here too)
+    return True
+
+
+quiet_start()

@@ -1,0 +1,135 @@
+"""The episodes trainer of the prototypical networks (Snell et al. 2017): N-way
+K-shot episodes drawn afresh every step (``EpisodeSampler``) from the training
+classes of an offline set, validated and tested on episodes of classes it never
+saw in training.
+
+Example:
+
+>>> from recipes.training import train_recipe
+>>> result = train_recipe("digits_prototypical", n_way=3, output_dir="runs/protonet")
+>>> result.test_metrics["accuracy"]   # 3-way 5-shot, on digits 7, 8 and 9
+0.9...
+"""
+
+import contextlib
+
+import keras
+import numpy as np
+
+from recipes.checks import check_positive_int
+from recipes.models.prototypical import EpisodeSampler
+from recipes.precision import precision
+from recipes.registry import build, get_recipe
+from recipes.trainers import Trainer, register_trainer
+from recipes.trainers.fitting import fit_test_save, offline_arrays
+
+
+def train_episodes(
+    name,
+    *,
+    options,
+    overrides,
+    dataset,
+    data_dir,
+    callbacks,
+    checkpoint_dir,
+    output_dir,
+    epochs,
+    batch_size,
+    seed,
+    verbose,
+    precision_policy,
+):
+    """Trains preset ``name`` on episodes of its dataset's training classes and
+    tests it on episodes of the ``held_out`` classes (the highest labels),
+    drawn from the validation and test splits.
+
+    Args:
+        name: a preset whose builder is ``build_prototypical``.
+        options: ``n_way``, ``k_shot``, ``n_query`` (the episodes), ``steps``
+            (batches of episodes per epoch) and ``held_out`` (classes kept for
+            validation and test).
+        overrides: builder arguments.
+        dataset: an offline set; default: the preset's.
+        data_dir: unused (``Trainer.train`` refuses one).
+        callbacks: more Keras callbacks.
+        checkpoint_dir: folder for the checkpoints, or ``None``.
+        output_dir: folder for the outputs, or ``None`` to write nothing.
+        epochs: default: the preset's (else 10).
+        batch_size: episodes per batch; default: the preset's (else 8).
+        seed: seeds Keras, NumPy, Python and the episode draws.
+        verbose: ``fit``'s verbosity.
+        precision_policy: a dtype policy, or ``None`` for the current one.
+
+    Returns:
+        A ``TrainResult``; its test ``accuracy`` is the query accuracy on unseen
+        classes.
+    """
+    recipe = get_recipe(name)
+    dataset = dataset or recipe.dataset
+    epochs = check_positive_int("epochs", epochs or recipe.fit.get("epochs", 10))
+    batch_size = check_positive_int("batch_size", batch_size or recipe.fit.get("batch_size", 8))
+    held_out = check_positive_int("held_out", options["held_out"])
+    policy = precision(precision_policy) if precision_policy else contextlib.nullcontext()
+    with policy:
+        keras.utils.set_random_seed(seed)
+        splits = offline_arrays(name, dataset)
+        classes = np.unique(splits["train"][1])
+        if held_out >= len(classes):
+            raise ValueError(
+                f"`held_out` must leave training classes: {dataset!r} has {len(classes)}. "
+                f"Received: held_out={held_out}"
+            )
+        episode = {key: options[key] for key in ("n_way", "k_shot", "n_query")}
+
+        def sampler(split, chosen, steps, offset):
+            x, y = splits[split]
+            return EpisodeSampler(
+                x,
+                y,
+                **episode,
+                classes=chosen,
+                batch_size=batch_size,
+                steps=steps,
+                seed=seed + offset,
+            )
+
+        steps = check_positive_int("steps", options["steps"])
+        train = sampler("train", classes[:-held_out], steps, 0)
+        validation = sampler("validation", classes[-held_out:], max(steps // 4, 1), 1)
+        test = sampler("test", classes[-held_out:], steps, 2)
+        model = build(name, **overrides)
+        return fit_test_save(
+            name,
+            model,
+            {"x": train},
+            validation,
+            {"x": test},
+            {
+                "dataset": dataset,
+                "batch_size": batch_size,
+                **episode,
+                "test_classes": classes[-held_out:].tolist(),
+            },
+            callbacks=callbacks,
+            checkpoint_dir=checkpoint_dir,
+            output_dir=output_dir,
+            epochs=epochs,
+            verbose=verbose,
+        )
+
+
+EPISODES = register_trainer(
+    Trainer(
+        "episodes",
+        train_episodes,
+        "N-way K-shot episodes of the training classes; tested on unseen classes",
+        options={
+            "n_way": (int, 3, "classes per episode"),
+            "k_shot": (int, 5, "support samples per class"),
+            "n_query": (int, 5, "query samples per class"),
+            "steps": (int, 40, "batches of episodes per epoch"),
+            "held_out": (int, 3, "classes (the highest labels) kept for validation and test"),
+        },
+    )
+)
