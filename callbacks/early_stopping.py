@@ -92,6 +92,10 @@ class EarlyStopping(keras.callbacks.EarlyStopping):
         restore_best_weights=True,
         start_from_epoch=0,
     ):
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(
+                f"`patience` must be an integer >= 0. Received: patience={patience!r}"
+            )
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"`mode` must be 'auto', 'min' or 'max'. Received: mode={mode!r}")
         super().__init__(

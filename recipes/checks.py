@@ -753,6 +753,27 @@ def check_same_length(first, second, names=("x", "y")):
         )
 
 
+def check_finite(name, values):
+    """Raises ``ValueError`` if a floating-point NumPy array holds NaN or infinite
+    values (anything else passes); returns ``values``.
+
+    Example:
+
+    >>> check_finite("x", np.array([1.0, np.nan]))
+    Traceback (most recent call last):
+    ValueError: `x` must hold finite numbers: 1 NaN or infinite value(s)...
+    """
+    if isinstance(values, np.ndarray) and np.issubdtype(values.dtype, np.floating):
+        bad = np.argwhere(~np.isfinite(values))
+        if len(bad):
+            raise ValueError(
+                f"`{name}` must hold finite numbers: {len(bad)} NaN or infinite value(s), "
+                f"the first at index {tuple(map(int, bad[0]))}. "
+                f"Received: {name} of shape {values.shape}"
+            )
+    return values
+
+
 def check_same_sample_shape(first, second, names=("x", "y")):
     """Raises ``ValueError`` unless two batches of samples have the same shape
     past their first axis; ``names`` names them in the message.

@@ -14,6 +14,7 @@ the throughput of one step per call for a small MLP on TensorFlow, 1.5-2x on JAX
 import dataclasses
 import functools
 import inspect
+import numbers
 import os
 import textwrap
 from collections.abc import Callable
@@ -116,6 +117,14 @@ def get_optimizer(optimizer="adam", learning_rate=None):
                 f"learning_rate={learning_rate!r}"
             )
         return optimizer
+    # 0 is allowed: it freezes what the optimizer trains (a GAN's one network, say).
+    if isinstance(learning_rate, (str, bool)) or (
+        isinstance(learning_rate, numbers.Real) and not learning_rate >= 0
+    ):
+        raise ValueError(
+            "`learning_rate` must be a number >= 0 or a LearningRateSchedule. "
+            f"Received: learning_rate={learning_rate!r}"
+        )
     if isinstance(optimizer, str):
         optimizer = {"class_name": optimizer, "config": {}}
     config = dict(optimizer.get("config", {}))

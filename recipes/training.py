@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from recipes import data
+from recipes.checks import check_positive_int
 from recipes.registry import build, get_recipe
 from recipes.trainers import TrainResult, get_trainer
 
@@ -72,9 +73,13 @@ def train_recipe(
         A ``TrainResult``.
 
     Raises:
-        ValueError, TypeError, DatasetNotAvailableError: what ``check_training``
-            finds, before any training.
+        ValueError, TypeError, DatasetNotAvailableError: ``epochs`` or
+            ``batch_size`` below 1, or what ``check_training`` finds, before any
+            training.
     """
+    for key, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if value is not None:
+            check_positive_int(key, value)
     check_training(name, dataset, data_dir, build_model=False, **overrides)
     trainer = get_trainer(get_recipe(name).trainer)
     options = {key: overrides.pop(key) for key in list(overrides) if key in trainer.options}
@@ -115,7 +120,8 @@ def check_training(name, dataset=None, data_dir=None, build_model=True, **overri
 
     Raises:
         ValueError: an unknown preset, a bad argument, a ``data_dir`` the trainer
-            does not read, labels outside the class range, a file that is not an
+            does not read, samples of another shape than the preset's
+            ``input_shape``, labels outside the class range, a file that is not an
             image.
         TypeError: an argument the builder does not take.
         DatasetNotAvailableError: the dataset (or image folder) is not there.
@@ -172,15 +178,32 @@ def check_label_range(name, num_classes, labels, dataset):
         )
 
 
+def _check_sample_shape(name, samples, input_shape, dataset):
+    """Raises ``ValueError`` unless the samples of an array dataset have the
+    preset's ``input_shape`` (when both are known)."""
+    if (
+        isinstance(samples, np.ndarray)
+        and isinstance(input_shape, (tuple, list))
+        and samples.shape[1:] != tuple(input_shape)
+    ):
+        raise ValueError(
+            f"The samples of {dataset!r} have shape {samples.shape[1:]}, but {name} takes "
+            f"`input_shape`={tuple(input_shape)}: choose a dataset of that shape, or another "
+            f"preset. Received: dataset={dataset!r}"
+        )
+
+
 def _check_dataset(name, dataset, arguments):
     """The dataset loads (an offline set's training split; one example of
-    another's), and its labels fit the builder's ``num_classes``."""
+    another's), an array set's samples have the preset's ``input_shape``, and
+    its labels fit the builder's ``num_classes``."""
     spec = data.get_spec(dataset)
     split = data.standard_splits(dataset).get("train")
     if split is None:
         return
     if spec.offline:
-        _, labels = data.arrays(dataset, split)
+        samples, labels = data.arrays(dataset, split)
+        _check_sample_shape(name, samples, arguments.get("input_shape"), dataset)
     else:
         next(iter(data.load(dataset, split, batch_size=1, shuffle=False, cache=False)))
         labels = np.arange(spec.num_classes)

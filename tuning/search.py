@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import time
+import zipfile
 from dataclasses import dataclass, field
 
 import keras
@@ -26,6 +27,7 @@ from tuning.tasks import Task, get_task
 TUNERS = ("random", "bayesian", "hyperband", "grid")
 HYPERBAND_FACTOR = 3
 MOCK_DATA_ENV = "RECIPES_TUNING_MOCK_DATA"
+RUN_FILE = "run.json"  # which search a run folder holds
 
 
 class _Progress:
@@ -384,7 +386,9 @@ def tune(
     """Searches a task's space, then retrains the best model and tests it once.
 
     The run folder is ``directory/<task>_<tuner>``; it holds KerasTuner's project
-    (``search/``, one folder per trial) and, at the end, ``leaderboard.csv``,
+    (``search/``, one folder per trial), ``run.json`` (which task, tuner and
+    data it holds: a folder of another search is refused, see ``claim_run_dir``)
+    and, at the end, ``leaderboard.csv``,
     ``best_hyperparameters.json``, ``objective.png``, ``best_model.keras`` and
     ``test_score.json``. Running the same call again resumes: finished trials
     are not run again, and more ``max_trials`` adds trials. On JAX, compiled
@@ -421,7 +425,8 @@ def tune(
 
     Raises:
         DatasetNotAvailableError: the dataset is not there (before any trial).
-        ValueError: a bad argument, or a space that does not build.
+        ValueError: a bad argument, a space that does not build, or a run folder
+            that holds another search.
     """
     task = task if isinstance(task, Task) else get_task(task)
     max_trials = task.max_trials if max_trials is None else max_trials
@@ -434,7 +439,7 @@ def tune(
         task_data = TaskData(task, seed, data_dir)
         hypermodel = task.hypermodel(**task_data.space_overrides())
         check_search(task_data, hypermodel)  # before anything is written
-        os.makedirs(run_dir, exist_ok=True)
+        claim_run_dir(run_dir, _run_identity(task, tuner, task_data))
         strategy = distribute.local_strategy()
         if xla is not None:
             hypermodel.xla = xla
@@ -489,6 +494,56 @@ def tune(
     return TuneResult(task, rows, best.hyperparameters, test_metrics, model, paths, run_dir)
 
 
+def claim_run_dir(run_dir, identity):
+    """Makes ``run_dir`` the folder of the search ``identity`` (a dict: task,
+    tuner, data), recorded in ``run_dir/run.json``; raises ``ValueError`` if it
+    holds another search (another task, tuner or data), so that two searches are
+    never mixed in one KerasTuner project.
+
+    Example:
+
+    >>> claim_run_dir("runs/tune/digits_random", {"task": "digits", "tuner": "random"})
+    """
+    path = os.path.join(run_dir, RUN_FILE)
+    previous = _read_json(path)
+    if previous and previous != identity:
+        raise ValueError(
+            f"The run folder {run_dir} holds another search ({path}: {previous}), not this "
+            f"one ({identity}): pass another `directory` (--directory) or delete that "
+            f"folder. Received: directory={os.path.dirname(run_dir)!r}"
+        )
+    os.makedirs(run_dir, exist_ok=True)
+    with open(path, "w") as handle:
+        json.dump(identity, handle, indent=2)
+
+
+def _run_identity(task, tuner, task_data):
+    data_dir = task_data.load_options.get("data_dir")
+    return {
+        "task": task.name,
+        "tuner": tuner,
+        "dataset": task_data.dataset,
+        "data_dir": None if data_dir is None else os.path.abspath(data_dir),
+    }
+
+
+def load_saved_model(path):
+    """Loads a ``.keras`` file, raising ``ValueError`` naming it when it cannot be
+    read (a truncated or foreign file).
+
+    Example:
+
+    >>> model = load_saved_model("runs/tune/digits_random/best_model.keras")
+    """
+    try:
+        return keras.saving.load_model(path)
+    except (ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(
+            f"{path} is not a readable .keras model file (truncated, or not one): delete "
+            f"it to train it again. Received: path={path!r} ({error})"
+        ) from error
+
+
 def _print_resume(search, print_fn):
     done = [t for t in search.oracle.trials.values() if t.status != "RUNNING"]
     if done:
@@ -541,7 +596,7 @@ def _retrain_best(task, search, best, task_data, epochs, run_dir, strategy, verb
             f"\nBest trial {best.trial_id} was already retrained and tested: "
             f"reusing {paths['model']}."
         )
-        return keras.saving.load_model(paths["model"]), previous["test"], paths
+        return load_saved_model(paths["model"]), previous["test"], paths
     print_fn(
         f"\nRetraining trial {best.trial_id}'s model on train+validation for "
         f"{epochs} epochs, then testing it once."
@@ -560,7 +615,7 @@ def _retrain_best(task, search, best, task_data, epochs, run_dir, strategy, verb
         # Every test example counts, and the last batch need not split across
         # the devices: score the saved model on one device.
         keras.distribution.set_distribution(None)
-        model = keras.saving.load_model(paths["model"])
+        model = load_saved_model(paths["model"])
     batch_size = hp.values.get("batch_size", 32)
     test_metrics = {
         k: float(v)

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from recipes.checks import check_positive_int
+from recipes.checks import check_finite, check_positive_int, check_same_length
 from recipes.data import offline, tfds_sets
 from recipes.data.offline import (
     END,
@@ -285,15 +285,25 @@ def to_dataset(x, y, batch_size=32, shuffle=False, seed=0, cache=True, repeat=Fa
 
     Args:
         x: inputs, an array or a dict of arrays.
-        y: targets.
+        y: targets, an array or a dict of arrays, as long as ``x``.
         batch_size: examples per batch.
         shuffle: reshuffle every epoch (with a buffer holding the whole set).
         seed: shuffle seed.
         cache: cache the examples in memory.
         repeat: repeat forever (for ``steps_per_epoch``-style training).
+
+    Raises:
+        ValueError: ``batch_size`` below 1, arrays of different lengths, or NaN
+            or infinite values in a floating-point array (named).
     """
     check_positive_int("batch_size", batch_size)
-    return _finish(_slices(x, y), batch_size, shuffle, seed, cache, repeat, len(y))
+    named = [
+        *(x.items() if isinstance(x, dict) else [("x", x)]),
+        *(y.items() if isinstance(y, dict) else [("y", y)]),
+    ]
+    for key, values in named:
+        check_same_length(named[0][1], check_finite(key, values), (named[0][0], key))
+    return _finish(_slices(x, y), batch_size, shuffle, seed, cache, repeat, len(named[0][1]))
 
 
 def array_batches(x, y, batch_size, seed=0, alternate_flips=False):

@@ -216,6 +216,13 @@ class KerasClassifier(ClassifierMixin, _SupervisedMixin, KerasEstimator):
         requested = {**preset, **self._route("model")}.get("num_classes")
         if len(self.classes_) == 2 and requested == 1:
             return 1
+        fixed = self._route("model").get("num_classes")
+        if fixed is not None and fixed != len(self.classes_):
+            raise ValueError(
+                f"`y` holds {len(self.classes_)} classes, but `model__num_classes` fixes the "
+                f"output at {fixed}: drop it (the classifier sets it from `y`) or make it "
+                f"{len(self.classes_)}. Received: model__num_classes={fixed!r}"
+            )
         return len(self.classes_)
 
     def _injected_kwargs(self, n_features, target_width):
