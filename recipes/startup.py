@@ -8,8 +8,9 @@ error: absl's ``WARNING: All log messages before absl::InitializeLog() ...``,
 first thing a newcomer read was an error that is not one. ``TF_CPP_MIN_LOG_LEVEL``
 does not hide the oneDNN and CUDA lines (they are written while the libraries
 load), and they do not go through Python's ``sys.stderr``; so ``quiet_start``
-points file descriptor 2 at ``/dev/null`` only while TensorFlow and Keras are
-imported and the devices are listed, then puts it back.
+points file descriptor 2 at ``/dev/null`` only while Keras (and its backend) is
+imported and its devices are listed (``recipes.environment.devices``), then puts
+it back. The module imports no backend by name.
 
 Nothing is turned off: oneDNN stays on (the numbers do not change), the devices
 found are the same (``recipes.info()`` reports them), and the warnings and errors
@@ -29,7 +30,6 @@ Example:
 """
 
 import contextlib
-import importlib.util
 import os
 import sys
 
@@ -69,9 +69,9 @@ def standard_error_silenced():
 
 
 def quiet_start():
-    """Imports TensorFlow (when installed) and Keras and lists TensorFlow's
-    devices with standard error silenced, in a command line of the package
-    unless ``RECIPES_VERBOSE_STARTUP`` is set.
+    """Imports Keras (and with it its backend's libraries: TensorFlow by default)
+    and lists its devices, with standard error silenced, in a command line of the
+    package unless ``RECIPES_VERBOSE_STARTUP`` is set.
 
     Returns:
         ``True`` when the start was quiet, ``False`` when nothing was done.
@@ -80,12 +80,9 @@ def quiet_start():
         return False
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with standard_error_silenced():
-        if importlib.util.find_spec("tensorflow") is not None:
-            import tensorflow as tf
+        from recipes.environment import devices
 
-            tf.config.list_physical_devices()  # where "failed call to cuInit" is written
-        import keras  # noqa: F401  (its backend's libraries load here too)
+        devices()  # where a backend looks for GPUs ("failed call to cuInit")
     return True
-
 
 quiet_start()
