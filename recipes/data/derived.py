@@ -21,7 +21,7 @@ True
 
 import numpy as np
 
-from recipes.data import DatasetSpec, load_arrays, offline, register_dataset
+from recipes.data import _offline, offline  # the package's own registration
 from recipes.text import REVIEW_LENGTH, REVIEW_VOCAB_SIZE, encode_reviews, toy_reviews
 
 # The target domain of ``moons_domains``: the moons turned by this angle.
@@ -145,12 +145,7 @@ def review_skipgrams(split="train", num_examples=None):
     )
 
 
-def _register(name, task, input_shape, num_classes, summary, arrays):
-    spec = DatasetSpec(name, task, input_shape, num_classes, summary, load_arrays, arrays=arrays)
-    return register_dataset(spec)
-
-
-_register(
+_offline(
     "digits_reconstruction",
     "reconstruction",
     (8, 8, 1),
@@ -158,7 +153,7 @@ _register(
     "the offline 8x8 digits as their own targets (autoencoders)",
     digits_reconstruction,
 )
-_register(
+_offline(
     "digits_multitask",
     "multitask",
     (8, 8, 1),
@@ -166,7 +161,7 @@ _register(
     "the offline 8x8 digits with two targets: the digit and its parity",
     digits_multitask,
 )
-_register(
+_offline(
     "moons_domains",
     "domain_adaptation",
     (2,),
@@ -174,7 +169,7 @@ _register(
     f"labelled moons and unlabelled moons turned by {DOMAIN_ANGLE:g} degrees (DANN)",
     moons_domains,
 )
-_register(
+_offline(
     "shapes_label_maps",
     "image_translation",
     (64, 64, 3),
@@ -182,7 +177,7 @@ _register(
     "the offline shapes and their one-hot label maps (image-to-image)",
     shapes_label_maps,
 )
-_register(
+_offline(
     "toy_review_ids",
     "text_classification",
     (REVIEW_LENGTH,),
@@ -190,7 +185,7 @@ _register(
     "the toy reviews (contrast grammar) as word ids, positive/negative",
     review_ids,
 )
-_register(
+_offline(
     "toy_review_next_ids",
     "language_modeling",
     (REVIEW_LENGTH - 1,),
@@ -198,7 +193,7 @@ _register(
     "the toy reviews as word ids, each predicting the next",
     review_next_ids,
 )
-_register(
+_offline(
     "toy_review_skipgrams",
     "word2vec",
     None,
