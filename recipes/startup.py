@@ -85,4 +85,5 @@ def quiet_start():
         devices()  # where a backend looks for GPUs ("failed call to cuInit")
     return True
 
+
 quiet_start()
