@@ -38,11 +38,12 @@ def laps():
     the trainer's calls (its arguments, and ``events`` as they were)."""
     calls, events = [], []
 
-    def run(name, *, options, overrides, **hooks):
+    def run(request):
         events.append("run")
-        calls.append(dict(name=name, options=options, overrides=overrides, **hooks))
-        model = recipes.build(name, compile=False, **overrides)
-        return LapsResult(model, {}, {"accuracy": 0.5}, 0.25, {}, laps=options["laps"])
+        calls.append(dict(vars(request)))
+        model = recipes.build(request.name, compile=False, **request.overrides)
+        laps = request.options["laps"]
+        return LapsResult(model, {}, {"accuracy": 0.5}, 0.25, {}, laps=laps)
 
     options = {
         "laps": (int, 3, "laps to run"),

@@ -17,9 +17,9 @@ the package imports them all: a new trainer is a new module here, nothing else.
 Example:
 
 >>> from recipes.trainers import Trainer, TrainResult, register_trainer
->>> def run_laps(name, *, options, overrides, **hooks):
-...     model = recipes.build(name, **overrides)
-...     ...  # trains options["laps"] times
+>>> def run_laps(request):
+...     model = recipes.build(request.name, **request.overrides)
+...     ...  # trains request.options["laps"] times
 ...     return TrainResult(model, history, test_metrics, seconds, paths)
 >>> register_trainer(Trainer("laps", run_laps, "trains in laps",
 ...                          options={"laps": (int, 3, "laps to run")}))
@@ -32,12 +32,14 @@ import importlib
 import json
 import os
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import keras
 
-from recipes.registry import Registry
+from recipes.checks import check_positive_int
+from recipes.precision import precision
+from recipes.registry import Registry, get_recipe
 
 DEFAULT_TRAINER = "standard"
 TRAINERS = Registry("trainer", "recipes.trainers.list_trainers()")
@@ -94,6 +96,91 @@ class TrainResult:
         return []
 
 
+@dataclasses.dataclass(frozen=True)
+class TrainRequest:
+    """What a trainer is asked to do: ``Trainer.run`` gets one.
+
+    Attributes:
+        name: a preset from ``recipes.list_recipes()``.
+        options: the trainer's options, every one filled in.
+        overrides: builder arguments, e.g. ``{"dropout": 0.2}``.
+        dataset: a dataset name, or ``None`` for the preset's.
+        data_dir: a folder to read the data from instead (trainers whose
+            ``data_dir`` says what it holds), or ``None``.
+        callbacks: more Keras callbacks for ``fit``.
+        checkpoint_dir: a folder for checkpoints during training, or ``None``.
+        output_dir: a folder for the outputs (model, curves, metrics), or
+            ``None`` to write nothing.
+        epochs: ``None`` for the preset's.
+        batch_size: ``None`` for the preset's.
+        seed: seeds Keras, NumPy and Python for a repeatable run.
+        verbose: ``fit``'s verbosity.
+        precision_policy: one of ``recipes.precision.PRECISIONS``, or ``None``
+            for the trainer's default.
+
+    Example:
+
+    >>> request = TrainRequest("digits_mlp", epochs=5)
+    >>> request.settings(default_batch_size=32)
+    ('digits', 5, 64)
+    """
+
+    name: str
+    options: Mapping = dataclasses.field(default_factory=dict)
+    overrides: Mapping = dataclasses.field(default_factory=dict)
+    dataset: str | None = None
+    data_dir: str | None = None
+    callbacks: Sequence = ()
+    checkpoint_dir: str | None = None
+    output_dir: str | None = None
+    epochs: float | None = None
+    batch_size: int | None = None
+    seed: int = 0
+    verbose: int | str = 2
+    precision_policy: str | None = None
+
+    def __post_init__(self):
+        for key, kind in (("options", dict), ("overrides", dict), ("callbacks", list)):
+            object.__setattr__(self, key, kind(getattr(self, key) or ()))
+
+    @property
+    def recipe(self):
+        """The preset's ``Recipe``."""
+        return get_recipe(self.name)
+
+    def hooks(self):
+        """The request's fields but ``name``, ``options`` and ``overrides``, as
+        keyword arguments (for trainers that wrap a function taking them)."""
+        taken = ("name", "options", "overrides")
+        return {
+            field.name: getattr(self, field.name)
+            for field in dataclasses.fields(self)
+            if field.name not in taken
+        }
+
+    def settings(self, default_batch_size):
+        """The dataset, epochs and batch size to train with: those asked for,
+        else the preset's (else 10 epochs and ``default_batch_size``).
+
+        Returns:
+            ``(dataset, epochs, batch_size)``.
+
+        Raises:
+            ValueError: ``epochs`` or ``batch_size`` is not a positive integer.
+        """
+        fit = self.recipe.fit
+        epochs = check_positive_int("epochs", self.epochs or fit.get("epochs", 10))
+        batch_size = self.batch_size or fit.get("batch_size", default_batch_size)
+        batch_size = check_positive_int("batch_size", batch_size)
+        return self.dataset or self.recipe.dataset, epochs, batch_size
+
+    def policy(self):
+        """The context to build and train in: ``precision_policy``'s, or a no-op."""
+        if self.precision_policy:
+            return precision(self.precision_policy)
+        return contextlib.nullcontext()
+
+
 class TrainerOption(NamedTuple):
     """An option a trainer takes: ``python -m recipes train`` makes it a flag
     (``runs`` -> ``--runs``).
@@ -117,12 +204,9 @@ class Trainer:
 
     Attributes:
         name: the name presets give as ``trainer=...``.
-        run: ``run(name, *, options, overrides, dataset, data_dir, callbacks,
-            checkpoint_dir, output_dir, epochs, batch_size, seed, verbose,
-            precision_policy)`` returning a ``TrainResult``: it trains preset
-            ``name`` with every option filled in (``options``) and the builder
-            arguments ``overrides`` (see ``Trainer.train`` for the others); the
-            distribution scope is already entered.
+        run: ``run(request)`` returning a ``TrainResult``: it trains as the
+            ``TrainRequest`` says (every option filled in); the distribution
+            scope is already entered.
         summary: one line saying how it trains.
         options: option name to ``TrainerOption`` (or a ``(type, default, help)``
             tuple, converted).
@@ -154,47 +238,20 @@ class Trainer:
             )
         object.__setattr__(self, "options", options)
 
-    def train(
-        self,
-        name,
-        *,
-        options=None,
-        overrides=None,
-        dataset=None,
-        data_dir=None,
-        callbacks=(),
-        distribution=None,
-        checkpoint_dir=None,
-        output_dir=None,
-        epochs=None,
-        batch_size=None,
-        seed=0,
-        verbose=2,
-        precision_policy=None,
-    ):
+    def train(self, name, *, options=None, distribution=None, **hooks):
         """Trains preset ``name`` this trainer's way.
 
         Args:
             name: a preset from ``recipes.list_recipes()``.
             options: this trainer's options (see ``options``); those not given
                 take their defaults.
-            overrides: builder arguments, e.g. ``{"dropout": 0.2}``.
-            dataset: a dataset name; default: the preset's.
-            data_dir: a folder to read the data from instead (trainers whose
-                ``data_dir`` says what it holds).
-            callbacks: more Keras callbacks for ``fit``.
             distribution: ``None``, a strategy or distribution with a ``scope()``
                 (``tf.distribute.Strategy``, ``keras.distribution.Distribution``)
                 or a context manager; training runs inside it.
-            checkpoint_dir: a folder for checkpoints during training, or ``None``.
-            output_dir: a folder for the outputs (model, curves, metrics), or
-                ``None`` to write nothing.
-            epochs: default: the preset's.
-            batch_size: default: the preset's.
-            seed: seeds Keras, NumPy and Python for a repeatable run.
-            verbose: ``fit``'s verbosity.
-            precision_policy: one of ``recipes.precision.PRECISIONS``, or ``None``
-                for the trainer's default (``precision``).
+            **hooks: the other fields of ``TrainRequest`` (``overrides``,
+                ``dataset``, ``data_dir``, ``callbacks``, ``checkpoint_dir``,
+                ``output_dir``, ``epochs``, ``batch_size``, ``seed``, ``verbose``,
+                ``precision_policy``).
 
         Returns:
             A ``TrainResult``.
@@ -210,27 +267,15 @@ class Trainer:
                 f"`options` of the {self.name!r} trainer must be among "
                 f"{', '.join(self.options) or 'none'}. Received: options={given!r}"
             )
-        if data_dir is not None and self.data_dir is None:
+        defaults = {key: option.default for key, option in self.options.items()}
+        request = TrainRequest(name, options=defaults | given, **hooks)
+        if request.data_dir is not None and self.data_dir is None:
             raise ValueError(
                 f"The {self.name!r} trainer reads datasets by name (`dataset`), not from "
-                f"a folder. Received: data_dir={data_dir!r}"
+                f"a folder. Received: data_dir={request.data_dir!r}"
             )
         with distribution_scope(distribution):
-            return self.run(
-                name,
-                options={key: option.default for key, option in self.options.items()} | given,
-                overrides=dict(overrides or {}),
-                dataset=dataset,
-                data_dir=data_dir,
-                callbacks=list(callbacks),
-                checkpoint_dir=checkpoint_dir,
-                output_dir=output_dir,
-                epochs=epochs,
-                batch_size=batch_size,
-                seed=seed,
-                verbose=verbose,
-                precision_policy=precision_policy,
-            )
+            return self.run(request)
 
 
 def distribution_scope(distribution):

@@ -599,11 +599,13 @@ def _accuracy(logits, labels):
     return float(np.mean(np.argmax(logits[: len(labels)], axis=-1) == labels))
 
 
-def _train(name, *, options, overrides, **hooks):
-    """The trainer protocol's call of ``train_fast_cifar``: the hooks are its
-    arguments of the same names (``overrides`` may hold its other arguments, such
-    as ``whitening_images``)."""
-    return train_fast_cifar(name, **hooks, **options, **overrides)
+def _train(request):
+    """The trainer protocol's call of ``train_fast_cifar``: the request's fields
+    are its arguments of the same names (``overrides`` may hold its other
+    arguments, such as ``whitening_images``)."""
+    return train_fast_cifar(
+        request.name, **request.hooks(), **request.options, **request.overrides
+    )
 
 
 AIRBENCH = register_trainer(

@@ -11,67 +11,41 @@ Example:
 0.9...
 """
 
-import contextlib
-
 import keras
 import numpy as np
 
 from recipes.checks import check_positive_int
 from recipes.models.prototypical import EpisodeSampler
-from recipes.precision import precision
-from recipes.registry import build, get_recipe
+from recipes.registry import build
 from recipes.trainers import Trainer, register_trainer
 from recipes.trainers.fitting import fit_test_save, offline_arrays
 
 
-def train_episodes(
-    name,
-    *,
-    options,
-    overrides,
-    dataset,
-    data_dir,
-    callbacks,
-    checkpoint_dir,
-    output_dir,
-    epochs,
-    batch_size,
-    seed,
-    verbose,
-    precision_policy,
-):
-    """Trains preset ``name`` on episodes of its dataset's training classes and
-    tests it on episodes of the ``held_out`` classes (the highest labels),
+def train_episodes(request):
+    """Trains the requested preset on episodes of its dataset's training classes
+    and tests it on episodes of the ``held_out`` classes (the highest labels),
     drawn from the validation and test splits.
 
     Args:
-        name: a preset whose builder is ``build_prototypical``.
-        options: ``n_way``, ``k_shot``, ``n_query`` (the episodes), ``steps``
+        request: a ``TrainRequest`` for a preset whose builder is
+            ``build_prototypical``, on an offline dataset. Its options:
+            ``n_way``, ``k_shot``, ``n_query`` (the episodes), ``steps``
             (batches of episodes per epoch) and ``held_out`` (classes kept for
-            validation and test).
-        overrides: builder arguments.
-        dataset: an offline set; default: the preset's.
-        data_dir: unused (``Trainer.train`` refuses one).
-        callbacks: more Keras callbacks.
-        checkpoint_dir: folder for the checkpoints, or ``None``.
-        output_dir: folder for the outputs, or ``None`` to write nothing.
-        epochs: default: the preset's (else 10).
-        batch_size: episodes per batch; default: the preset's (else 8).
-        seed: seeds Keras, NumPy, Python and the episode draws.
-        verbose: ``fit``'s verbosity.
-        precision_policy: a dtype policy, or ``None`` for the current one.
+            validation and test). ``batch_size`` counts episodes (default: the
+            preset's, else 8); ``seed`` also seeds the episode draws.
 
     Returns:
         A ``TrainResult``; its test ``accuracy`` is the query accuracy on unseen
         classes.
+
+    Example:
+
+    >>> result = train_episodes(TrainRequest("digits_prototypical", options={...}))
     """
-    recipe = get_recipe(name)
-    dataset = dataset or recipe.dataset
-    epochs = check_positive_int("epochs", epochs or recipe.fit.get("epochs", 10))
-    batch_size = check_positive_int("batch_size", batch_size or recipe.fit.get("batch_size", 8))
+    name, options, seed = request.name, request.options, request.seed
+    dataset, epochs, batch_size = request.settings(default_batch_size=8)
     held_out = check_positive_int("held_out", options["held_out"])
-    policy = precision(precision_policy) if precision_policy else contextlib.nullcontext()
-    with policy:
+    with request.policy():
         keras.utils.set_random_seed(seed)
         splits = offline_arrays(name, dataset)
         classes = np.unique(splits["train"][1])
@@ -98,9 +72,9 @@ def train_episodes(
         train = sampler("train", classes[:-held_out], steps, 0)
         validation = sampler("validation", classes[-held_out:], max(steps // 4, 1), 1)
         test = sampler("test", classes[-held_out:], steps, 2)
-        model = build(name, **overrides)
+        model = build(name, **request.overrides)
         return fit_test_save(
-            name,
+            request,
             model,
             {"x": train},
             validation,
@@ -111,11 +85,7 @@ def train_episodes(
                 **episode,
                 "test_classes": classes[-held_out:].tolist(),
             },
-            callbacks=callbacks,
-            checkpoint_dir=checkpoint_dir,
-            output_dir=output_dir,
             epochs=epochs,
-            verbose=verbose,
         )
 
 

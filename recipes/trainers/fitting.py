@@ -5,9 +5,8 @@ share: fit with the curves and checkpoints, test once, write the model and
 Example:
 
 >>> result = fit_test_save(
-...     "digits_prototypical", model, {"x": train_episodes}, validation_episodes,
-...     {"x": test_episodes}, {"dataset": "digits"}, callbacks=[], checkpoint_dir=None,
-...     output_dir="runs/episodes", epochs=5, verbose=2)
+...     request, model, {"x": train_episodes}, validation_episodes,
+...     {"x": test_episodes}, {"dataset": "digits"}, epochs=5)
 """
 
 import os
@@ -18,46 +17,35 @@ import keras
 from recipes.trainers import TrainResult, write_metrics
 
 
-def fit_test_save(
-    name,
-    model,
-    train,
-    validation,
-    test,
-    record,
-    *,
-    callbacks,
-    checkpoint_dir,
-    output_dir,
-    epochs,
-    verbose,
-):
+def fit_test_save(request, model, train, validation, test, record, *, epochs):
     """Fits ``model`` with ``fit(**train, validation_data=validation)``, evaluates it
     once with ``evaluate(**test)`` and, with ``output_dir``, writes ``model.keras``,
     ``curves.png``, ``curves.csv`` and ``metrics.json`` there, as the standard loop
     does (``checkpoint_dir``: checkpoints and a backup to resume from).
 
     Args:
-        name: the preset's name (recorded in ``metrics.json``).
+        request: the ``TrainRequest`` (its preset's name, ``callbacks``,
+            ``checkpoint_dir``, ``output_dir`` and ``verbose`` serve here).
         model: a compiled model.
         train: ``fit`` arguments giving the data (``{"x": batches}``, or ``x``,
             ``y`` and ``batch_size``).
         validation: ``fit``'s ``validation_data``.
         test: ``evaluate`` arguments giving the data.
         record: more entries for ``metrics.json`` (``dataset``, ``batch_size``...).
-        callbacks: more Keras callbacks.
-        checkpoint_dir: a folder for checkpoints, or ``None``.
-        output_dir: a folder for the outputs, or ``None`` to write nothing.
         epochs: epochs to train.
-        verbose: ``fit``'s verbosity.
 
     Returns:
         A ``TrainResult``.
     """
-    callbacks, paths = _callbacks(callbacks, checkpoint_dir, output_dir)
+    output_dir = request.output_dir
+    callbacks, paths = _callbacks(request.callbacks, request.checkpoint_dir, output_dir)
     start = time.perf_counter()
     history = model.fit(
-        **train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose
+        **train,
+        validation_data=validation,
+        epochs=epochs,
+        callbacks=callbacks,
+        verbose=request.verbose,
     )
     train_seconds = time.perf_counter() - start
     test_metrics = model.evaluate(**test, return_dict=True, verbose=0)
@@ -67,7 +55,7 @@ def fit_test_save(
         paths["metrics"] = write_metrics(
             output_dir,
             {
-                "recipe": name,
+                "recipe": request.name,
                 **record,
                 "epochs": epochs,
                 "train_seconds": train_seconds,

@@ -15,15 +15,13 @@ Example:
 0.9...
 """
 
-import contextlib
 import time
 
 import keras
 
 from recipes.checks import check_positive_int
 from recipes.models.bert import MaskedLanguageModelBatches, build_bert, mask_tokens
-from recipes.precision import precision
-from recipes.registry import build, get_recipe
+from recipes.registry import build
 from recipes.trainers import Trainer, register_trainer
 from recipes.trainers.fitting import fit_test_save, offline_arrays
 
@@ -39,84 +37,45 @@ ENCODER_ARGUMENTS = (
 )
 
 
-def train_masked_lm(
-    name,
-    *,
-    options,
-    overrides,
-    dataset,
-    data_dir,
-    callbacks,
-    checkpoint_dir,
-    output_dir,
-    epochs,
-    batch_size,
-    seed,
-    verbose,
-    precision_policy,
-):
-    """Pre-trains preset ``name`` (a ``build_bert`` model) by masked language
+def train_masked_lm(request):
+    """Pre-trains the requested preset (a ``build_bert`` model) by masked language
     modelling on its dataset's token ids, tested once on the test split's ids
     with fixed masks.
 
     Args:
-        name: a preset whose builder is ``build_bert``.
-        options: none.
-        overrides: builder arguments.
-        dataset: an offline set of token ids; default: the preset's.
-        data_dir: unused (``Trainer.train`` refuses one).
-        callbacks: more Keras callbacks.
-        checkpoint_dir: folder for the checkpoints, or ``None``.
-        output_dir: folder for the outputs, or ``None`` to write nothing.
-        epochs: default: the preset's (else 10).
-        batch_size: default: the preset's (else 64).
-        seed: seeds Keras, NumPy, Python and the masks.
-        verbose: ``fit``'s verbosity.
-        precision_policy: a dtype policy, or ``None`` for the current one.
+        request: a ``TrainRequest`` (no options) for a preset whose builder is
+            ``build_bert``, on an offline set of token ids. Batch size by
+            default: the preset's, else 64; ``seed`` also seeds the masks.
 
     Returns:
         A ``TrainResult``; its ``accuracy`` counts the masked positions only.
+
+    Example:
+
+    >>> result = train_masked_lm(TrainRequest("reviews_bert_mlm", epochs=5))
     """
-    recipe, dataset, epochs, batch_size = _settings(name, dataset, epochs, batch_size)
-    with _policy(precision_policy):
+    seed = request.seed
+    dataset, epochs, batch_size = request.settings(default_batch_size=64)
+    with request.policy():
         keras.utils.set_random_seed(seed)
-        splits = offline_arrays(name, dataset)
-        model = build(name, **overrides)
+        splits = offline_arrays(request.name, dataset)
+        model = build(request.name, **request.overrides)
         vocab_size = model.output_shape[-1]
         return fit_test_save(
-            name,
+            request,
             model,
             {"x": MaskedLanguageModelBatches(splits["train"][0], vocab_size, batch_size, seed)},
             mask_tokens(splits["validation"][0], vocab_size, seed=seed + 1),
             _masked(splits["test"][0], vocab_size, seed + 2, batch_size),
             {"dataset": dataset, "batch_size": batch_size},
-            callbacks=callbacks,
-            checkpoint_dir=checkpoint_dir,
-            output_dir=output_dir,
             epochs=epochs,
-            verbose=verbose,
         )
 
 
-def train_bert_finetune(
-    name,
-    *,
-    options,
-    overrides,
-    dataset,
-    data_dir,
-    callbacks,
-    checkpoint_dir,
-    output_dir,
-    epochs,
-    batch_size,
-    seed,
-    verbose,
-    precision_policy,
-):
+def train_bert_finetune(request):
     """Pre-trains a BERT encoder by masked language modelling on the training
-    split's token ids (``pretrain_epochs``), then fine-tunes preset ``name`` (a
-    ``build_bert_classifier``) on that encoder with the labels, validated and
+    split's token ids (``pretrain_epochs``), then fine-tunes the requested preset
+    (a ``build_bert_classifier``) on that encoder with the labels, validated and
     tested as the standard loop does.
 
     The encoder's architecture is the preset's (``input_shape``, ``vocab_size``,
@@ -124,28 +83,26 @@ def train_bert_finetune(
     ``metrics.json`` records the pre-training's last loss and accuracy.
 
     Args:
-        name: a preset whose builder is ``build_bert_classifier``.
-        options: ``pretrain_epochs``.
-        overrides: builder arguments of the classifier (its encoder's included).
-        dataset: an offline set of token ids and labels; default: the preset's.
-        data_dir: unused (``Trainer.train`` refuses one).
-        callbacks: more Keras callbacks (fine-tuning).
-        checkpoint_dir: folder for the fine-tuning's checkpoints, or ``None``.
-        output_dir: folder for the outputs, or ``None`` to write nothing.
-        epochs: fine-tuning epochs; default: the preset's (else 10).
-        batch_size: default: the preset's (else 64), in both stages.
-        seed: seeds Keras, NumPy, Python and the masks.
-        verbose: ``fit``'s verbosity.
-        precision_policy: a dtype policy, or ``None`` for the current one.
+        request: a ``TrainRequest`` for a preset whose builder is
+            ``build_bert_classifier``, on an offline set of token ids and labels.
+            Its option: ``pretrain_epochs``. ``overrides`` are the classifier's
+            (its encoder's included); ``epochs`` are the fine-tuning's; the batch
+            size (default: the preset's, else 64) serves both stages;
+            ``callbacks`` and ``checkpoint_dir`` serve the fine-tuning.
 
     Returns:
         A ``TrainResult`` of the fine-tuned classifier.
+
+    Example:
+
+    >>> result = train_bert_finetune(TrainRequest("reviews_bert", options={...}))
     """
-    recipe, dataset, epochs, batch_size = _settings(name, dataset, epochs, batch_size)
-    pretrain_epochs = check_positive_int("pretrain_epochs", options["pretrain_epochs"])
-    arguments = {**recipe.kwargs, **overrides}
+    name, overrides, seed = request.name, request.overrides, request.seed
+    dataset, epochs, batch_size = request.settings(default_batch_size=64)
+    pretrain_epochs = check_positive_int("pretrain_epochs", request.options["pretrain_epochs"])
+    arguments = {**request.recipe.kwargs, **overrides}
     encoder = {key: arguments[key] for key in ENCODER_ARGUMENTS if arguments.get(key) is not None}
-    with _policy(precision_policy):
+    with request.policy():
         keras.utils.set_random_seed(seed)
         splits = offline_arrays(name, dataset)
         bert = build_bert(**encoder, dropout=arguments.get("dropout", 0.1))
@@ -153,12 +110,12 @@ def train_bert_finetune(
         batches = MaskedLanguageModelBatches(
             splits["train"][0], bert.output_shape[-1], batch_size, seed
         )
-        pretraining = bert.fit(batches, epochs=pretrain_epochs, verbose=verbose).history
+        pretraining = bert.fit(batches, epochs=pretrain_epochs, verbose=request.verbose).history
         pretrain_seconds = time.perf_counter() - start
         unset = dict.fromkeys(ENCODER_ARGUMENTS)  # the encoder brings its architecture
         model = build(name, **{**overrides, **unset, "pretrained_encoder": bert})
         return fit_test_save(
-            name,
+            request,
             model,
             {"x": splits["train"][0], "y": splits["train"][1], "batch_size": batch_size},
             splits["validation"],
@@ -170,24 +127,8 @@ def train_bert_finetune(
                 "pretrain_seconds": pretrain_seconds,
                 "pretraining": {key: values[-1] for key, values in pretraining.items()},
             },
-            callbacks=callbacks,
-            checkpoint_dir=checkpoint_dir,
-            output_dir=output_dir,
             epochs=epochs,
-            verbose=verbose,
         )
-
-
-def _settings(name, dataset, epochs, batch_size):
-    """The preset, and the dataset, epochs and batch size (the preset's by default)."""
-    recipe = get_recipe(name)
-    epochs = check_positive_int("epochs", epochs or recipe.fit.get("epochs", 10))
-    batch_size = check_positive_int("batch_size", batch_size or recipe.fit.get("batch_size", 64))
-    return recipe, dataset or recipe.dataset, epochs, batch_size
-
-
-def _policy(precision_policy):
-    return precision(precision_policy) if precision_policy else contextlib.nullcontext()
 
 
 def _masked(token_ids, vocab_size, seed, batch_size):

@@ -16,35 +16,17 @@ Example:
 0.9...
 """
 
-import contextlib
-
 import keras
 
-from recipes.checks import check_positive_int
 from recipes.data import image_folder
-from recipes.precision import precision
 from recipes.registry import build, get_recipe
 from recipes.trainers import Trainer, register_trainer
 from recipes.trainers.fitting import fit_test_save
 
 
-def train_standard(
-    name,
-    *,
-    options,
-    overrides,
-    dataset,
-    data_dir,
-    callbacks,
-    checkpoint_dir,
-    output_dir,
-    epochs,
-    batch_size,
-    seed,
-    verbose,
-    precision_policy,
-):
-    """Builds preset ``name``, trains it on its dataset and evaluates it once on test.
+def train_standard(request):
+    """Builds the requested preset, trains it on its dataset and evaluates it once
+    on test.
 
     The validation split drives the curves; the test split is used once, at the
     end. With ``checkpoint_dir``, ``keras.callbacks.ModelCheckpoint`` saves the
@@ -55,58 +37,40 @@ def train_standard(
     ``curves.csv``) and ``metrics.json`` are written there.
 
     Args:
-        name: a preset from ``recipes.list_recipes()``.
-        options: none (this trainer takes no options).
-        overrides: builder arguments, e.g. ``{"dropout": 0.2}``.
-        dataset: default: the preset's dataset.
-        data_dir: a folder (or ``.tar.gz``) of ``train/<class>/*`` and
-            ``test/<class>/*`` images to train an image-classification preset on,
-            instead of ``dataset`` (see ``fit_to_image_folder``); or ``None``.
-        callbacks: more Keras callbacks.
-        checkpoint_dir: folder for the checkpoints, or ``None``.
-        output_dir: folder for the outputs, or ``None`` to write nothing.
-        epochs: default: the preset's (else 10).
-        batch_size: default: the preset's (else 32).
-        seed: seeds Keras, NumPy and Python for a repeatable run.
-        verbose: ``fit``'s verbosity.
-        precision_policy: a dtype policy to build and train under, or ``None``
-            for the current one.
+        request: a ``TrainRequest`` (no options). Its ``data_dir`` may be a folder
+            (or ``.tar.gz``) of ``train/<class>/*`` and ``test/<class>/*`` images
+            to train an image-classification preset on, instead of its dataset
+            (see ``fit_to_image_folder``). Batch size by default: the preset's,
+            else 32.
 
     Returns:
         A ``TrainResult``; ``paths`` holds ``checkpoint`` with ``checkpoint_dir``.
 
     Example:
 
-    >>> result = train_standard("digits_mlp", options={}, overrides={}, ...)
+    >>> result = train_standard(TrainRequest("digits_mlp", epochs=5))
     """
-    recipe = get_recipe(name)
-    dataset = dataset or recipe.dataset
-    if dataset is None and data_dir is None:
+    name, overrides = request.name, request.overrides
+    dataset, epochs, batch_size = request.settings(default_batch_size=32)
+    if dataset is None and request.data_dir is None:
         raise ValueError(f"Recipe {name!r} has no default dataset: pass dataset=...")
-    epochs = check_positive_int("epochs", epochs or recipe.fit.get("epochs", 10))
-    batch_size = check_positive_int("batch_size", batch_size or recipe.fit.get("batch_size", 32))
-    policy = precision(precision_policy) if precision_policy else contextlib.nullcontext()
-    with policy:
-        keras.utils.set_random_seed(seed)
-        if data_dir is None:
-            train, validation, test = _splits(dataset, batch_size, seed)
+    with request.policy():
+        keras.utils.set_random_seed(request.seed)
+        if request.data_dir is None:
+            train, validation, test = _splits(dataset, batch_size, request.seed)
         else:
-            folder, overrides = fit_to_image_folder(name, data_dir, overrides)
+            folder, overrides = fit_to_image_folder(name, request.data_dir, overrides)
             dataset = f"image folders at {folder.root}"
-            train, validation, test = _folder_splits(folder, overrides, batch_size, seed)
+            train, validation, test = _folder_splits(folder, overrides, batch_size, request.seed)
         model = build(name, **overrides)
         return fit_test_save(
-            name,
+            request,
             model,
             train,
             validation,
             test,
             {"dataset": dataset, "batch_size": batch_size},
-            callbacks=callbacks,
-            checkpoint_dir=checkpoint_dir,
-            output_dir=output_dir,
             epochs=epochs,
-            verbose=verbose,
         )
 
 
