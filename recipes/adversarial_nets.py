@@ -45,7 +45,6 @@ DISCRIMINATOR_PATTERN = "discriminator.*"
 GAN_ADAM = {"class_name": "adam", "config": {"beta_1": 0.5}}
 # The compile defaults of every GAN builder: ``@register_builder(**GAN_COMPILE)``.
 GAN_COMPILE = {"optimizer": GAN_ADAM, "learning_rate": 2e-4, "builtin_loss": True}
-OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "linear")
 
 
 def gan_optimizer(optimizer=GAN_ADAM, learning_rate=2e-4, discriminator_learning_rate=None):
@@ -86,14 +85,14 @@ def gan_optimizer(optimizer=GAN_ADAM, learning_rate=2e-4, discriminator_learning
     )
 
 
-def built_gan(model, input_shape, discriminator_learning_rate=None):
-    """``model`` built for inputs of ``input_shape``, as a GAN builder's body
-    returns it: compiled with ``gan_optimizer`` and the user's optimizer and
-    learning rate (the discriminator's own rate, when given, on top).
+def built_gan(model, discriminator_learning_rate=None):
+    """``model`` as a GAN builder's body returns it: compiled with
+    ``gan_optimizer`` and the user's optimizer and learning rate (the
+    discriminator's own rate, when given, on top), built by the builder for
+    inputs of its ``input_shape``.
 
     Args:
         model: an ``AdversarialModel``.
-        input_shape: the shape of one input (without the batch).
         discriminator_learning_rate: the discriminator's learning rate;
             ``None``: the generator's.
 
@@ -102,9 +101,8 @@ def built_gan(model, input_shape, discriminator_learning_rate=None):
 
     Example:
 
-    >>> return built_gan(GAN(generator, discriminator), (28, 28, 1), 1e-4)
+    >>> return built_gan(GAN(generator, discriminator), 1e-4)
     """
-    model.build((None, *input_shape))
 
     def make_optimizer(optimizer, learning_rate):
         return gan_optimizer(optimizer, learning_rate, discriminator_learning_rate)

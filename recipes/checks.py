@@ -34,6 +34,26 @@ def check_choice(name, value, allowed):
     return value
 
 
+# The output activations of models that generate samples (autoencoders, GANs,
+# pix2pix): data in [0, 1], in [-1, 1], or real values.
+SAMPLE_ACTIVATIONS = ("sigmoid", "tanh", "linear")
+
+
+def check_sample_activation(output_activation):
+    """Raises ``ValueError`` unless ``output_activation`` is one of
+    ``SAMPLE_ACTIVATIONS``, the output activations of models that generate
+    samples: ``"sigmoid"`` for data in [0, 1], ``"tanh"`` for [-1, 1],
+    ``"linear"`` for real values.
+
+    Example:
+
+    >>> check_sample_activation("softmax")
+    Traceback (most recent call last):
+    ValueError: `output_activation` must be one of 'sigmoid', 'tanh', 'linear'. ...
+    """
+    return check_choice("output_activation", output_activation, SAMPLE_ACTIVATIONS)
+
+
 def check_bool(name, value):
     """Raises ``ValueError`` unless ``value`` is ``True`` or ``False``; returns it.
 

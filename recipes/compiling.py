@@ -308,7 +308,10 @@ def compiled_builder(
     overrides. ``register_builder(...)`` calls it; builders don't.
 
     The wrapper's signature is the body's followed by the compile arguments, and
-    its docstring gets their documentation, once, before ``Returns:``.
+    its docstring gets their documentation, once, before ``Returns:``. A model
+    the body returns unbuilt (a subclassed model) is built for inputs of the
+    body's ``input_shape``, so that every builder returns a model whose weights
+    exist (to count, save, or restore from a checkpoint).
 
     Args:
         body: a function returning a ``keras.Model`` or a ``BuiltModel``.
@@ -348,6 +351,7 @@ def compiled_builder(
         built = body(*args, **kwargs)
         if not isinstance(built, BuiltModel):
             built = BuiltModel(built)
+        _build_weights(built.model, signature.bind(*args, **kwargs))
         if not compile:
             return built.model
         if built.make_optimizer is not None:
@@ -365,7 +369,8 @@ def compiled_builder(
         )
 
     default_loss, default_metrics, default_learning_rate = loss, metrics, learning_rate
-    params = list(inspect.signature(body).parameters.values())
+    signature = inspect.signature(body)
+    params = list(signature.parameters.values())
     clash = [p.name for p in params if p.name in COMPILE_ARGUMENTS]
     if clash:
         raise ValueError(
@@ -389,6 +394,17 @@ def compiled_builder(
         ),
     )
     return builder
+
+
+def _build_weights(model, arguments):
+    """Builds ``model`` for inputs of the builder's ``input_shape`` (from its
+    ``inspect.BoundArguments``) when its body left it unbuilt and has one."""
+    if model.built:
+        return
+    arguments.apply_defaults()
+    input_shape = arguments.arguments.get("input_shape")
+    if input_shape is not None:
+        model.build((None, *input_shape))
 
 
 def _first(user_value, built_value, default):

@@ -204,10 +204,28 @@ _CELL_ARGS = """
 """
 
 
+def _with_cell_args(**extra_args):
+    """A class decorator: puts the arguments, call arguments and returns that
+    every gated cell shares (``_CELL_ARGS``) into the class's docstring, before
+    its example, with ``extra_args`` (name to description) after ``units``."""
+
+    def decorate(cls):
+        args = _CELL_ARGS
+        for key, text in extra_args.items():
+            args = args.replace(
+                "        activation:", f"        {key}: {text}\n        activation:"
+            )
+        head, example = cls.__doc__.split("\n    Example:", 1)
+        cls.__doc__ = f"{head}{args}\n    Example:{example}"
+        return cls
+
+    return decorate
+
+
 @keras.saving.register_keras_serializable(package="recipes")
+@_with_cell_args()
 class MGUCell(_GatedCell):
-    __doc__ = (
-        """Minimal gated unit (Zhou et al. 2016): one forget gate plays both GRU gates.
+    """Minimal gated unit (Zhou et al. 2016): one forget gate plays both GRU gates.
 
         f = sigmoid(W_f x + U_f h + b_f)
         h_candidate = tanh(W x + U (f * h) + b)
@@ -215,9 +233,7 @@ class MGUCell(_GatedCell):
 
     Parameters: ``2 (n m + n^2 + n)`` for input width ``m`` and ``n`` units, two
     thirds of a GRU's.
-"""
-        + _CELL_ARGS
-        + """
+
     Example:
 
     >>> layer = keras.layers.RNN(MGUCell(8))
@@ -225,25 +241,22 @@ class MGUCell(_GatedCell):
     (4, 8)
     >>> layer.count_params()  # 2 * (8 * 3 + 8 * 8 + 8)
     192
-"""
-    )
+    """
 
     num_gates = 1
 
 
 @keras.saving.register_keras_serializable(package="recipes")
+@_with_cell_args()
 class GRU1Cell(_GatedCell):
-    __doc__ = (
-        """Dey and Salem's GRU1 (2017): the gates read the previous state and a bias.
+    """Dey and Salem's GRU1 (2017): the gates read the previous state and a bias.
 
         z = sigmoid(U_z h + b_z),  r = sigmoid(U_r h + b_r)
         h_candidate = tanh(W x + U (r * h) + b)
         h_new = (1 - z) * h + z * h_candidate
 
     Parameters: ``n m + 3 n^2 + 3 n`` (a GRU has ``3 n m + 3 n^2 + 3 n``).
-"""
-        + _CELL_ARGS
-        + """
+
     Example:
 
     >>> layer = keras.layers.RNN(GRU1Cell(8))
@@ -251,41 +264,37 @@ class GRU1Cell(_GatedCell):
     (4, 8)
     >>> layer.count_params()  # 8 * 3 + 3 * 8 * 8 + 3 * 8
     240
-"""
-    )
+    """
 
     gates_read_input = False
 
 
 @keras.saving.register_keras_serializable(package="recipes")
+@_with_cell_args()
 class GRU2Cell(_GatedCell):
-    __doc__ = (
-        """Dey and Salem's GRU2 (2017): the gates read the previous state only.
+    """Dey and Salem's GRU2 (2017): the gates read the previous state only.
 
         z = sigmoid(U_z h),  r = sigmoid(U_r h)
         h_candidate = tanh(W x + U (r * h) + b)
         h_new = (1 - z) * h + z * h_candidate
 
     Parameters: ``n m + 3 n^2 + n``.
-"""
-        + _CELL_ARGS
-        + """
+
     Example:
 
     >>> layer = keras.layers.RNN(GRU2Cell(8))
     >>> layer.build((None, 10, 3)); layer.count_params()  # 8 * 3 + 3 * 8 * 8 + 8
     224
-"""
-    )
+    """
 
     gates_read_input = False
     gates_have_bias = False
 
 
 @keras.saving.register_keras_serializable(package="recipes")
+@_with_cell_args()
 class GRU3Cell(_GatedCell):
-    __doc__ = (
-        """Dey and Salem's GRU3 (2017): the gates are a learned bias only.
+    """Dey and Salem's GRU3 (2017): the gates are a learned bias only.
 
         z = sigmoid(b_z),  r = sigmoid(b_r)
         h_candidate = tanh(W x + U (r * h) + b)
@@ -293,25 +302,22 @@ class GRU3Cell(_GatedCell):
 
     Each unit learns a fixed update rate and reset factor. Needs ``use_bias=True``.
     Parameters: ``n m + n^2 + 3 n``.
-"""
-        + _CELL_ARGS
-        + """
+
     Example:
 
     >>> layer = keras.layers.RNN(GRU3Cell(8))
     >>> layer.build((None, 10, 3)); layer.count_params()  # 8 * 3 + 8 * 8 + 3 * 8
     112
-"""
-    )
+    """
 
     gates_read_input = False
     gates_read_state = False
 
 
 @keras.saving.register_keras_serializable(package="recipes")
+@_with_cell_args(epsilon="added to the variance, > 0.")
 class LayerNormGRUCell(_GatedCell):
-    __doc__ = (
-        """GRU with layer normalisation (Ba, Kiros and Hinton 2016, as for their LSTM).
+    """GRU with layer normalisation (Ba, Kiros and Hinton 2016, as for their LSTM).
 
     The input and recurrent terms are layer-normalised separately before they are
     summed, which keeps the pre-activations at a fixed scale along the sequence:
@@ -324,12 +330,7 @@ class LayerNormGRUCell(_GatedCell):
     each term (both gates together for the gate terms), with a learned gain per
     feature (initialised to 1) and no shift: the bias ``b`` already shifts.
     Parameters: ``3 n m + 3 n^2 + 9 n`` (``6 n`` of them gains).
-"""
-        + _CELL_ARGS.replace(
-            "        activation:",
-            "        epsilon: added to the variance, > 0.\n        activation:",
-        )
-        + """
+
     Example:
 
     >>> layer = keras.layers.RNN(LayerNormGRUCell(8))
@@ -337,8 +338,7 @@ class LayerNormGRUCell(_GatedCell):
     (4, 8)
     >>> layer.count_params()  # 3 * 8 * 3 + 3 * 8 * 8 + 9 * 8
     336
-"""
-    )
+    """
 
     def __init__(self, units, epsilon=1e-3, **kwargs):
         super().__init__(units, **kwargs)

@@ -23,6 +23,7 @@ from recipes.checks import (
     check_non_negative,
     check_open_fraction,
     check_positive_int,
+    check_sample_activation,
     check_samples,
     check_shape,
     check_sides_divisible,
@@ -37,7 +38,6 @@ from recipes.registry import register_builder, register_recipes
 
 NOISE = INPUT_NOISES
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "elu", "selu", "leaky_relu", "swish", "gelu")
-OUTPUT_ACTIVATIONS = ("sigmoid", "linear", "tanh")
 
 
 @keras.saving.register_keras_serializable(package="recipes")
@@ -153,7 +153,7 @@ def build_autoencoder(
     input_shape = check_known_shape("input_shape", input_shape)
     encoder_units = check_layer_sizes("encoder_units", encoder_units)
     check_choice("activation", activation, ACTIVATIONS)
-    check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+    check_sample_activation(output_activation)
     check_input_noise(noise, noise_level)
     sparsity = check_non_negative("sparsity", sparsity)
     width = math.prod(input_shape)
@@ -203,11 +203,9 @@ def build_autoencoder(
     if len(input_shape) > 1:
         decoder.add(keras.layers.Reshape(input_shape, dtype="float32", name="reshape"))
 
-    model = Autoencoder(
+    return Autoencoder(
         encoder, decoder, noise=noise, noise_level=noise_level, seed=seed, name=name
     )
-    model.build((None, *input_shape))
-    return model
 
 
 @register_builder(**AUTOENCODER_COMPILE)
@@ -261,7 +259,7 @@ def build_conv_autoencoder(
     if latent_dim is not None:
         check_positive_int("latent_dim", latent_dim)
     check_choice("activation", activation, ACTIVATIONS)
-    check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+    check_sample_activation(output_activation)
     check_input_noise(noise, noise_level)
     factor = 2 ** len(filters)
     check_sides_divisible(input_shape, factor, f"2**len(filters) = {factor}", known=True)
@@ -306,11 +304,9 @@ def build_conv_autoencoder(
         )
     decoder.add(output_upconv(input_shape[-1], kernel_size, output_activation, "reconstructions"))
 
-    model = Autoencoder(
+    return Autoencoder(
         encoder, decoder, noise=noise, noise_level=noise_level, seed=seed, name=name
     )
-    model.build((None, *input_shape))
-    return model
 
 
 def pretrain_layerwise(
@@ -368,7 +364,7 @@ def pretrain_layerwise(
     x = check_samples("x", x)
     units = check_layer_sizes("units", units)
     check_choice("activation", activation, ACTIVATIONS)
-    check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+    check_sample_activation(output_activation)
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size)
     input_shape = tuple(x.shape[1:])

@@ -21,17 +21,16 @@ from keras import ops
 
 from recipes.adversarial_nets import (
     GAN_COMPILE,
-    OUTPUT_ACTIVATIONS,
     AdversarialModel,
     built_gan,
     constant_bce,
 )
 from recipes.checks import (
-    check_choice,
     check_known_shape,
     check_layer_sizes,
     check_non_negative,
     check_positive_int,
+    check_sample_activation,
 )
 from recipes.data import derived as _derived  # noqa: F401  (registers the derived sets)
 from recipes.models.unet import build_unet
@@ -171,7 +170,7 @@ def build_pix2pix(
     output_channels = input_shape[-1] if output_channels is None else output_channels
     check_positive_int("output_channels", output_channels)
     discriminator_filters = check_layer_sizes("discriminator_filters", discriminator_filters)
-    check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+    check_sample_activation(output_activation)
 
     unet = build_unet(
         input_shape=input_shape,
@@ -197,7 +196,7 @@ def build_pix2pix(
         name="discriminator",
     )
     model = Pix2Pix(generator, discriminator, l1_weight=l1_weight, name=name)
-    return built_gan(model, input_shape, discriminator_learning_rate)
+    return built_gan(model, discriminator_learning_rate)
 
 
 register_recipes(
