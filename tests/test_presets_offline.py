@@ -18,6 +18,7 @@ from recipes.training import train_recipe
 TINY = {
     "digits_autoencoder": {"encoder_units": (8, 4)},
     "digits_conv_autoencoder": {"filters": (4, 4)},
+    "digits_layerwise": {"hidden_units": (8,), "pretrain_epochs": 1},
     "digits_mlp": {"hidden_units": (8,)},
     "digits_multitask": {"trunk": (8,)},
     "digits_p4cnn": {"filters": (2, 2, 2, 2)},

@@ -92,12 +92,14 @@ register_recipes(
             "summary": "Seed 004's model 1 for the mouse-and-cheese game: fully connected "
             "Q-network on the 5x5x2 view, 4 actions.",
             "kind": "dense",
+            "trainer": "dqn",
         },
         "mouse_dqn_conv": {
             "builder": build_dqn,
             "summary": "Seed 004's model 2 for the mouse-and-cheese game: convolutional Q-network "
             "on the 5x5x2 view, 4 actions.",
             "kind": "conv",
+            "trainer": "dqn",
         },
     }
 )

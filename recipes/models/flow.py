@@ -235,7 +235,7 @@ def build_realnvp(
     >>> -flow.predict(x_test).mean()                # held-out NLL, nats
     """
     input_shape = check_known_shape("input_shape", input_shape, ndim=(1, 3))
-    model = RealNVP(
+    return RealNVP(
         input_shape,
         num_couplings=num_couplings,
         hidden_units=hidden_units,
@@ -244,8 +244,6 @@ def build_realnvp(
         kernel_size=kernel_size,
         name=name,
     )
-    model.build((None, *input_shape))
-    return model
 
 
 register_recipes(
@@ -256,6 +254,7 @@ register_recipes(
             "NLL training.",
             **dataset_arguments("moons", "input_shape"),
             "fit": {"epochs": 150, "batch_size": 128},
+            "trainer": "samples",
             "num_couplings": 8,
             "hidden_units": 64,
             "learning_rate": 2e-3,

@@ -21,7 +21,6 @@ from keras import ops
 
 from recipes.adversarial_nets import (
     GAN_COMPILE,
-    OUTPUT_ACTIVATIONS,
     AdversarialModel,
     built_gan,
     constant_bce,
@@ -33,6 +32,7 @@ from recipes.checks import (
     check_layer_sizes,
     check_positive_int,
     check_rate,
+    check_sample_activation,
     check_sides_divisible,
 )
 from recipes.heads import output_upconv
@@ -285,7 +285,7 @@ def build_dcgan(
     check_positive_int("latent_dim", latent_dim)
     filters = check_layer_sizes("filters", filters)
     check_positive_int("kernel_size", kernel_size)
-    check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+    check_sample_activation(output_activation)
     check_rate("dropout", dropout)
     factor = 2 ** len(filters)
     check_sides_divisible(input_shape, factor, f"2**len(filters) = {factor}")
@@ -326,7 +326,7 @@ def build_dcgan(
     discriminator = keras.Model(images, logits, name="discriminator")
 
     model = GAN(generator, discriminator, seed=seed, name=name)
-    return built_gan(model, input_shape, discriminator_learning_rate)
+    return built_gan(model, discriminator_learning_rate)
 
 
 @register_builder(**GAN_COMPILE)
@@ -408,7 +408,7 @@ def _mlp_gan(
     generator_units = check_layer_sizes("generator_units", generator_units)
     discriminator_units = check_layer_sizes("discriminator_units", discriminator_units)
     check_choice("activation", activation, ACTIVATIONS)
-    check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
+    check_sample_activation(output_activation)
     check_rate("dropout", dropout)
 
     z = keras.Input(shape=(latent_dim,), name="latent")
@@ -436,7 +436,7 @@ def _mlp_gan(
         input_shape, discriminator_units, activation, dropout, outputs=num_classes or 1
     )
     model = model_class(generator, discriminator, seed=seed, name=name)
-    return built_gan(model, input_shape, discriminator_learning_rate)
+    return built_gan(model, discriminator_learning_rate)
 
 
 def _mlp_discriminator(input_shape, units, activation, dropout, outputs):
@@ -477,6 +477,7 @@ register_recipes(
             "784-512-256-1, LeakyReLU, Adam 2e-4 (beta_1 0.5).",
             **MNIST_IMAGES,
             "fit": {"epochs": 30, "batch_size": 128},
+            "trainer": "samples",
         },
         "mnist_dcgan": {
             "builder": build_dcgan,
@@ -484,6 +485,7 @@ register_recipes(
             "discriminator conv 64-128 with LeakyReLU and batch norm.",
             **MNIST_IMAGES,
             "fit": {"epochs": 20, "batch_size": 128},
+            "trainer": "samples",
         },
         "mnist_conditional_gan": {
             "builder": build_conditional_gan,
@@ -491,6 +493,7 @@ register_recipes(
             "projection discriminator; fit(images, labels), sample(labels=...).",
             **MNIST_IMAGES,
             "fit": {"epochs": 30, "batch_size": 128},
+            "trainer": "samples",
             "num_classes": 10,
         },
         "moons_gan": {
@@ -499,6 +502,7 @@ register_recipes(
             "output, Adam 5e-4.",
             **dataset_arguments("moons", "input_shape"),
             "fit": {"epochs": 200, "batch_size": 64},
+            "trainer": "samples",
             "latent_dim": 4,
             "generator_units": (128, 128),
             "discriminator_units": (128, 128),

@@ -162,6 +162,18 @@ register_recipes(
             "hidden_units": (64, 32),
             "learning_rate": 3e-3,
         },
+        "digits_layerwise": {
+            "builder": build_mlp,
+            "summary": "Seed 003's greedy layer-wise pre-training on the offline 8x8 digits: "
+            "64-32-16 sigmoid layers pre-trained one tied autoencoder at a time, then "
+            "fine-tuned as a classifier.",
+            **dataset_arguments("digits"),
+            "fit": {"epochs": 20, "batch_size": 32},
+            "trainer": "layerwise",
+            "hidden_units": (32, 16),
+            "activation": "sigmoid",
+            "learning_rate": 3e-3,
+        },
         "moons_mlp": {
             "builder": build_mlp,
             "summary": "Small tanh MLP for the offline 2-D two-moons set (binary, sigmoid "

@@ -274,7 +274,7 @@ def build_vae(
     if len(input_shape) > 1:
         decoder.add(keras.layers.Reshape(input_shape, dtype="float32", name="reshape"))
 
-    model = VAE(
+    return VAE(
         encoder,
         decoder,
         reconstruction=reconstruction,
@@ -283,8 +283,6 @@ def build_vae(
         seed=seed,
         name=name,
     )
-    model.build((None, *input_shape))
-    return model
 
 
 register_recipes(
@@ -295,6 +293,7 @@ register_recipes(
             "decoder.",
             **dataset_arguments("mnist", "input_shape"),
             "fit": {"epochs": 20, "batch_size": 128},
+            "trainer": "samples",
             "latent_dim": 2,
             "hidden_units": (256, 128),
         },
@@ -304,6 +303,7 @@ register_recipes(
             "standard deviation 0.2 (the moons' noise).",
             **dataset_arguments("moons", "input_shape"),
             "fit": {"epochs": 200, "batch_size": 64},
+            "trainer": "samples",
             "latent_dim": 2,
             "hidden_units": (64, 64),
             "reconstruction": "gaussian",
