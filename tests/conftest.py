@@ -27,10 +27,18 @@ def _freeze_imported_objects():
 
 @pytest.fixture(autouse=True)
 def _seed_and_clear():
-    """Each test starts from the same seeds and a clean Keras session."""
+    """Each test starts from the same seeds and a clean Keras session.
+
+    What survives the session's end is frozen too: on TensorFlow each traced
+    training step leaves its graph behind (the optimizer's ``all_reduce`` registers
+    a ``tf.custom_gradient`` in TensorFlow's global gradient registry, which keeps
+    the graph alive: thousands of objects per model, never freed). Left in the
+    collector, they make every later ``gc.collect()`` slower: 0.35 s per test
+    midway through the suite, 40% of its time."""
     keras.utils.set_random_seed(1234)
     yield
     keras.backend.clear_session()
+    gc.freeze()
 
 
 @pytest.fixture
