@@ -22,6 +22,7 @@ import argparse
 import ast
 import contextlib
 import os
+import re
 import sys
 
 from recipes.precision import PRECISIONS
@@ -76,11 +77,24 @@ def clean_errors(prog, traceback=False):
         raise UsageExit(str(error)) from None
 
 
-def _parse_value(text):
+# A --set value that fails to parse as a Python literal is taken as text only when
+# it is a plain word or path (relu, mixed_bfloat16, runs/x); one that starts like a
+# number, a tuple, a list, a dict or a quoted string is refused.
+_PLAIN_TEXT = re.compile(r"[A-Za-z_][\w./:-]*")
+
+
+def _parse_value(key, text):
+    """The value of ``--set key=text``: a Python literal, or plain text."""
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
-        return text
+        if _PLAIN_TEXT.fullmatch(text):
+            return text
+    raise ValueError(
+        f"--set {key}=...: the value must be a Python literal (a number such as 1e-3, "
+        "a tuple such as (64, 32), True, False, None, a quoted string) or a plain word "
+        f"(relu). Received: {key}={text}"
+    )
 
 
 def _parse_overrides(pairs):
@@ -89,7 +103,7 @@ def _parse_overrides(pairs):
         key, sep, value = pair.partition("=")
         if not sep:
             raise ValueError(f"--set takes key=value. Received: {pair!r}")
-        overrides[key] = _parse_value(value)
+        overrides[key] = _parse_value(key, value)
     return overrides
 
 

@@ -3,6 +3,7 @@ training, tuning, the scikit-learn wrappers and both CLIs. Each fails before any
 training with the error type it should and a message naming the argument or the
 file (the CLIs: exit status 2, one line, no traceback)."""
 
+import io
 import json
 
 import keras
@@ -285,6 +286,20 @@ def test_a_truncated_image_is_named(tmp_path):
         image_folder.image_folder_arrays(str(root), "train", classes, (8, 8))
 
 
+@pytest.mark.parametrize("suffix", ["png", "jpg"])
+def test_a_truncated_image_is_named_before_tf_data_reads_it(tmp_path, suffix):
+    from PIL import Image
+
+    root = _image_tree(tmp_path / "tree")
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, format="PNG" if suffix == "png" else "JPEG")
+    whole = buffer.getvalue()
+    (root / "train" / "a" / f"whole.{suffix}").write_bytes(whole)
+    (root / "train" / "b" / f"cut.{suffix}").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=rf"Truncated image: \S*cut\.{suffix}\. Remove"):
+        image_folder.image_folder_dataset(str(root), "train", ["a", "b"])
+
+
 def test_a_truncated_keras_file_is_named(tmp_path):
     path = tmp_path / "best_model.keras"
     _mlp().save(path)
@@ -319,9 +334,11 @@ def _clean_exit(main, argv, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "moons_mlp", "--set", "hidden_units=(64,"], "`hidden_units[0]`"),
-        (["train", "moons_mlp", "--set", "dropout=0.1.2"], "`dropout`"),
-        (["train", "moons_mlp", "--set", "learning_rate=1e-3x"], "`learning_rate`"),
+        (["train", "moons_mlp", "--set", "hidden_units=(64,"], "Received: hidden_units=(64,"),
+        (["train", "moons_mlp", "--set", "dropout=0.1.2"], "Received: dropout=0.1.2"),
+        (["train", "moons_mlp", "--set", "learning_rate=1e-3x"], "--set learning_rate=..."),
+        (["train", "moons_mlp", "--set", "activation=swish!"], "--set activation=..."),
+        (["train", "moons_mlp", "--set", "activation=tanhh"], "`activation`"),
         (["train", "moons_mlp", "--epochs", "0"], "`epochs`"),
         (["train", "moons_mlp", "--epochs", "two"], "argument --epochs"),
         (["train", "moons_mlp", "--precision", "float8"], "argument --precision"),

@@ -54,6 +54,7 @@ CIFAR10_ARCHIVE = "cifar10-jpeg.tar.gz"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 SPLITS = ("train", "validation", "test", "train+validation")
 # The first bytes of each format TensorFlow's decode_image reads.
+_TAIL_BYTES = 1024  # where a whole JPEG has its end-of-image marker
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 _VALIDATION_EVERY = 10  # every 10th training image (per class) is validation
@@ -294,8 +295,10 @@ def list_split(root, split, class_names=CIFAR10_CLASSES):
 
 
 def check_image_files(paths):
-    """Raises ``ValueError`` naming the files of ``paths`` whose first bytes are not
-    those of a JPEG, PNG, GIF or BMP image (reads a few bytes of each).
+    """Raises ``ValueError`` naming the files of ``paths`` that are not whole
+    images: their first bytes are not those of a JPEG, PNG, GIF or BMP, or a JPEG
+    lacks its end-of-image marker, a PNG its ``IEND`` chunk (a truncated file).
+    Reads a few bytes at each end of each file; decodes nothing.
 
     Example:
 
@@ -303,17 +306,37 @@ def check_image_files(paths):
     Traceback (most recent call last):
     ValueError: Not an image (JPEG, PNG, GIF or BMP): notes.jpg. ...
     """
-    bad = []
+    strangers, truncated = [], []
     for path in paths:
         with open(path, "rb") as handle:
-            if not handle.read(8).startswith(_SIGNATURES):
-                bad.append(path)
-    if bad:
-        shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-        raise ValueError(
-            f"Not an image (JPEG, PNG, GIF or BMP): {shown}. Remove or replace "
-            f"{'it' if len(bad) == 1 else 'them'}."
-        )
+            head = handle.read(8)
+            if not head.startswith(_SIGNATURES):
+                strangers.append(path)
+            elif _is_truncated(handle, head):
+                truncated.append(path)
+    for bad, what in (
+        (strangers, "Not an image (JPEG, PNG, GIF or BMP)"),
+        (truncated, "Truncated image"),
+    ):
+        if bad:
+            shown = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+            raise ValueError(
+                f"{what}: {shown}. Remove or replace {'it' if len(bad) == 1 else 'them'}."
+            )
+
+
+def _is_truncated(handle, head):
+    """True when the open image file whose first bytes are ``head`` ends early: a
+    JPEG without its end-of-image marker (``FF D9``) in its last kilobyte, a PNG
+    without its ``IEND`` chunk in its last bytes."""
+    handle.seek(0, os.SEEK_END)
+    handle.seek(max(handle.tell() - _TAIL_BYTES, 0))
+    tail = handle.read()
+    if head.startswith(b"\xff\xd8\xff"):
+        return b"\xff\xd9" not in tail
+    if head.startswith(b"\x89PNG"):
+        return b"IEND" not in tail[-32:]
+    return False
 
 
 def image_folder_dataset(root, split, class_names=CIFAR10_CLASSES, image_size=None, channels=3):
