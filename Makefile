@@ -12,7 +12,7 @@ DIR ?= runs/tune
 PYTEST_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help install test demo train tune lint bench clean
+.PHONY: help install test demo train tune reproduce lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -49,6 +49,12 @@ trainer_flags = $(shell $(BIN)/python -c \
 train: $(STAMP)  ## train, time and test a preset: make train TASK=cifar10 RECIPE=cifar10_fast
 	$(BIN)/python -m recipes train $(RECIPE) $(call pass,TASK,--dataset) \
 		$(call pass,EPOCHS,--epochs) $(foreach pair,$(trainer_flags),$(call pass_pair,$(pair)))
+
+# make reproduce EXP=zhang2017 [QUICK=1] [DATA_DIR=../shared/data/cifar10-jpeg.tar.gz]
+EXP ?= realnvp_moons
+reproduce: $(STAMP)  ## one of the documents' experiments: make reproduce EXP=zhang2017 QUICK=1
+	$(BIN)/python -m recipes reproduce $(EXP) $(if $(QUICK),--quick) \
+		$(call pass,DATA_DIR,--data-dir)
 
 # make tune [DATA_DIR=image folder tree or .tar.gz, e.g. ../shared/data/cifar10-jpeg.tar.gz]:
 # an image-classification task searches on those images (passed only when given).

@@ -1,4 +1,4 @@
-"""Command line: ``python -m recipes {list,describe,info,train,demo}``.
+"""Command line: ``python -m recipes {list,describe,info,train,demo,reproduce}``.
 
 Examples:
 
@@ -8,6 +8,8 @@ Examples:
     python -m recipes train cifar10_fast --data-dir path/to/tree --epochs 10
     python -m recipes train cifar10_lenet --data-dir path/to/my_images --epochs 5
     python -m recipes demo
+    python -m recipes reproduce --list
+    python -m recipes reproduce zhang2017 --quick --data-dir path/to/cifar10-jpeg.tar.gz
 
 A preset trains with the trainer it names (``recipes.trainers``; the standard
 loop when it names none); ``train``'s flags after ``--set`` are the options the
@@ -170,6 +172,24 @@ def _command_train(args):
     return result
 
 
+def _command_reproduce(args):
+    from recipes.experiments import EXPERIMENTS, get_experiment, list_experiments, reproduce
+
+    if args.list or args.name is None:
+        for name in list_experiments():
+            experiment = get_experiment(name)
+            print(f"{name:<20} {experiment.summary} (full size: {experiment.full_time})")
+        return None
+    EXPERIMENTS.get(args.name)  # an unknown name fails before anything runs
+    return reproduce(
+        args.name,
+        size="quick" if args.quick else args.size,
+        data_dir=args.data_dir,
+        output_dir=args.output,
+        seed=args.seed,
+    )
+
+
 def _flag(key):
     return "--" + key.replace("_", "-")
 
@@ -327,6 +347,23 @@ def _parser():
     add_training_options(train)
     _add_trainer_flags(train, in_use)
     train.set_defaults(run=_command_train)
+
+    reproduce = commands.add_parser(
+        "reproduce", help="run one of the documents' experiments, its table beside ours"
+    )
+    reproduce.add_argument("name", nargs="?", help="an experiment (see --list)")
+    reproduce.add_argument("--list", action="store_true", help="list the experiments")
+    reproduce.add_argument(
+        "--size",
+        choices=("full", "quick", "tiny"),
+        default="full",
+        help="full: the document's sizes (a GPU); quick: minutes on 2 CPU cores; tiny: seconds",
+    )
+    reproduce.add_argument("--quick", action="store_true", help="the same as --size quick")
+    reproduce.add_argument("--data-dir", help="a CIFAR-10 copy (cifar10-jpeg.tar.gz)")
+    reproduce.add_argument("--output", help="run folder (default runs/reproduce/<name>)")
+    reproduce.add_argument("--seed", type=int, default=0)
+    reproduce.set_defaults(run=_command_reproduce)
 
     demo = commands.add_parser("demo", help=f"train {DEMO_RECIPE} (offline, < 1 min)")
     add_training_options(demo)
