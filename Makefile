@@ -12,7 +12,7 @@ DIR ?= runs/tune
 PYTEST_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: help install test demo train tune reproduce lint bench clean
+.PHONY: help install test demo train tensorboard tune reproduce lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -39,7 +39,8 @@ demo: $(STAMP)  ## train the digits MLP offline; curves and model go to runs/dem
 # [RUNS=n, runs from fresh weights, averaged] [TTA=0|1|2] [FLIP=alternating|random|none].
 # The trainers' flags are read from the trainers (recipes.__main__.make_variables,
 # "VARIABLE:--flag" pairs); every variable is passed only when given (the defaults of
-# TASK and EPOCHS above are tune's).
+# TASK and EPOCHS above are tune's). The same command after a kill resumes the run in
+# runs/<preset> after its last finished epoch; RESTART=1 starts afresh.
 RECIPE ?= cifar10_fast
 given = $(filter command line environment,$(origin $(1)))
 pass = $(if $(and $(call given,$(1)),$($(1))),$(2) $($(1)))
@@ -48,7 +49,16 @@ trainer_flags = $(shell $(BIN)/python -c \
 	'from recipes.__main__ import make_variables; print(*make_variables())' 2>/dev/null)
 train: $(STAMP)  ## train, time and test a preset: make train TASK=cifar10 RECIPE=cifar10_fast
 	$(BIN)/python -m recipes train $(RECIPE) $(call pass,TASK,--dataset) \
-		$(call pass,EPOCHS,--epochs) $(foreach pair,$(trainer_flags),$(call pass_pair,$(pair)))
+		$(call pass,EPOCHS,--epochs) $(if $(RESTART),--restart) \
+		$(foreach pair,$(trainer_flags),$(call pass_pair,$(pair)))
+
+# make tensorboard [DIR=runs] [HOST=127.0.0.1] [PORT=6006]: the TensorBoard logs of every run
+# under DIR (make train's run folders, each tuning trial's). It listens on 127.0.0.1 only,
+# unless HOST names another address (HOST=0.0.0.0 serves the whole network: no login).
+HOST ?= 127.0.0.1
+PORT ?= 6006
+tensorboard: $(STAMP)  ## serve the TensorBoard logs: make tensorboard DIR=runs (127.0.0.1 only)
+	$(BIN)/tensorboard --logdir $(if $(call given,DIR),$(DIR),runs) --host $(HOST) --port $(PORT)
 
 # make reproduce EXP=zhang2017 [QUICK=1] [DATA_DIR=../shared/data/cifar10-jpeg.tar.gz]
 EXP ?= realnvp_moons

@@ -8,7 +8,8 @@ others are listed with the dataset they would download. Each run writes its
 folder under ``--output`` (``runs/presets/NAME``: model, curves, metrics.json,
 ``command.json``), so runs add up: train the small presets once, the CIFAR-10
 ones another day with ``--only 'cifar10_*' --epochs 2``. The table of every
-preset measured so far goes to ``--table`` (``docs/presets.md``).
+preset measured so far goes to ``--table`` (``docs/presets.md``), and with
+``--readme README.md`` into the ``reaches`` column of the README's preset table.
 
 Example:
 
@@ -20,6 +21,7 @@ import argparse
 import fnmatch
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -36,8 +38,9 @@ import recipes.environment  # noqa: E402
 from recipes import data  # noqa: E402
 from recipes.registry import get_recipe  # noqa: E402
 
-# The test metric a row shows first, in this order of preference.
-HEADLINE_METRICS = ("tta_accuracy", "accuracy", "mean_reward", "loss")
+# The test metrics a row shows, in this order of preference; a model with several
+# heads shows each head's accuracy.
+HEADLINE_METRICS = ("tta_accuracy", "accuracy", "mean_reward")
 
 
 def measurable(name, data_dir):
@@ -88,12 +91,13 @@ def run_preset(name, output, data_dir=None, epochs=None):
 
 
 def headline(test_metrics):
-    """``(name, value)`` of the metric a row shows (see ``HEADLINE_METRICS``)."""
+    """The ``{name: value}`` a row shows: the first of ``HEADLINE_METRICS``
+    present, else every ``*accuracy`` (one per head), else the loss."""
     for key in HEADLINE_METRICS:
         if key in test_metrics:
-            return key, test_metrics[key]
-    key = sorted(test_metrics)[0]
-    return key, test_metrics[key]
+            return {key: test_metrics[key]}
+    accuracies = {k: v for k, v in sorted(test_metrics.items()) if k.endswith("accuracy")}
+    return accuracies or {"loss": test_metrics["loss"]}
 
 
 def describe_run(folder):
@@ -104,8 +108,7 @@ def describe_run(folder):
     with open(os.path.join(folder, "command.json")) as handle:
         command = json.load(handle)
     test = metrics["test"]
-    key, value = headline(test)
-    reaches = f"{key} {value:.4g}"
+    reaches = ", ".join(f"{key} {value:.4g}" for key, value in headline(test).items())
     if "random_mean_reward" in test:
         reaches += f" (random mouse {test['random_mean_reward']:.3g})"
     epochs = metrics.get("epochs", metrics.get("episodes", "-"))
@@ -137,6 +140,45 @@ def table(output):
     return "\n".join(lines) + "\n"
 
 
+def readme_cell(name, output):
+    """The README's ``reaches`` cell of preset ``name``: what its run reached (and
+    the epochs it was cut to, if it was), or what it needs."""
+    folder = os.path.join(output, name)
+    if not os.path.isfile(os.path.join(folder, "command.json")):
+        return _not_measured(name)
+    row = describe_run(folder)
+    cut = re.search(r"--epochs (\S+)", row["command"])
+    return row["reaches"] + (f" (`--epochs {cut.group(1)}`)" if cut else "")
+
+
+def update_readme(path, output):
+    """Rewrites the ``reaches`` column of the preset table under ``## Presets`` in
+    the README at ``path`` from the runs under ``output``.
+
+    Raises:
+        ValueError: the README has no preset table with a ``reaches`` column.
+    """
+    with open(path) as handle:
+        lines = handle.read().split("\n")
+    column, section = None, None
+    for i, line in enumerate(lines):
+        if line.startswith("## "):
+            section = line
+        elif section == "## Presets" and line.startswith("| preset |"):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            column = cells.index("reaches") if "reaches" in cells else None
+        elif section == "## Presets" and column is not None:
+            match = re.match(r"\| `([a-z0-9_]+)` \|", line)
+            if match and match.group(1) in recipes.list_recipes():
+                cells = line[1:-1].split("|")
+                cells[column] = f" {readme_cell(match.group(1), output)} "
+                lines[i] = "|" + "|".join(cells) + "|"
+    if column is None:
+        raise ValueError(f"{path} has no preset table with a `reaches` column under ## Presets")
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines))
+
+
 def _not_measured(name):
     """Why a preset has no run: what it needs, or that it was not run yet."""
     dataset = get_recipe(name).dataset
@@ -158,6 +200,7 @@ def parse_args(argv):
     parser.add_argument("--epochs", type=int, help="train this many epochs instead")
     parser.add_argument("--output", default=os.path.join("runs", "presets"))
     parser.add_argument("--table", default=os.path.join("docs", "presets.md"))
+    parser.add_argument("--readme", help="a README whose preset table's reaches column to fill")
     parser.add_argument("--table-only", action="store_true", help="train nothing")
     return parser.parse_args(argv)
 
@@ -182,6 +225,8 @@ def main(argv=None):
     if args.table:
         with open(args.table, "w") as handle:
             handle.write(PAGE_HEADER.format(machine=machine()) + text)
+    if args.readme:
+        update_readme(args.readme, args.output)
     print(text)
 
 

@@ -161,6 +161,7 @@ def _command_train(args):
         seed=args.seed,
         verbose=args.verbose,
         precision_policy=args.precision,
+        restart=args.restart,
         **train_arguments,
     )
     scores = ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items())
@@ -327,6 +328,12 @@ def _parser():
         command.add_argument("--dataset", help="dataset name (default: the preset's)")
         command.add_argument("--precision", choices=PRECISIONS, help=_precision_help(in_use))
         command.add_argument("--seed", type=int, default=0)
+        command.add_argument(
+            "--restart",
+            action="store_true",
+            help="start afresh: by default the same command resumes an unfinished run "
+            "from the backup in its output folder",
+        )
         command.add_argument(
             "--traceback",
             action="store_true",

@@ -1,5 +1,6 @@
 """Pictures people would rather look at than numbers: segmentation masks, attention
-maps, and (from ``callbacks.plots``) training curves and samples."""
+maps, lines against a shared x (the reproductions' figures), and (from
+``callbacks.plots``) training curves and samples."""
 
 from callbacks.plots import plot_history, plot_samples, plt, save_figure
 
@@ -8,6 +9,7 @@ __all__ = [
     "plot_attention_overlay",
     "plot_history",
     "plot_samples",
+    "plot_series",
     "plot_segmentation",
     "plt",
 ]
@@ -243,6 +245,39 @@ def plot_attention(
     axis.set_xlabel("input")
     axis.set_ylabel("output")
     figure.colorbar(image, ax=axis, fraction=0.046, pad=0.04)
+    if title:
+        axis.set_title(title)
+    return save_figure(figure, path)
+
+
+def plot_series(path, series, xlabel, ylabel, title=None, xticks=None):
+    """Draws lines against a shared x axis and writes them as a PNG.
+
+    Args:
+        path: where the PNG goes.
+        series: label to ``(xs, ys)``.
+        xlabel: the x axis' name.
+        ylabel: the y axis' name.
+        title: the figure's title.
+        xticks: names for the x positions ``0, 1, ...`` (categories), or ``None``.
+
+    Returns:
+        ``path``.
+
+    Example:
+
+    >>> plot_series("accuracy.png", {"attention": ([5, 10], [100, 98])}, "length", "%")
+    'accuracy.png'
+    """
+    figure, axis = plt.subplots(figsize=(9, 4.5))
+    for label, (xs, ys) in series.items():
+        axis.plot(xs, ys, marker="o", label=label)
+    if xticks is not None:
+        axis.set_xticks(range(len(xticks)), xticks, rotation=20, ha="right")
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.grid(alpha=0.3)
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     if title:
         axis.set_title(title)
     return save_figure(figure, path)

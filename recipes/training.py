@@ -13,6 +13,8 @@ Example:
 0.97...
 """
 
+import shutil
+
 import keras
 import numpy as np
 
@@ -20,6 +22,7 @@ from recipes import data
 from recipes.checks import check_positive_int
 from recipes.registry import build, get_recipe
 from recipes.trainers import TrainResult, get_trainer
+from recipes.trainers.fitting import backup_folder
 
 __all__ = ["TrainResult", "check_label_range", "check_training", "train_recipe"]
 
@@ -40,6 +43,7 @@ def train_recipe(
     checkpoint_dir=None,
     distribution=None,
     precision_policy=None,
+    restart=False,
     **overrides,
 ):
     """Trains preset ``name`` with its trainer and evaluates it once on test.
@@ -48,7 +52,11 @@ def train_recipe(
     (``recipes.trainers.standard``): ``fit`` on the training split, the validation
     split driving the curves, the test split used once at the end. With
     ``output_dir`` the model (``model.keras``), the curves (``curves.png``,
-    ``curves.csv``) and ``metrics.json`` are written there.
+    ``curves.csv``), ``metrics.json`` and the TensorBoard logs (``tensorboard/``)
+    are written there, and the run is backed up in ``backup/`` after every epoch:
+    the same call after a kill resumes after the last finished epoch
+    (``recipes.trainers.fitting`` says what comes back; the trainers that fit
+    through it resume, ``airbench`` and ``dqn`` start again).
 
     Args:
         name: a preset from ``recipes.list_recipes()``.
@@ -61,11 +69,14 @@ def train_recipe(
         callbacks: more Keras callbacks.
         data_dir: a folder to read the data from, for trainers that read one
             (``cifar10_fast``: an image-folder tree).
-        checkpoint_dir: a folder for checkpoints during training.
+        checkpoint_dir: a folder for checkpoints during training
+            (``latest.keras``) and the backup to resume from (default: the backup
+            goes to ``output_dir``).
         distribution: a strategy, Keras distribution or context manager to train
             in (see ``recipes.trainers.distribution_scope``).
         precision_policy: one of ``recipes.precision.PRECISIONS``; default: the
             trainer's (float32 for the standard loop).
+        restart: start afresh: the backup of an unfinished run is deleted first.
         **overrides: the trainer's options (``cifar10_fast``: ``tta``, ``runs``...)
             and builder arguments, e.g. ``dropout=0.2``.
 
@@ -81,6 +92,10 @@ def train_recipe(
         if value is not None:
             check_positive_int(key, value)
     check_training(name, dataset, data_dir, build_model=False, **overrides)
+    if restart:
+        backup = backup_folder(checkpoint_dir, output_dir)
+        if backup:
+            shutil.rmtree(backup, ignore_errors=True)
     trainer = get_trainer(get_recipe(name).trainer)
     options = {key: overrides.pop(key) for key in list(overrides) if key in trainer.options}
     return trainer.train(

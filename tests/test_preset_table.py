@@ -54,3 +54,31 @@ def test_a_failed_run_is_reported_and_the_others_go_on(tmp_path, monkeypatch, ca
     presets.main(argv)
     printed = capsys.readouterr().out
     assert printed.count("failed:\ntrain: error: no good") >= 2  # every moons preset tried
+
+
+def test_a_row_shows_accuracy_first_each_head_s_or_else_the_loss():
+    assert presets.headline({"loss": 0.3, "accuracy": 0.9}) == {"accuracy": 0.9}
+    heads = {"loss": 0.3, "digit_accuracy": 0.9, "parity_accuracy": 0.8}
+    assert presets.headline(heads) == {"digit_accuracy": 0.9, "parity_accuracy": 0.8}
+    assert presets.headline({"loss": 0.01, "mae": 0.1}) == {"loss": 0.01}
+
+
+def test_the_readme_column_is_filled_from_the_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(presets.subprocess, "run", _in_process)
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "## Presets\n\n| preset | builder | reaches | guide |\n| --- | --- | --- | --- |\n"
+        "| `moons_logistic` | `build_linear` | - | [mlp](docs/mlp.md) |\n"
+        "| `mnist_mlp` | `build_mlp` | - | [mlp](docs/mlp.md) |\n\n"
+        "## Next\n\n| `digits_mlp` | x |\n"
+    )
+    argv = ["--only", "moons_logistic", "--epochs", "1", "--output", str(tmp_path / "runs")]
+    presets.main([*argv, "--table", "", "--readme", str(readme)])
+    lines = readme.read_text().splitlines()
+    assert lines[4].startswith("| `moons_logistic` | `build_linear` | accuracy 0.")
+    assert lines[4].endswith(" (`--epochs 1`) | [mlp](docs/mlp.md) |")
+    assert lines[5] == (
+        "| `mnist_mlp` | `build_mlp` | needs tensorflow-datasets' `mnist` (a download) "
+        "| [mlp](docs/mlp.md) |"
+    )
+    assert lines[-1] == "| `digits_mlp` | x |"  # another section: untouched

@@ -1,5 +1,7 @@
 """What a search leaves behind: the leaderboard (CSV and a printed table), the best
-hyper-parameters (JSON) and a picture of the objective per trial (PNG).
+hyper-parameters (JSON), a picture of the objective per trial (PNG) and the
+TensorBoard HParams plugin's experiment summary (the space and the metrics the
+dashboard compares the trials by).
 
 Everything is read back from the trials KerasTuner saved on disk
 (``<project>/trial_*/trial.json``) plus the ``run.json`` each trial's worker
@@ -20,7 +22,7 @@ RUN_FILE = "run.json"
 # Logged by LearningRateScheduler during training, but not a measure of the model.
 _NOT_METRICS = ("learning_rate",)
 # KerasTuner's bookkeeping values of Hyperband trials: not hyper-parameters.
-_BOOKKEEPING = (
+BOOKKEEPING = (
     "tuner/epochs",
     "tuner/initial_epoch",
     "tuner/bracket",
@@ -88,7 +90,7 @@ def load_trials(project_dir):
                 score=state["score"] if completed else None,
                 best_epoch=state["best_step"] + 1 if completed else None,
                 metrics={k: v for k, v in metrics.items() if v is not None},
-                hyperparameters={k: v for k, v in values.items() if k not in _BOOKKEEPING},
+                hyperparameters={k: v for k, v in values.items() if k not in BOOKKEEPING},
                 seconds=run.get("seconds"),
                 worker=run.get("worker"),
                 error=last_line(state.get("message") or run.get("error")),
@@ -219,6 +221,86 @@ def plot_objective(rows, path, objective, direction, title=None):
     if title:
         axis.set_title(title)
     return save_figure(figure, path)
+
+
+def write_hparams_experiment(project_dir, log_dir, rows):
+    """Writes the HParams plugin's experiment summary in ``log_dir`` (the parent of
+    the trials' log folders), replacing an earlier one: every hyper-parameter of
+    the space in ``<project_dir>/oracle.json`` with its domain, and every metric
+    the trials logged (``val_*`` as the ``validation`` run's ``epoch_*`` scalars,
+    the others as the ``train`` run's). Written with TensorBoard's own event writer,
+    so on every Keras backend.
+
+    Args:
+        project_dir: the KerasTuner project folder.
+        log_dir: the search's TensorBoard folder.
+        rows: the trials (``TrialRow``), for the metrics' names.
+
+    Returns:
+        ``log_dir``.
+
+    Example:
+
+    >>> write_hparams_experiment("runs/tune/digits_random/search",
+    ...                          "runs/tune/digits_random/tensorboard", rows)
+    """
+    from tensorboard.plugins.hparams import summary_v2
+
+    from recipes.trainers.fitting import write_summary
+
+    with open(os.path.join(project_dir, "oracle.json")) as handle:
+        space = json.load(handle)["hyperparameters"]["space"]
+    hparams = [
+        summary_v2.HParam(item["config"]["name"], _domain(item, summary_v2))
+        for item in space
+        if item["config"]["name"] not in BOOKKEEPING
+    ]
+    names = sorted({name for row in rows for name in row.metrics})
+    metrics = [
+        summary_v2.Metric(
+            f"epoch_{name.removeprefix('val_')}",
+            group="validation" if name.startswith("val_") else "train",
+            display_name=name,
+        )
+        for name in names
+    ]
+    os.makedirs(log_dir, exist_ok=True)
+    for old in glob.glob(os.path.join(log_dir, "events.out.tfevents.*")):
+        os.remove(old)
+    write_summary(log_dir, summary_v2.hparams_config_pb(hparams, metrics))
+    return log_dir
+
+
+def _domain(item, summary_v2):
+    """The HParams domain of a KerasTuner hyper-parameter's config, or ``None``."""
+    kind, config = item["class_name"], item["config"]
+    if kind == "Int":
+        return summary_v2.IntInterval(config["min_value"], config["max_value"])
+    if kind == "Float":
+        return summary_v2.RealInterval(float(config["min_value"]), float(config["max_value"]))
+    values = {"Choice": config.get("values"), "Boolean": [False, True]}.get(kind)
+    if kind == "Fixed":
+        values = [config["value"]]
+    if not values:
+        return None
+    return summary_v2.Discrete(hparam_values(values))
+
+
+def hparam_values(values):
+    """``values`` as one type the HParams plugin takes: all booleans, all numbers
+    (as floats) or else all text (``repr`` of what is not a string).
+
+    Example:
+
+    >>> hparam_values([32, 64]), hparam_values([None, "relu"])
+    ([32.0, 64.0], ['None', 'relu'])
+    """
+    values = list(values)
+    if all(isinstance(v, bool) for v in values):
+        return values
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return [float(v) for v in values]
+    return [v if isinstance(v, str) else repr(v) for v in values]
 
 
 def _hp_names(rows):

@@ -21,6 +21,14 @@ import keras
 import keras_tuner
 
 from recipes import data
+from recipes.trainers.fitting import (
+    BACKUP,
+    TENSORBOARD,
+    EpochTensorBoard,
+    RunState,
+    write_hparams_end,
+    write_hparams_start,
+)
 from tuning import distribute, report
 from tuning.tasks import Task, get_task
 
@@ -37,7 +45,7 @@ class _Progress:
     def __init__(self, *args, seed=0, print_fn=print, **kwargs):
         self.trial_seed = seed
         self.print_fn = print_fn
-        self._started = {}
+        self._started, self._trial_states = {}, {}
         # KerasTuner's oracles take seed 0 as "draw a random seed": shift by one.
         super().__init__(*args, seed=seed + 1, **kwargs)
 
@@ -56,6 +64,19 @@ class _Progress:
         self.save()
         distribute.serve_oracle(self.oracle)
 
+    def run_trial(self, trial, *args, **kwargs):
+        backup = os.path.join(self.get_trial_dir(trial.trial_id), BACKUP)
+        if os.path.isdir(backup):
+            self.print_fn(f"[trial {trial.trial_id}] resumes from its backup in {backup}")
+        try:
+            histories = super().run_trial(trial, *args, **kwargs)
+        finally:
+            state = self._trial_states.pop(trial.trial_id)
+        for history in histories:
+            if isinstance(history, keras.callbacks.History):
+                history.history = state.history  # every epoch of the trial, to be scored
+        return histories
+
     def _build_hypermodel(self, hp):
         # KerasTuner clears the Keras session before each build, and with it the
         # JAX DataParallel distribution: set it again (a no-op elsewhere).
@@ -63,10 +84,25 @@ class _Progress:
         return super()._build_hypermodel(hp)
 
     def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
-        # KerasTuner 1.4.8 imports tensorboard on the TensorFlow backend even when no
-        # TensorBoard callback is given, and TensorFlow 2.21 no longer installs it.
-        if any(type(callback).__name__ == "TensorBoard" for callback in callbacks):
-            super()._configure_tensorboard_dir(callbacks, trial, execution)
+        # KerasTuner's hook on each execution's own copy of the callbacks. It writes a
+        # trial's TensorBoard logs and HParams on TensorFlow only, for a TensorBoard
+        # callback given to search: every trial gets its epoch scalars here, on every
+        # backend (its HParams at its end). And KerasTuner runs a trial that a kill
+        # interrupted again from its start (its #439): a backup in the trial's
+        # folder, saved after every epoch and deleted when the trial ends, resumes it
+        # after its last finished epoch instead; the run state keeps the epochs before.
+        backup = os.path.join(self.get_trial_dir(trial.trial_id), BACKUP)
+        state = RunState(backup, {"trial": trial.trial_id}, callbacks)
+        self._trial_states[trial.trial_id] = state
+        callbacks += [EpochTensorBoard(self.tensorboard_dir(trial.trial_id)), state]
+        callbacks.append(_TrialBackup(backup, double_checkpoint=True))
+
+    def tensorboard_dir(self, trial_id=None):
+        """The search's TensorBoard folder (``<run folder>/tensorboard``), or trial
+        ``trial_id``'s in it (``trial_<id>``: ``train/``, ``validation/`` and its
+        HParams session)."""
+        folder = os.path.join(self.directory, TENSORBOARD)
+        return folder if trial_id is None else os.path.join(folder, f"trial_{trial_id}")
 
     def on_trial_end(self, trial):
         seconds = time.perf_counter() - self._started.pop(trial.trial_id, time.perf_counter())
@@ -78,6 +114,12 @@ class _Progress:
             status=trial.status,
             error=error,
         )
+        # The values are complete only now (the space grows as trials build and fit).
+        log_dir = self.tensorboard_dir(trial.trial_id)
+        values = trial.hyperparameters.values
+        hparams = {k: v for k, v in values.items() if k not in report.BOOKKEEPING}
+        write_hparams_start(log_dir, hparams, f"trial {trial.trial_id}", time.time() - seconds)
+        write_hparams_end(log_dir, "success" if trial.status == "COMPLETED" else "failure")
         super().on_trial_end(trial)  # hands the trial to the oracle, which scores it
         ended = self.oracle.get_trial(trial.trial_id)
         objective = self.oracle.objective.name
@@ -94,6 +136,15 @@ class _Progress:
             else "no successful trial yet"
         )
         self.print_fn(f"[trial {number}] {outcome} | {best_text} | {seconds:.1f} s")
+
+
+class _TrialBackup(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` for a trial's model, which may be unbuilt before ``fit``
+    (a text space's): such a model starts its trial again."""
+
+    def on_train_begin(self, logs=None):
+        if self.model.built:
+            super().on_train_begin(logs)
 
 
 class RandomSearch(_Progress, keras_tuner.RandomSearch):
@@ -555,6 +606,7 @@ def _print_resume(search, print_fn):
 
 def _report(task, project_dir, run_dir, print_fn):
     rows = report.rank(report.load_trials(project_dir), task.direction)
+    report.write_hparams_experiment(project_dir, os.path.join(run_dir, TENSORBOARD), rows)
     paths = {
         "leaderboard": report.write_leaderboard(
             rows, os.path.join(run_dir, "leaderboard.csv"), task.objective

@@ -17,7 +17,7 @@ showing the document's effect) and ``tiny`` (seconds: for the tests).
 Example:
 
 >>> from recipes.experiments import reproduce
->>> result = reproduce("realnvp_moons", quick=True)
+>>> result = reproduce("realnvp_moons", size="quick")
 >>> print(result.markdown())
 | row | metric | document | ours | difference | conditions |
 ...
@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 
 import keras
+import numpy as np
 
 from recipes.environment import devices
 from recipes.registry import Registry
@@ -142,6 +143,28 @@ def _number(value, signed=False):
     if value is None:
         return "-"
     return f"{value:+.4g}" if signed else f"{value:.4g}"
+
+
+def over_seeds(runs):
+    """The mean of each value over runs, and a note giving its range.
+
+    Args:
+        runs: one dict per seed, the same keys in each.
+
+    Returns:
+        A dict of key to ``(mean, note)``; the note is empty for one run.
+
+    Example:
+
+    >>> over_seeds([{"a": 1.0}, {"a": 3.0}])
+    {'a': (2.0, 'mean of 2 seeds, range 1-3')}
+    """
+    summary = {}
+    for key in runs[0]:
+        values = np.array([run[key] for run in runs], dtype="float64")
+        note = f"mean of {len(runs)} seeds, range {values.min():.4g}-{values.max():.4g}"
+        summary[key] = (float(values.mean()), note if len(runs) > 1 else "")
+    return summary
 
 
 @dataclasses.dataclass(frozen=True)

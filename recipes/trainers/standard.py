@@ -29,12 +29,14 @@ def train_standard(request):
     on test.
 
     The validation split drives the curves; the test split is used once, at the
-    end. With ``checkpoint_dir``, ``keras.callbacks.ModelCheckpoint`` saves the
-    model there after every epoch (``latest.keras``) and
-    ``keras.callbacks.BackupAndRestore`` keeps a backup in its ``backup/`` folder,
-    so that an interrupted run started again resumes where it stopped. With
-    ``output_dir`` the model (``model.keras``), the curves (``curves.png``,
-    ``curves.csv``) and ``metrics.json`` are written there.
+    end. With ``output_dir`` the model (``model.keras``), the curves
+    (``curves.png``, ``curves.csv``), ``metrics.json`` and the TensorBoard logs
+    (``tensorboard/``) are written there, and the run is backed up in its
+    ``backup/`` folder after every epoch, so that an interrupted run started again
+    resumes after its last finished epoch (``recipes.trainers.fitting``). With
+    ``checkpoint_dir`` the backup goes there instead, and
+    ``keras.callbacks.ModelCheckpoint`` saves the model there after every epoch
+    (``latest.keras``).
 
     Args:
         request: a ``TrainRequest`` (no options). Its ``data_dir`` may be a folder
