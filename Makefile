@@ -40,7 +40,8 @@ demo: $(STAMP)  ## train the digits MLP offline; curves and model go to runs/dem
 # The trainers' flags are read from the trainers (recipes.__main__.make_variables,
 # "VARIABLE:--flag" pairs); every variable is passed only when given (the defaults of
 # TASK and EPOCHS above are tune's). The same command after a kill resumes the run in
-# runs/<preset> after its last finished epoch; RESTART=1 starts afresh.
+# runs/<preset> after its last finished epoch; RESTART=1 starts afresh. With several local
+# devices the preset trains data-parallel over all of them; DISTRIBUTE=none keeps one.
 RECIPE ?= cifar10_fast
 given = $(filter command line environment,$(origin $(1)))
 pass = $(if $(and $(call given,$(1)),$($(1))),$(2) $($(1)))
@@ -50,7 +51,7 @@ trainer_flags = $(shell $(BIN)/python -c \
 train: $(STAMP)  ## train, time and test a preset: make train TASK=cifar10 RECIPE=cifar10_fast
 	$(BIN)/python -m recipes train $(RECIPE) $(call pass,TASK,--dataset) \
 		$(call pass,EPOCHS,--epochs) $(if $(RESTART),--restart) \
-		$(foreach pair,$(trainer_flags),$(call pass_pair,$(pair)))
+		$(call pass,DISTRIBUTE,--distribute) $(foreach pair,$(trainer_flags),$(call pass_pair,$(pair)))
 
 # make tensorboard [DIR=runs] [HOST=127.0.0.1] [PORT=6006]: the TensorBoard logs of every run
 # under DIR (make train's run folders, each tuning trial's). It listens on 127.0.0.1 only,

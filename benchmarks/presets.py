@@ -183,7 +183,7 @@ def _not_measured(name):
     """Why a preset has no run: what it needs, or that it was not run yet."""
     dataset = get_recipe(name).dataset
     if dataset == "cifar10":
-        return "not run yet: needs `--data-dir` (the CIFAR-10 JPEG copy)"
+        return "not measured yet: `--data-dir` with the CIFAR-10 JPEG copy, meant for a GPU"
     if measurable(name, None):
         return "not run yet"
     return f"needs tensorflow-datasets' `{dataset}` (a download)"

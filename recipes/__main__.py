@@ -5,6 +5,7 @@ Examples:
     python -m recipes list 'cifar10_*'
     python -m recipes describe mnist_mlp
     python -m recipes train digits_mlp --epochs 20 --set dropout=0.1
+    python -m recipes train digits_mlp --distribute none
     python -m recipes train cifar10_fast --data-dir path/to/tree --epochs 10
     python -m recipes train cifar10_lenet --data-dir path/to/my_images --epochs 5
     python -m recipes demo
@@ -27,6 +28,7 @@ import os
 import re
 import sys
 
+from recipes.distribute import DISTRIBUTE_CHOICES
 from recipes.precision import PRECISIONS
 
 DEMO_RECIPE = "digits_mlp"
@@ -162,6 +164,7 @@ def _command_train(args):
         verbose=args.verbose,
         precision_policy=args.precision,
         restart=args.restart,
+        distribute=getattr(args, "distribute", "auto"),  # demo has no --distribute
         **train_arguments,
     )
     scores = ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items())
@@ -352,6 +355,14 @@ def _parser():
     train = commands.add_parser("train", help="train a preset on its dataset")
     train.add_argument("name")
     add_training_options(train)
+    train.add_argument(
+        "--distribute",
+        choices=DISTRIBUTE_CHOICES,
+        default="auto",
+        help="auto: with several local devices, train data-parallel over all of them (the "
+        "global batch is the preset's times the devices unless --batch-size fixes it); "
+        "none: one device",
+    )
     _add_trainer_flags(train, in_use)
     train.set_defaults(run=_command_train)
 

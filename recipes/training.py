@@ -20,6 +20,7 @@ import numpy as np
 
 from recipes import data
 from recipes.checks import check_positive_int
+from recipes.distribute import data_parallel_plan
 from recipes.registry import build, get_recipe
 from recipes.trainers import TrainResult, get_trainer
 from recipes.trainers.fitting import backup_folder
@@ -44,6 +45,7 @@ def train_recipe(
     distribution=None,
     precision_policy=None,
     restart=False,
+    distribute="auto",
     **overrides,
 ):
     """Trains preset ``name`` with its trainer and evaluates it once on test.
@@ -73,10 +75,16 @@ def train_recipe(
             (``latest.keras``) and the backup to resume from (default: the backup
             goes to ``output_dir``).
         distribution: a strategy, Keras distribution or context manager to train
-            in (see ``recipes.trainers.distribution_scope``).
+            in (see ``recipes.trainers.distribution_scope``); it overrides
+            ``distribute``.
         precision_policy: one of ``recipes.precision.PRECISIONS``; default: the
             trainer's (float32 for the standard loop).
         restart: start afresh: the backup of an unfinished run is deleted first.
+        distribute: ``"auto"``: with several local devices, train data-parallel
+            over all of them (``recipes.distribute``; the global batch is the
+            preset's times the number of devices unless ``batch_size`` is
+            given; one printed line says what was chosen); ``"none"``: one
+            device.
         **overrides: the trainer's options (``cifar10_fast``: ``tta``, ``runs``...)
             and builder arguments, e.g. ``dropout=0.2``.
 
@@ -96,6 +104,8 @@ def train_recipe(
         backup = backup_folder(checkpoint_dir, output_dir)
         if backup:
             shutil.rmtree(backup, ignore_errors=True)
+    if distribution is None:
+        distribution, batch_size = data_parallel_plan(name, distribute, batch_size)
     trainer = get_trainer(get_recipe(name).trainer)
     options = {key: overrides.pop(key) for key in list(overrides) if key in trainer.options}
     return trainer.train(

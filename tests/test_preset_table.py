@@ -40,7 +40,9 @@ def test_a_run_becomes_a_row_and_the_rest_say_what_they_need(tmp_path, monkeypat
     row = rows["| `moons_logistic`"]
     assert "| accuracy 0." in row and "| 1 |" in row
     assert "`python -m recipes train moons_logistic --epochs 1`" in row
-    assert "needs `--data-dir` (the CIFAR-10 JPEG copy)" in rows["| `cifar10_lenet`"]
+    assert (
+        "not measured yet: `--data-dir` with the CIFAR-10 JPEG copy" in rows["| `cifar10_lenet`"]
+    )
     assert "needs tensorflow-datasets' `mnist` (a download)" in rows["| `mnist_mlp`"]
     assert "| not run yet |" in rows["| `digits_mlp`"]
 

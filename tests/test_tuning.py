@@ -385,3 +385,36 @@ def test_jax_compilation_cache_fills_when_a_model_trains(tmp_path):
     finally:
         jax.config.update("jax_compilation_cache_dir", previous)
         compilation_cache.reset_cache()
+
+
+def _listening_addresses(port):
+    """The local addresses of the TCP sockets listening on ``port`` (Linux)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as handle:
+            for line in list(handle)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:  # IPv4-mapped IPv6 as IPv4
+                    found.append(address.removeprefix("0000000000000000FFFF0000"))
+    return found
+
+
+@pytest.mark.parametrize("ip", [None, ""])
+def test_chief_serves_the_oracle_on_127_0_0_1_only_by_default(monkeypatch, ip):
+    from keras_tuner.src.distribute import oracle_chief
+
+    from tuning import distribute
+
+    port = distribute.free_port()
+    monkeypatch.setenv(distribute.ENV_ORACLE_PORT, str(port))
+    if ip is None:
+        monkeypatch.delenv(distribute.ENV_ORACLE_IP, raising=False)
+    else:
+        monkeypatch.setenv(distribute.ENV_ORACLE_IP, ip)
+    assert distribute.oracle_address() == f"127.0.0.1:{port}"
+    server = distribute.start_oracle_server(oracle_chief.OracleServicer(oracle=None))
+    try:
+        assert _listening_addresses(port) == ["0100007F"]  # 127.0.0.1, nothing else
+    finally:
+        server.stop(grace=None)

@@ -99,22 +99,49 @@ def serve_oracle(oracle, poll_seconds=0.2):
         oracle: the chief tuner's ``keras_tuner.Oracle``.
         poll_seconds: seconds between two checks.
     """
-    from concurrent import futures
-
-    import grpc
-    from keras_tuner.src import protos
     from keras_tuner.src.distribute import oracle_chief
 
     servicer = oracle_chief.OracleServicer(oracle)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-    server.add_insecure_port(f"{os.environ[ENV_ORACLE_IP]}:{os.environ[ENV_ORACLE_PORT]}")
-    server.start()
+    server = start_oracle_server(servicer)
     try:
         while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
             time.sleep(poll_seconds)
     finally:
         server.stop(grace=None)
+
+
+def start_oracle_server(servicer):
+    """Starts a gRPC server for KerasTuner's ``OracleServicer`` at
+    ``oracle_address()``.
+
+    Returns:
+        The started ``grpc.Server``.
+    """
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    server.add_insecure_port(oracle_address())
+    server.start()
+    return server
+
+
+def oracle_address():
+    """Where the chief serves its oracle, ``host:port``: ``KERASTUNER_ORACLE_IP``
+    (127.0.0.1 when it is empty, never every interface: the gRPC port has no
+    login) and ``KERASTUNER_ORACLE_PORT``.
+
+    Example:
+
+    >>> os.environ.update({ENV_ORACLE_IP: "", ENV_ORACLE_PORT: "8000"})
+    >>> oracle_address()
+    '127.0.0.1:8000'
+    """
+    host = os.environ.get(ENV_ORACLE_IP, "").strip() or "127.0.0.1"
+    return f"{host}:{os.environ[ENV_ORACLE_PORT]}"
 
 
 def free_port(host="127.0.0.1"):

@@ -44,7 +44,7 @@ from recipes.registry import Registry, get_recipe
 DEFAULT_TRAINER = "standard"
 TRAINERS = Registry("trainer", "recipes.trainers.list_trainers()")
 # What every trainer takes (and so no option may be called, nor the command
-# line's flags: output, precision, set, restart).
+# line's flags: output, precision, set, restart, distribute).
 PROTOCOL_ARGUMENTS = (
     "name",
     "options",
@@ -64,6 +64,7 @@ PROTOCOL_ARGUMENTS = (
     "precision",
     "set",
     "restart",
+    "distribute",
 )
 
 
