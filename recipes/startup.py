@@ -24,6 +24,10 @@ tuning``, ``python -m benchmarks``, which the ``make`` targets run): ``recipes/_
 ``quiet_start()``. ``import recipes`` in a program or a notebook is unchanged.
 ``RECIPES_VERBOSE_STARTUP=1`` shows the lines (for a bug report).
 
+In a process of a distributed search (``KERASTUNER_TUNER_ID`` set) it also lets
+several processes share a GPU, where the user has not chosen otherwise
+(``shared_gpu_settings``: memory growth on TensorFlow, no pre-allocation on JAX).
+
 Example:
 
     RECIPES_VERBOSE_STARTUP=1 python -m recipes info
@@ -35,6 +39,15 @@ import sys
 
 COMMAND_LINES = ("recipes", "tuning", "benchmarks")
 VERBOSE_VARIABLE = "RECIPES_VERBOSE_STARTUP"
+# Set in every process of a distributed search (KerasTuner's chief and workers),
+# where the user has not chosen, so that several of them share one GPU: TensorFlow
+# grows its memory as it needs it instead of taking it all, JAX (XLA) does not
+# take 75% of it at its first use.
+TUNER_ID_VARIABLE = "KERASTUNER_TUNER_ID"
+SHARED_GPU_SETTINGS = {
+    "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+    "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+}
 
 
 def is_command_line(argv=None):
@@ -68,6 +81,22 @@ def standard_error_silenced():
         os.close(saved)
 
 
+def shared_gpu_settings(environ):
+    """The settings of ``SHARED_GPU_SETTINGS`` that a process of a distributed
+    search (``KERASTUNER_TUNER_ID`` in ``environ``) lacks, so that several
+    processes share a GPU; none for any other process, and none that ``environ``
+    already sets (the user's choice is kept).
+
+    Example:
+
+    >>> shared_gpu_settings({"KERASTUNER_TUNER_ID": "worker0"})
+    {'TF_FORCE_GPU_ALLOW_GROWTH': 'true', 'XLA_PYTHON_CLIENT_PREALLOCATE': 'false'}
+    """
+    if TUNER_ID_VARIABLE not in environ:
+        return {}
+    return {key: value for key, value in SHARED_GPU_SETTINGS.items() if key not in environ}
+
+
 def quiet_start():
     """Imports Keras (and with it its backend's libraries: TensorFlow by default)
     and lists its devices, with standard error silenced, in a command line of the
@@ -76,6 +105,7 @@ def quiet_start():
     Returns:
         ``True`` when the start was quiet, ``False`` when nothing was done.
     """
+    os.environ.update(shared_gpu_settings(os.environ))  # before any GPU is touched
     if os.environ.get(VERBOSE_VARIABLE, "") not in ("", "0") or not is_command_line():
         return False
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -87,3 +87,14 @@ def test_info_shows_the_start_up_lines_when_asked_and_still_reports_devices(tmp_
         pytest.skip("which start-up lines TensorFlow writes depends on the platform")
     assert "absl::InitializeLog()" in result.stderr, result.stderr
     assert "oneDNN custom operations are on" in result.stderr, result.stderr
+
+
+def test_processes_of_a_search_share_a_gpu_unless_the_user_chose():
+    worker = {"KERASTUNER_TUNER_ID": "worker0"}
+    assert startup.shared_gpu_settings(worker) == {
+        "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+        "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
+    }
+    chosen = {**worker, "XLA_PYTHON_CLIENT_PREALLOCATE": "true"}
+    assert startup.shared_gpu_settings(chosen) == {"TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+    assert startup.shared_gpu_settings({"HOME": "/root"}) == {}  # not a search: untouched
