@@ -15,6 +15,15 @@ the preset's batch times the number of devices unless the caller fixes
 ``batch_size`` (then each device gets its share); ``describe`` says which, in one
 line.
 
+Several hosts (``start_processes``): the same command runs on every host, told its
+place by Keras' environment variables ``KERAS_DISTRIBUTION_JOB_ADDRESSES`` (the
+coordinator's ``host:port``), ``KERAS_DISTRIBUTION_NUM_PROCESSES`` and
+``KERAS_DISTRIBUTION_PROCESS_ID``. On JAX, ``keras.distribution.initialize`` joins
+the processes (over gloo on CPU), the devices of every host share each batch, each
+process reads its own slice of every batch, and only process 0 writes the run
+folder and the checkpoints (``process_folders``). TensorFlow refuses:
+``MultiWorkerMirroredStrategy`` does not train Keras 3 models (keras#20585).
+
 Example:
 
 >>> distribution, replicas = local_distribution("auto")
@@ -23,6 +32,10 @@ Example:
 """
 
 import contextlib
+import hashlib
+import json
+import os
+import tempfile
 from typing import Any, NamedTuple
 
 import keras
@@ -32,6 +45,9 @@ from recipes.compiling import set_steps_per_execution
 from recipes.registry import get_recipe
 
 DISTRIBUTE_CHOICES = ("auto", "none")
+ENV_JOB_ADDRESSES = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
+ENV_NUM_PROCESSES = "KERAS_DISTRIBUTION_NUM_PROCESSES"
+ENV_PROCESS_ID = "KERAS_DISTRIBUTION_PROCESS_ID"
 _ENGINES = {
     "jax": "keras.distribution.DataParallel on JAX",
     "tensorflow": "tf.distribute.MirroredStrategy on TensorFlow",
@@ -63,20 +79,20 @@ class EvenDataParallel(keras.distribution.DataParallel):
     """
 
     def distribute_dataset(self, dataset):
-        """The dataset for this process (``DataParallel``'s), each batch cut to
-        a multiple of the number of devices."""
-        dataset = super().distribute_dataset(dataset)
+        """The dataset for this process: each batch cut to a multiple of the number
+        of devices, then, with several processes, this process's slice of it (every
+        process reads the same batches, so all take the same number of steps)."""
         import tensorflow as tf  # tf.data, which Keras reads on every backend
 
         if not isinstance(dataset, tf.data.Dataset):
-            return dataset
+            return super().distribute_dataset(dataset)
         devices = self.device_mesh.devices.size
+        processes, index = self.num_processes, self.data_shard_id
 
-        def even(tensor):  # a multiple of `devices`; a batch smaller than that repeats
+        def even(tensor):  # a multiple of `devices` (repeating a small batch), then a slice
             size = tf.shape(tensor)[0]
-            return tf.gather(
-                tensor, tf.range(tf.maximum(size // devices * devices, devices)) % size
-            )
+            kept = tf.range(tf.maximum(size // devices * devices, devices)) % size
+            return tf.gather(tensor, kept[index::processes])
 
         def cut(*batch):  # tf.data unpacks a tuple element into arguments
             return tf.nest.map_structure(even, batch[0] if len(batch) == 1 else batch)
@@ -151,9 +167,127 @@ def local_distribution(distribute="auto"):
     return LocalDistribution(None, 1)
 
 
+def start_processes(distribute="auto"):
+    """Joins the other processes of a multi-host run when the environment names
+    several (``KERAS_DISTRIBUTION_NUM_PROCESSES`` > 1, see the module docstring),
+    once per process; with one process, or ``distribute="none"``, nothing.
+
+    Args:
+        distribute: ``"auto"`` or ``"none"``.
+
+    Returns:
+        ``(process_id, num_processes)``: ``(0, 1)`` for a one-process run.
+
+    Raises:
+        ValueError: several processes (or a ``TF_CONFIG`` naming several workers)
+            on a backend other than JAX, or a malformed variable.
+
+    Example:
+
+    >>> os.environ.update({ENV_JOB_ADDRESSES: "10.0.0.1:1234",
+    ...                    ENV_NUM_PROCESSES: "2", ENV_PROCESS_ID: "1"})
+    >>> start_processes("auto")
+    (1, 2)
+    """
+    check_choice("distribute", distribute, DISTRIBUTE_CHOICES)
+    processes = _environment_processes()
+    if distribute == "none" or processes == 1:
+        return 0, 1
+    backend = keras.backend.backend()
+    if backend != "jax":
+        raise ValueError(multi_host_refusal(backend))
+    import jax  # the backend in use; the processes join through it
+
+    if not jax.distributed.is_initialized():
+        # The CPU devices of several processes reduce over gloo (the default,
+        # none, cannot); GPUs and TPUs keep their own collectives.
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        keras.distribution.initialize()
+    return _process_index(), jax.process_count()
+
+
+def process_folders(output_dir, checkpoint_dir):
+    """The run folder and checkpoint folder this process writes: the ones given on
+    the only process of a run or on process 0 of a multi-host run; on the others, a
+    scratch copy under ``$TMPDIR/recipes-process-<id>/`` (they save in step with
+    process 0, as Keras saves collectively, and keep their own backup there to
+    resume from on the same host).
+
+    Args:
+        output_dir: the run folder asked for, or ``None``.
+        checkpoint_dir: the checkpoint folder asked for, or ``None``.
+
+    Returns:
+        ``(output_dir, checkpoint_dir)`` for this process.
+
+    Example:
+
+    >>> process_folders("runs/digits_mlp", None)  # on process 1 of 2
+    ('/tmp/recipes-process-1/3f2a.../run', None)
+    """
+    process = _process_index()
+    if process == 0:
+        return output_dir, checkpoint_dir
+    folders = []
+    for kind, folder in (("run", output_dir), ("checkpoints", checkpoint_dir)):
+        if folder is not None:
+            key = hashlib.sha1(os.path.abspath(folder).encode()).hexdigest()[:12]
+            root = os.path.join(tempfile.gettempdir(), f"recipes-process-{process}")
+            folder = os.path.join(root, key, kind)
+        folders.append(folder)
+    return tuple(folders)
+
+
+def _process_index():
+    """This process's index among those of a multi-host run (0 without one)."""
+    if keras.backend.backend() != "jax":
+        return 0
+    import jax  # the backend in use
+
+    return jax.process_index() if jax.distributed.is_initialized() else 0
+
+
+def multi_host_refusal(backend):
+    """Why ``backend`` does not train over several hosts here, naming JAX.
+
+    Example:
+
+    >>> multi_host_refusal("tensorflow")
+    'Training over several hosts (TF_CONFIG or KERAS_DISTRIBUTION_NUM_PROCESSES) ...'
+    """
+    reason = {
+        "tensorflow": "tf.distribute.MultiWorkerMirroredStrategy does not train Keras 3 "
+        "models (keras#20585), and keras.distribution.initialize is JAX's",
+        "torch": "Keras' PyTorch backend (Keras 3.15) has no distribution module",
+    }.get(backend, f"the {backend} backend has no multi-process distribution")
+    return (
+        "Training over several hosts (TF_CONFIG or KERAS_DISTRIBUTION_NUM_PROCESSES) "
+        f"needs KERAS_BACKEND=jax: {reason}. Run the same command on every host with "
+        f"KERAS_BACKEND=jax, {ENV_JOB_ADDRESSES}, {ENV_NUM_PROCESSES} and {ENV_PROCESS_ID}, "
+        f"or unset them to train on this host's devices. Received: backend={backend!r}"
+    )
+
+
+def _environment_processes():
+    """The number of processes the environment names: ``KERAS_DISTRIBUTION_NUM_PROCESSES``,
+    or the workers (and chief) of ``TF_CONFIG``'s cluster; 1 without either."""
+    if os.environ.get(ENV_NUM_PROCESSES, "").strip():
+        text = os.environ[ENV_NUM_PROCESSES].strip()
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(
+                f"`{ENV_NUM_PROCESSES}` must be an integer >= 1. Received: "
+                f"{ENV_NUM_PROCESSES}={text!r}"
+            )
+        return int(text)
+    cluster = json.loads(os.environ.get("TF_CONFIG") or "{}").get("cluster", {})
+    return max(1, len(cluster.get("worker", ())) + len(cluster.get("chief", ())))
+
+
 def data_parallel_plan(name, distribute, batch_size):
     """The distribution and global batch to train preset ``name`` with, printing
-    one line that says what was chosen when several devices share the work.
+    one line that says what was chosen when several devices share the work. With
+    several processes named by the environment, they join first
+    (``start_processes``) and the devices of all of them share the work.
 
     Args:
         name: a preset from ``recipes.list_recipes()``.
@@ -169,11 +303,18 @@ def data_parallel_plan(name, distribute, batch_size):
     Data-parallel over 2 devices (keras.distribution.DataParallel on JAX): global ...
     (<recipes.distribute.EvenDataParallel ...>, 64)
     """
+    process, processes = start_processes(distribute)
     distribution, replicas = local_distribution(distribute)
     if distribution is None:
         return None, batch_size
     chosen = global_batch_size(name, batch_size, replicas)
-    print(describe(distribution, replicas, chosen, given=batch_size is not None))
+    if process == 0:
+        line = describe(distribution, replicas, chosen, given=batch_size is not None)
+        print(
+            line
+            if processes == 1
+            else line.replace(" devices (", f" devices in {processes} processes (", 1)
+        )
     return distribution, chosen
 
 

@@ -110,10 +110,21 @@ def quiet_start():
         return False
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with standard_error_silenced():
-        from recipes.environment import devices
+        if _one_of_several_processes():
+            # JAX must not start before keras.distribution.initialize joins the
+            # processes: the libraries load quietly, the devices are listed later.
+            import keras  # noqa: F401
+        else:
+            from recipes.environment import devices
 
-        devices()  # where a backend looks for GPUs ("failed call to cuInit")
+            devices()  # where a backend looks for GPUs ("failed call to cuInit")
     return True
+
+
+def _one_of_several_processes():
+    """Whether this process trains with others (``KERAS_DISTRIBUTION_NUM_PROCESSES``
+    above 1, see ``recipes.distribute``)."""
+    return os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "").strip() not in ("", "0", "1")
 
 
 quiet_start()

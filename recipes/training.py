@@ -20,7 +20,7 @@ import numpy as np
 
 from recipes import data
 from recipes.checks import check_positive_int
-from recipes.distribute import data_parallel_plan
+from recipes.distribute import data_parallel_plan, process_folders, start_processes
 from recipes.registry import build, get_recipe
 from recipes.trainers import TrainResult, get_trainer
 from recipes.trainers.fitting import backup_folder
@@ -83,8 +83,11 @@ def train_recipe(
         distribute: ``"auto"``: with several local devices, train data-parallel
             over all of them (``recipes.distribute``; the global batch is the
             preset's times the number of devices unless ``batch_size`` is
-            given; one printed line says what was chosen); ``"none"``: one
-            device.
+            given; one printed line says what was chosen); with several
+            processes named by ``KERAS_DISTRIBUTION_NUM_PROCESSES`` (JAX), the
+            devices of all of them, only process 0 writing ``output_dir`` and
+            ``checkpoint_dir`` (``recipes.distribute.process_folders``);
+            ``"none"``: one device.
         **overrides: the trainer's options (``cifar10_fast``: ``tta``, ``runs``...)
             and builder arguments, e.g. ``dropout=0.2``.
 
@@ -100,12 +103,13 @@ def train_recipe(
         if value is not None:
             check_positive_int(key, value)
     check_training(name, dataset, data_dir, build_model=False, **overrides)
+    if distribution is None:
+        distribution, batch_size = data_parallel_plan(name, distribute, batch_size)
+    output_dir, checkpoint_dir = process_folders(output_dir, checkpoint_dir)
     if restart:
         backup = backup_folder(checkpoint_dir, output_dir)
         if backup:
             shutil.rmtree(backup, ignore_errors=True)
-    if distribution is None:
-        distribution, batch_size = data_parallel_plan(name, distribute, batch_size)
     trainer = get_trainer(get_recipe(name).trainer)
     options = {key: overrides.pop(key) for key in list(overrides) if key in trainer.options}
     return trainer.train(
@@ -172,6 +176,7 @@ def check_training(name, dataset=None, data_dir=None, build_model=True, **overri
     elif (dataset or recipe.dataset) is not None:
         _check_dataset(name, dataset or recipe.dataset, {**recipe.kwargs, **arguments})
     if build_model:
+        start_processes()  # a multi-host run joins before JAX's first computation
         build(name, **arguments)
         keras.backend.clear_session()
 

@@ -19,6 +19,12 @@ worker), ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` (where the chie
 listens). ``launch_local`` starts a chief and N workers on this machine; the chief
 serves with ``serve_oracle``, which ends as soon as the last worker is done.
 
+A worker that dies: KerasTuner's oracle would keep its trial RUNNING and the chief
+would wait for it forever. Here a worker tells the chief it is alive every few
+seconds during a trial (``heartbeat``), and the chief records the trial of a
+worker silent for ``TUNING_WORKER_TIMEOUT`` seconds (default 60) as FAILED, and
+forgets the worker, so the other trials finish and the search ends.
+
 Example:
 
 >>> from tuning.distribute import launch_local
@@ -26,6 +32,7 @@ Example:
 0
 """
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -38,6 +45,8 @@ import keras
 ENV_TUNER_ID = "KERASTUNER_TUNER_ID"
 ENV_ORACLE_IP = "KERASTUNER_ORACLE_IP"
 ENV_ORACLE_PORT = "KERASTUNER_ORACLE_PORT"
+ENV_WORKER_TIMEOUT = "TUNING_WORKER_TIMEOUT"
+DEFAULT_WORKER_TIMEOUT = 60.0
 
 
 def local_strategy():
@@ -93,7 +102,9 @@ def serve_oracle(oracle, poll_seconds=0.2):
     It is KerasTuner's chief loop (``keras_tuner.src.distribute.oracle_chief.
     start_server``), except that once the trials run out it checks every
     ``poll_seconds`` whether the last worker is done, where KerasTuner sleeps 20 s
-    between checks; so the chief writes its report as soon as the workers finish.
+    between checks, so the chief writes its report as soon as the workers finish;
+    and that the trial of a worker silent for ``worker_timeout()`` seconds is
+    recorded as FAILED (see the module docstring).
 
     Args:
         oracle: the chief tuner's ``keras_tuner.Oracle``.
@@ -101,13 +112,144 @@ def serve_oracle(oracle, poll_seconds=0.2):
     """
     from keras_tuner.src.distribute import oracle_chief
 
-    servicer = oracle_chief.OracleServicer(oracle)
+    servicer = watchful_servicer(oracle)
     server = start_oracle_server(servicer)
     try:
         while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
+            servicer.fail_silent_workers(worker_timeout())
             time.sleep(poll_seconds)
     finally:
         server.stop(grace=None)
+
+
+def watchful_servicer(oracle):
+    """KerasTuner's ``OracleServicer`` for ``oracle``, noting when each worker was
+    last heard from, with ``fail_silent_workers(timeout)`` to end the trials of
+    the workers silent for longer.
+
+    Example:
+
+    >>> servicer = watchful_servicer(tuner.oracle)
+    >>> servicer.fail_silent_workers(60.0)
+    []
+    """
+    from keras_tuner.src.distribute import oracle_chief
+
+    class WatchfulServicer(oracle_chief.OracleServicer):
+        def __init__(self, oracle):
+            super().__init__(oracle)
+            self.last_heard, self.lock = {}, threading.Lock()
+
+        def _heard(self, tuner_id=None, trial_id=None):
+            holders = [
+                holder
+                for holder, trial in self.oracle.ongoing_trials.items()
+                if trial.trial_id == trial_id
+            ]
+            for holder in [tuner_id] if tuner_id else holders:
+                self.last_heard[holder] = time.monotonic()
+
+        def CreateTrial(self, request, context):
+            with self.lock:
+                self._heard(tuner_id=request.tuner_id)
+                return super().CreateTrial(request, context)
+
+        def UpdateTrial(self, request, context):
+            with self.lock:
+                self._heard(trial_id=request.trial_id)
+                return super().UpdateTrial(request, context)
+
+        def EndTrial(self, request, context):
+            with self.lock:
+                trial_id = request.trial.trial_id
+                if not any(t.trial_id == trial_id for t in self.oracle.ongoing_trials.values()):
+                    return protos_service().EndTrialResponse()  # failed as silent already
+                self._heard(trial_id=trial_id)
+                return super().EndTrial(request, context)
+
+        def GetTrial(self, request, context):  # also the workers' heartbeat
+            with self.lock:
+                self._heard(trial_id=request.trial_id)
+                return super().GetTrial(request, context)
+
+        def fail_silent_workers(self, timeout):
+            """Records as FAILED the trials of the workers silent for over
+            ``timeout`` seconds and forgets them; returns their ids."""
+            with self.lock:
+                now, silent = time.monotonic(), []
+                for tuner_id, trial in list(self.oracle.ongoing_trials.items()):
+                    if now - self.last_heard.get(tuner_id, now) > timeout:
+                        silent.append(tuner_id)
+                        trial.status = "FAILED"
+                        trial.message = (
+                            f"Worker {tuner_id!r} was silent for over {timeout:g} s "
+                            f"({ENV_WORKER_TIMEOUT}) during this trial: it died or hung."
+                        )
+                        self.oracle.end_trial(trial)
+                        self.oracle.tuner_ids.discard(tuner_id)
+                        print(f"[chief] trial {trial.trial_id} failed: {trial.message}")
+                return silent
+
+    return WatchfulServicer(oracle)
+
+
+def protos_service():
+    """KerasTuner's gRPC message module."""
+    from keras_tuner.src import protos
+
+    return protos.get_service()
+
+
+def worker_timeout():
+    """Seconds of silence after which the chief fails a worker's trial:
+    ``TUNING_WORKER_TIMEOUT``, default 60.
+
+    Example:
+
+    >>> worker_timeout()
+    60.0
+    """
+    text = os.environ.get(ENV_WORKER_TIMEOUT, "").strip()
+    try:
+        seconds = float(text) if text else DEFAULT_WORKER_TIMEOUT
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ValueError(
+            f"`{ENV_WORKER_TIMEOUT}` must be a number of seconds > 0. Received: "
+            f"{ENV_WORKER_TIMEOUT}={text!r}"
+        )
+    return seconds
+
+
+@contextlib.contextmanager
+def heartbeat(oracle, trial_id):
+    """Inside the block, tells the chief every fifth of ``worker_timeout()`` that
+    this worker is alive and running ``trial_id`` (a ``GetTrial`` call to the
+    ``oracle`` client); nothing outside a distributed worker.
+
+    Example:
+
+    >>> with heartbeat(tuner.oracle, trial.trial_id):
+    ...     tuner.run_trial(trial)
+    """
+    if role() != "worker":
+        yield
+        return
+    done = threading.Event()
+
+    def beat():
+        while not done.wait(worker_timeout() / 5):
+            with contextlib.suppress(Exception):  # the chief may be gone at the end
+                oracle.get_trial(trial_id)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def start_oracle_server(servicer):

@@ -69,7 +69,8 @@ class _Progress:
         if os.path.isdir(backup):
             self.print_fn(f"[trial {trial.trial_id}] resumes from its backup in {backup}")
         try:
-            histories = super().run_trial(trial, *args, **kwargs)
+            with distribute.heartbeat(self.oracle, trial.trial_id):  # a dead worker's trial fails
+                histories = super().run_trial(trial, *args, **kwargs)
         finally:
             state = self._trial_states.pop(trial.trial_id)
         for history in histories:
