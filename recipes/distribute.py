@@ -42,7 +42,9 @@ import keras
 
 from recipes.checks import check_choice
 from recipes.compiling import set_steps_per_execution
+from recipes.data.sharding import even_batches, is_tf_dataset
 from recipes.registry import get_recipe
+from recipes.tensorflow_strategy import mirrored_strategy
 
 DISTRIBUTE_CHOICES = ("auto", "none")
 ENV_JOB_ADDRESSES = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
@@ -80,24 +82,13 @@ class EvenDataParallel(keras.distribution.DataParallel):
 
     def distribute_dataset(self, dataset):
         """The dataset for this process: each batch cut to a multiple of the number
-        of devices, then, with several processes, this process's slice of it (every
-        process reads the same batches, so all take the same number of steps)."""
-        import tensorflow as tf  # tf.data, which Keras reads on every backend
-
-        if not isinstance(dataset, tf.data.Dataset):
+        of devices, then, with several processes, this process's slice of it (see
+        ``recipes.data.sharding.even_batches``)."""
+        if not is_tf_dataset(dataset):
             return super().distribute_dataset(dataset)
-        devices = self.device_mesh.devices.size
-        processes, index = self.num_processes, self.data_shard_id
-
-        def even(tensor):  # a multiple of `devices` (repeating a small batch), then a slice
-            size = tf.shape(tensor)[0]
-            kept = tf.range(tf.maximum(size // devices * devices, devices)) % size
-            return tf.gather(tensor, kept[index::processes])
-
-        def cut(*batch):  # tf.data unpacks a tuple element into arguments
-            return tf.nest.map_structure(even, batch[0] if len(batch) == 1 else batch)
-
-        return dataset.map(cut)
+        return even_batches(
+            dataset, self.device_mesh.devices.size, self.data_shard_id, self.num_processes
+        )
 
 
 class MirroredTraining:
@@ -110,7 +101,7 @@ class MirroredTraining:
 
     Example:
 
-    >>> with MirroredTraining(tf.distribute.MirroredStrategy()).scope():
+    >>> with MirroredTraining(mirrored_strategy()).scope():
     ...     model = recipes.build("digits_mlp")
     """
 
@@ -152,14 +143,9 @@ def local_distribution(distribute="auto"):
         if len(devices) > 1:
             return LocalDistribution(EvenDataParallel(devices=devices), len(devices))
     elif backend == "tensorflow":
-        import tensorflow as tf  # the strategy is TensorFlow's own
-
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        devices = keras.distribution.list_devices("gpu") or keras.distribution.list_devices("cpu")
         if len(devices) > 1:
-            names = [device.name for device in devices]
-            return LocalDistribution(
-                MirroredTraining(tf.distribute.MirroredStrategy(names)), len(names)
-            )
+            return LocalDistribution(MirroredTraining(mirrored_strategy(devices)), len(devices))
     elif backend == "torch":
         message = single_device_message(_torch_gpus())
         if message:

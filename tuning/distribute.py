@@ -42,6 +42,8 @@ import time
 
 import keras
 
+from recipes.tensorflow_strategy import mirrored_strategy
+
 ENV_TUNER_ID = "KERASTUNER_TUNER_ID"
 ENV_ORACLE_IP = "KERASTUNER_ORACLE_IP"
 ENV_ORACLE_PORT = "KERASTUNER_ORACLE_PORT"
@@ -58,9 +60,7 @@ def local_strategy():
     """
     if keras.backend.backend() == "tensorflow":
         if len(keras.distribution.list_devices("gpu")) > 1:
-            import tensorflow as tf  # the strategy object KerasTuner expects
-
-            return tf.distribute.MirroredStrategy()
+            return mirrored_strategy()  # the strategy object KerasTuner expects
         return None
     use_data_parallel()
     return None
