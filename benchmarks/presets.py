@@ -160,7 +160,7 @@ def update_readme(path, output):
     """
     with open(path) as handle:
         lines = handle.read().split("\n")
-    column, section = None, None
+    column, section, known = None, None, set(recipes.list_recipes())
     for i, line in enumerate(lines):
         if line.startswith("## "):
             section = line
@@ -169,7 +169,7 @@ def update_readme(path, output):
             column = cells.index("reaches") if "reaches" in cells else None
         elif section == "## Presets" and column is not None:
             match = re.match(r"\| `([a-z0-9_]+)` \|", line)
-            if match and match.group(1) in recipes.list_recipes():
+            if match and match.group(1) in known:
                 cells = line[1:-1].split("|")
                 cells[column] = f" {readme_cell(match.group(1), output)} "
                 lines[i] = "|" + "|".join(cells) + "|"

@@ -61,3 +61,19 @@ def roundtrip(tmp_path):
         return testing.assert_save_load_roundtrip(model, x, tmp_path, atol)
 
     return check
+
+
+@pytest.fixture
+def clean_exit(capsys):
+    """``clean_exit(main, argv)``: runs a command line's ``main``, asserts exit
+    status 2, one ``error:`` line and no traceback; returns standard error."""
+
+    def run(main, argv):
+        with pytest.raises(SystemExit) as caught:
+            main(argv)
+        error = capsys.readouterr().err
+        assert caught.value.code == 2, error
+        assert "Traceback" not in error and error.count(": error: ") == 1
+        return error
+
+    return run

@@ -322,15 +322,6 @@ def test_a_run_folder_of_another_search_is_refused(tmp_path):
 # -- command lines ----------------------------------------------------------------------
 
 
-def _clean_exit(main, argv, capsys):
-    with pytest.raises(SystemExit) as caught:
-        main(argv)
-    error = capsys.readouterr().err
-    assert caught.value.code == 2, error
-    assert "Traceback" not in error and error.count(": error: ") == 1
-    return error
-
-
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -346,8 +337,8 @@ def _clean_exit(main, argv, capsys):
         (["train", "digits_vit", "--set", "num_classes=4"], "outside [0, 4)"),
     ],
 )
-def test_recipes_cli_refuses_bad_input(argv, message, tmp_path, capsys):
-    assert message in _clean_exit(recipes_main, [*argv, "--output", str(tmp_path)], capsys)
+def test_recipes_cli_refuses_bad_input(argv, message, tmp_path, clean_exit):
+    assert message in clean_exit(recipes_main, [*argv, "--output", str(tmp_path)])
 
 
 @pytest.mark.parametrize(
@@ -360,14 +351,14 @@ def test_recipes_cli_refuses_bad_input(argv, message, tmp_path, capsys):
         (["--task", "digits", "--max-trials", "two"], "argument --max-trials"),
     ],
 )
-def test_tuning_cli_refuses_bad_input(argv, message, tmp_path, capsys):
-    assert message in _clean_exit(tuning_main, [*argv, "--directory", str(tmp_path)], capsys)
+def test_tuning_cli_refuses_bad_input(argv, message, tmp_path, clean_exit):
+    assert message in clean_exit(tuning_main, [*argv, "--directory", str(tmp_path)])
     assert not any(tmp_path.iterdir())
 
 
-def test_tuning_cli_keeps_another_search_apart(tmp_path, capsys):
+def test_tuning_cli_keeps_another_search_apart(tmp_path, clean_exit):
     run_dir = tmp_path / "digits_random"
     run_dir.mkdir()
     (run_dir / "run.json").write_text(json.dumps({"task": "digits", "tuner": "grid"}))
     argv = ["--task", "digits", "--max-trials", "1", "--directory", str(tmp_path)]
-    assert "holds another search" in _clean_exit(tuning_main, argv, capsys)
+    assert "holds another search" in clean_exit(tuning_main, argv)

@@ -27,17 +27,6 @@ def no_cifar10(tmp_path, monkeypatch):
     monkeypatch.setattr(image_folder, "default_cifar10_locations", lambda: [])
 
 
-def _clean_exit(main, argv, capsys):
-    """Runs a CLI's ``main``; returns its message on standard error, asserting
-    status 2 and no traceback."""
-    with pytest.raises(SystemExit) as caught:
-        main(argv)
-    error = capsys.readouterr().err
-    assert caught.value.code == 2, error
-    assert "Traceback" not in error and error.count(": error: ") == 1
-    return error
-
-
 @pytest.mark.parametrize("batch_size", [0, -3, 2.5])
 def test_a_batch_size_below_one_is_named(batch_size):
     message = f"`batch_size` must be an integer >= 1. Received: batch_size={batch_size}"
@@ -68,15 +57,15 @@ def test_train_recipe_refuses_labels_outside_the_classes_before_training(tmp_pat
         (["train", "digits_mlp", "--tta", "1"], "does not take --tta"),
     ],
 )
-def test_recipes_cli_ends_a_mistake_with_one_message(argv, message, no_cifar10, capsys):
-    assert message in _clean_exit(recipes_main, argv, capsys)
+def test_recipes_cli_ends_a_mistake_with_one_message(argv, message, no_cifar10, clean_exit):
+    assert message in clean_exit(recipes_main, argv)
 
 
-def test_recipes_cli_names_both_cifar10_routes(no_cifar10, capsys, tmp_path):
-    error = _clean_exit(recipes_main, ["train", "cifar10_lenet", "--epochs", "1"], capsys)
+def test_recipes_cli_names_both_cifar10_routes(no_cifar10, clean_exit, tmp_path):
+    error = clean_exit(recipes_main, ["train", "cifar10_lenet", "--epochs", "1"])
     assert "TFDS_DATA_DIR" in error and "RECIPES_CIFAR10_JPEG" in error
     assert "--data-dir" in error and "DATA_DIR=" in error
-    error = _clean_exit(recipes_main, ["train", "cifar10_lenet", "--data-dir", "nowhere"], capsys)
+    error = clean_exit(recipes_main, ["train", "cifar10_lenet", "--data-dir", "nowhere"])
     assert "No image class folders at data_dir='nowhere'" in error
 
 
@@ -102,8 +91,10 @@ def test_the_traceback_is_there_when_asked_for(no_cifar10, monkeypatch, tmp_path
         ([], "--task is required"),
     ],
 )
-def test_tuning_cli_ends_a_mistake_before_any_trial(argv, message, no_cifar10, capsys, tmp_path):
-    error = _clean_exit(tuning_main, [*argv, "--directory", str(tmp_path)], capsys)
+def test_tuning_cli_ends_a_mistake_before_any_trial(
+    argv, message, no_cifar10, clean_exit, tmp_path
+):
+    error = clean_exit(tuning_main, [*argv, "--directory", str(tmp_path)])
     assert message in error
     assert not any(tmp_path.iterdir())  # no run folder, no trial
 

@@ -21,6 +21,7 @@ import keras
 import keras_tuner
 
 from recipes import data
+from recipes.trainers import read_json
 from recipes.trainers.fitting import (
     BACKUP,
     TENSORBOARD,
@@ -557,7 +558,7 @@ def claim_run_dir(run_dir, identity):
     >>> claim_run_dir("runs/tune/digits_random", {"task": "digits", "tuner": "random"})
     """
     path = os.path.join(run_dir, RUN_FILE)
-    previous = _read_json(path)
+    previous = read_json(path)
     if previous and previous != identity:
         raise ValueError(
             f"The run folder {run_dir} holds another search ({path}: {previous}), not this "
@@ -639,7 +640,7 @@ def _retrain_best(task, search, best, task_data, epochs, run_dir, strategy, verb
         "test_score": os.path.join(run_dir, "test_score.json"),
     }
     hp = search.oracle.get_trial(best.trial_id).hyperparameters
-    previous = _read_json(paths["test_score"])
+    previous = read_json(paths["test_score"])
     if (
         previous.get("trial_id") == best.trial_id
         and previous.get("epochs") == epochs
@@ -701,13 +702,6 @@ def _retrain_best(task, search, best, task_data, epochs, run_dir, strategy, verb
         f"{best.score:.4f}); model: {paths['model']}"
     )
     return model, test_metrics, paths
-
-
-def _read_json(path):
-    if not os.path.exists(path):
-        return {}
-    with open(path) as handle:
-        return json.load(handle)
 
 
 @contextlib.contextmanager

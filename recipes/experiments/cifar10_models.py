@@ -35,8 +35,14 @@ import numpy as np
 import recipes
 from callbacks.plots import plt, save_figure
 from recipes.data.image_folder import load_image_data
-from recipes.debugging import training_accuracy
-from recipes.experiments import Experiment, ExperimentResult, Row, register_experiment
+from recipes.experiments import (
+    Experiment,
+    ExperimentResult,
+    Row,
+    fit_and_score,
+    register_experiment,
+    take,
+)
 
 # The document's three models: (row label, preset).
 MODELS = (
@@ -53,75 +59,6 @@ TINY_WIDTHS = {
 SEEDS = 3
 HELD_OUT = 10  # one training image in HELD_OUT is held out for the validation curves
 CLAIM = "document: model 3 > model 2 > model 1 (no figure: its curves are lost)"
-
-
-@dataclasses.dataclass
-class Score:
-    """What ``fit_and_score`` measured.
-
-    Attributes:
-        train: accuracy (%) on the training images, in inference mode.
-        test: accuracy (%) on the test images.
-        epochs: the epochs trained.
-        history: ``fit``'s history (per-epoch ``loss``, ``accuracy``...).
-    """
-
-    train: float
-    test: float
-    epochs: int
-    history: dict
-
-
-def take(x, y, count, seed):
-    """``count`` examples of ``(x, y)`` drawn at random without repeats, in a
-    random order (all of them, as they are, when ``count`` is ``None``).
-
-    Example:
-
-    >>> x_small, y_small = take(x_train, y_train, 1000, seed=0)
-    """
-    if count is None:
-        return x, y
-    index = np.random.default_rng(seed).permutation(len(x))[:count]
-    return x[index], y[index]
-
-
-def fit_and_score(model, train, test, *, epochs, batch_size, eager=False, **fit_options):
-    """Fits a compiled classifier on ``train``, then measures its accuracy on the
-    training and test images (in inference mode).
-
-    Args:
-        model: a compiled model whose metrics include ``"accuracy"``.
-        train: ``(x, y)`` arrays to fit.
-        test: ``(x, y)`` arrays to test on.
-        epochs: the most epochs to train (a callback may stop it sooner).
-        batch_size: examples per step.
-        eager: for a few images: run eagerly (no tracing or compilation) and
-            measure the accuracies by calling the model on all the images at once.
-        **fit_options: more ``fit`` arguments (``callbacks``, ``validation_data``).
-
-    Returns:
-        A ``Score``.
-
-    Example:
-
-    >>> score = fit_and_score(recipes.build("cifar10_lenet"), (x, y), (x_test, y_test),
-    ...                       epochs=10, batch_size=64)
-    """
-    model.run_eagerly = eager
-    history = model.fit(
-        *train, epochs=epochs, batch_size=batch_size, verbose=0, **fit_options
-    ).history
-    if eager:
-        scores = [training_accuracy(model, x, y) for x, y in (train, test)]
-    else:
-        scores = [
-            model.evaluate(x, y, batch_size=max(batch_size, 256), verbose=0, return_dict=True)[
-                "accuracy"
-            ]
-            for x, y in (train, test)
-        ]
-    return Score(100 * scores[0], 100 * scores[1], len(history["loss"]), history)
 
 
 def run(request):

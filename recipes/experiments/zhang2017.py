@@ -59,8 +59,14 @@ import recipes
 from callbacks.plots import plt, save_figure
 from recipes.augment import build_augmentation
 from recipes.data.image_folder import load_image_data
-from recipes.experiments import Experiment, ExperimentResult, Row, register_experiment
-from recipes.experiments.cifar10_models import fit_and_score, take
+from recipes.experiments import (
+    Experiment,
+    ExperimentResult,
+    Row,
+    fit_and_score,
+    register_experiment,
+    take,
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -315,9 +315,34 @@ def write_metrics(output_dir, metrics):
     >>> paths["metrics"] = write_metrics("runs/digits", {"recipe": "digits_mlp"})
     """
     path = os.path.join(output_dir, "metrics.json")
-    with open(path, "w") as handle:
-        json.dump({**metrics, "backend": keras.backend.backend()}, handle, indent=2)
+    write_json(path, {**metrics, "backend": keras.backend.backend()}, indent=2)
     return path
+
+
+def read_json(path):
+    """The JSON value in the file at ``path``, or ``{}`` when there is none.
+
+    Example:
+
+    >>> read_json("runs/digits/metrics.json")["test"]
+    """
+    if not os.path.exists(path):
+        return {}
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def write_json(path, value, indent=None):
+    """Writes ``value`` as JSON at ``path`` in one step: a kill leaves the old file
+    or the new one, never half of one.
+
+    Example:
+
+    >>> write_json("runs/digits/backup/run_state.json", {"epochs": {}})
+    """
+    with open(f"{path}.tmp", "w") as handle:
+        json.dump(value, handle, indent=indent)
+    os.replace(f"{path}.tmp", path)
 
 
 def register_trainer(trainer):

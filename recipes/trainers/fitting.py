@@ -40,7 +40,7 @@ import keras
 import numpy as np
 
 from callbacks.curves import TrainingCurves
-from recipes.trainers import TrainResult, write_metrics
+from recipes.trainers import TrainResult, read_json, write_json, write_metrics
 
 BACKUP = "backup"  # the folder of BackupAndRestore and the run's state
 RUN_STATE = "run_state.json"
@@ -392,7 +392,7 @@ class RunState(keras.callbacks.Callback):
         self.saved = {str(epochs_done): json.loads(json.dumps(entry, default=float))}
         if previous is not None:
             self.saved[str(epochs_done - 1)] = previous
-        _write_json(
+        write_json(
             os.path.join(self.folder, RUN_STATE),
             {"identity": self.identity, "epochs": self.saved},
         )
@@ -451,7 +451,7 @@ def _identity(request):
 def _check_backup(backup, identity):
     """The saved run state in ``backup`` (``{}`` with none, or no ``backup``);
     raises ``ValueError`` when it belongs to a run of other settings."""
-    saved = _read_json(os.path.join(backup, RUN_STATE)) if backup else {}
+    saved = read_json(os.path.join(backup, RUN_STATE)) if backup else {}
     if saved and saved.get("identity") != identity:
         before = saved.get("identity") or {}
         changed = sorted(
@@ -496,18 +496,3 @@ def _callbacks(request, model, epochs):
         paths["checkpoint"] = os.path.join(request.checkpoint_dir, "latest.keras")
         callbacks.append(keras.callbacks.ModelCheckpoint(paths["checkpoint"]))
     return callbacks, paths, state
-
-
-def _read_json(path):
-    if not os.path.exists(path):
-        return {}
-    with open(path) as handle:
-        return json.load(handle)
-
-
-def _write_json(path, value):
-    """Writes ``value`` as JSON at ``path`` in one step (a kill leaves the old file
-    or the new one, never half of one)."""
-    with open(f"{path}.tmp", "w") as handle:
-        json.dump(value, handle)
-    os.replace(f"{path}.tmp", path)
