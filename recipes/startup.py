@@ -10,7 +10,9 @@ does not hide the oneDNN and CUDA lines (they are written while the libraries
 load), and they do not go through Python's ``sys.stderr``; so ``quiet_start``
 points file descriptor 2 at ``/dev/null`` only while Keras (and its backend) is
 imported and its devices are listed (``recipes.environment.devices``), then puts
-it back. The module imports no backend by name.
+it back. On the JAX and PyTorch backends TensorFlow is imported there too, where
+it is installed: the data pipelines (tf.data, tensorflow-datasets) load it on
+every backend, and its lines would print then, in the middle of the run.
 
 Nothing is turned off: oneDNN stays on (the numbers do not change), the devices
 found are the same (``recipes.info()`` reports them), and the warnings and errors
@@ -34,6 +36,7 @@ Example:
 """
 
 import contextlib
+import importlib.util
 import os
 import sys
 
@@ -118,7 +121,17 @@ def quiet_start():
             from recipes.environment import devices
 
             devices()  # where a backend looks for GPUs ("failed call to cuInit")
+        _load_tensorflow()
     return True
+
+
+def _load_tensorflow():
+    """Imports TensorFlow where it is installed and lists its devices (already done
+    on its own backend)."""
+    if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow"):
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()
 
 
 def _one_of_several_processes():

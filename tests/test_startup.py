@@ -2,13 +2,16 @@
 no warning the package causes itself, unless RECIPES_VERBOSE_STARTUP asks for
 the start-up lines (recipes/startup.py)."""
 
+import itertools
 import os
 import platform
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from recipes import startup
 
@@ -21,10 +24,13 @@ START_UP_LINES = (
 )
 
 
-def run_command_line(*args, cwd, verbose=False):
-    """``python -m recipes ARGS`` in a fresh process, TF_CPP_MIN_LOG_LEVEL unset."""
+def run_command_line(*args, cwd, verbose=False, backend=None):
+    """``python -m recipes ARGS`` in a fresh process, TF_CPP_MIN_LOG_LEVEL unset
+    (on ``backend``, default the tests' own)."""
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     env.pop(startup.VERBOSE_VARIABLE, None)
+    if backend:
+        env["KERAS_BACKEND"] = backend
     if verbose:
         env[startup.VERBOSE_VARIABLE] = "1"
     return subprocess.run(
@@ -75,6 +81,32 @@ def test_train_prints_no_start_up_lines_and_no_shuffle_warning(tmp_path):
     printed = [line for line in START_UP_LINES if line in result.stderr]
     assert not printed, result.stderr
     assert "`shuffle=True` was passed" not in result.stderr
+
+
+def test_on_jax_reading_images_through_tf_data_prints_no_start_up_lines(tmp_path):
+    pytest.importorskip("jax")
+    for split, label, i in itertools.product(("train", "test"), range(2), range(3)):
+        folder = tmp_path / "tree" / split / f"class{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((8, 8, 3), 100 * label, np.uint8)).save(folder / f"{i}.png")
+    result = run_command_line(
+        "train",
+        "cifar10_lenet",
+        "--data-dir",
+        "tree",
+        "--epochs",
+        "1",
+        "--verbose",
+        "0",
+        "--output",
+        "run",
+        cwd=tmp_path,
+        backend="jax",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "cifar10_lenet: test accuracy=" in result.stdout
+    printed = [line for line in START_UP_LINES if line in result.stderr]
+    assert not printed, result.stderr
 
 
 def test_info_shows_the_start_up_lines_when_asked_and_still_reports_devices(tmp_path):
