@@ -113,6 +113,17 @@ def test_cifar10_models_tiny_gives_the_mean_and_spread_of_three_seeds(cifar10_tr
     )
 
 
+def test_the_full_size_decays_the_rate_to_zero_over_the_most_epochs():
+    mlp = zhang2017.schedules(experiments.ExperimentRequest(size="full"))["mlp"]
+    rate = mlp.learning_rate_for(50_000)
+    steps = 391 * mlp.epochs  # 50,000 images in batches of 128
+    assert float(rate(0)) == pytest.approx(mlp.learning_rate) and mlp.learning_rate == 1e-4
+    assert float(rate(steps // 2)) == pytest.approx(mlp.learning_rate / 2)
+    assert float(rate(steps)) == pytest.approx(0.0, abs=1e-12)
+    quick = zhang2017.schedules(experiments.ExperimentRequest(size="quick"))["mlp"]
+    assert quick.learning_rate_for(4000) == 1e-3  # constant
+
+
 def test_the_quick_size_leaves_model_3_to_the_full_run():
     row = cifar10_models._waiting_row(cifar10_models.MODELS[2][0])
     assert np.isnan(row.ours) and "waits for the full run" in row.note
