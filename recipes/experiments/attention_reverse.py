@@ -134,6 +134,6 @@ register_experiment(
         "seed 002, Sequence to sequence (seq2seq) and Seq2seq with attention "
         "[Bahdanau et al., 2014]",
         run,
-        "about 10 min on 2 CPU cores, a few on a GPU",
+        "about 3 min on 2 CPU cores",
     )
 )

@@ -151,6 +151,6 @@ register_experiment(
         "seed 004's five predict_sentiment scores beside ours (toy reviews, no IMDB)",
         "seed 004, Sentiment analysis with transformers and GRU (In [117] to In [121])",
         run,
-        "about 2 min on 2 CPU cores (3 seeds)",
+        "about 1 min on 2 CPU cores (3 seeds)",
     )
 )

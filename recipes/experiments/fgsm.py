@@ -180,6 +180,6 @@ register_experiment(
         "seed 003's FGSM attack and adversarial training: accuracy against epsilon",
         "seed 003 (week 8), 8.6 Adversarial approaches: FGSM and adversarial training",
         run,
-        "about 3 min on 2 CPU cores (5 seeds)",
+        "about 1 min on 2 CPU cores (5 seeds)",
     )
 )

@@ -141,6 +141,6 @@ register_experiment(
         "seed 004, Density estimation with normalizing flows; figures from the keras-io "
         "RealNVP example (make_moons(3000, noise=0.05), validation_split=0.2)",
         run,
-        "about 2 min on 2 CPU cores",
+        "about 1 min on 2 CPU cores",
     )
 )
