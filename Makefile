@@ -11,6 +11,8 @@ EPOCHS ?= 10
 DIR ?= runs/tune
 PYTEST_ARGS ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# Test runs (pytest) load TensorFlow quietly too, as the command lines do (recipes/startup.py).
+export RECIPES_QUIET_STARTUP ?= 1
 
 .PHONY: help install test demo train tensorboard tune reproduce lint bench clean
 

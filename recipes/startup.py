@@ -24,7 +24,10 @@ It acts only in the package's command lines (``python -m recipes``, ``python -m
 tuning``, ``python -m benchmarks``, which the ``make`` targets run): ``recipes/__init__.py`` and
 ``tuning/__init__.py`` import this module first, and importing it runs
 ``quiet_start()``. ``import recipes`` in a program or a notebook is unchanged.
-``RECIPES_VERBOSE_STARTUP=1`` shows the lines (for a bug report).
+``RECIPES_VERBOSE_STARTUP=1`` shows the lines (for a bug report);
+``RECIPES_QUIET_STARTUP=1`` makes any other process importing ``recipes`` start
+quietly too (the Makefile sets it for the test runs: pytest would print its copy
+of the lines at the end of the run).
 
 In a process of a distributed search (``KERASTUNER_TUNER_ID`` set) it also lets
 several processes share a GPU, where the user has not chosen otherwise
@@ -42,6 +45,7 @@ import sys
 
 COMMAND_LINES = ("recipes", "tuning", "benchmarks")
 VERBOSE_VARIABLE = "RECIPES_VERBOSE_STARTUP"
+QUIET_VARIABLE = "RECIPES_QUIET_STARTUP"
 # Set in every process of a distributed search (KerasTuner's chief and workers),
 # where the user has not chosen, so that several of them share one GPU: TensorFlow
 # grows its memory as it needs it instead of taking it all, JAX (XLA) does not
@@ -66,6 +70,22 @@ def is_command_line(argv=None):
     if "-m" not in argv[:-1]:
         return False
     return argv[argv.index("-m") + 1].partition(".")[0] in COMMAND_LINES
+
+
+def wants_quiet_start(environ, argv=None):
+    """Whether a process with the environment ``environ`` and the command line
+    ``argv`` (default: this process's) starts quietly: a command line of the
+    package, or any process with ``RECIPES_QUIET_STARTUP`` set, unless
+    ``RECIPES_VERBOSE_STARTUP`` is set.
+
+    Example:
+
+    >>> wants_quiet_start({"RECIPES_QUIET_STARTUP": "1"}, ["python", "-m", "pytest"])
+    True
+    """
+    if environ.get(VERBOSE_VARIABLE, "") not in ("", "0"):
+        return False
+    return is_command_line(argv) or environ.get(QUIET_VARIABLE, "") not in ("", "0")
 
 
 @contextlib.contextmanager
@@ -102,14 +122,14 @@ def shared_gpu_settings(environ):
 
 def quiet_start():
     """Imports Keras (and with it its backend's libraries: TensorFlow by default)
-    and lists its devices, with standard error silenced, in a command line of the
-    package unless ``RECIPES_VERBOSE_STARTUP`` is set.
+    and lists its devices, with standard error silenced, where
+    ``wants_quiet_start``.
 
     Returns:
         ``True`` when the start was quiet, ``False`` when nothing was done.
     """
     os.environ.update(shared_gpu_settings(os.environ))  # before any GPU is touched
-    if os.environ.get(VERBOSE_VARIABLE, "") not in ("", "0") or not is_command_line():
+    if not wants_quiet_start(os.environ):
         return False
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with standard_error_silenced():

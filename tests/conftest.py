@@ -7,10 +7,10 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("RECIPES_DOWNLOAD", "0")  # tests never download
 
+from recipes import testing  # noqa: E402, I001  (first: it loads Keras quietly under make)
+
 import keras  # noqa: E402
 import pytest  # noqa: E402
-
-from recipes import testing  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)

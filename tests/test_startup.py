@@ -59,8 +59,24 @@ def test_only_the_package_command_lines_start_quietly(argv, expected):
     assert startup.is_command_line(argv) is expected
 
 
-def test_a_program_importing_recipes_is_left_as_it_is():
+def test_a_program_importing_recipes_is_left_as_it_is(monkeypatch):
+    monkeypatch.delenv(startup.QUIET_VARIABLE, raising=False)  # set by `make test`
     assert startup.quiet_start() is False  # pytest is no command line of the package
+
+
+@pytest.mark.parametrize(
+    "environ, argv, expected",
+    [
+        ({}, ["python", "-m", "recipes", "info"], True),
+        ({}, ["python", "-m", "pytest"], False),
+        ({"RECIPES_QUIET_STARTUP": "1"}, ["python", "-m", "pytest"], True),
+        ({"RECIPES_QUIET_STARTUP": "0"}, ["python", "train.py"], False),
+        ({"RECIPES_VERBOSE_STARTUP": "1"}, ["python", "-m", "recipes", "info"], False),
+        ({"RECIPES_VERBOSE_STARTUP": "1", "RECIPES_QUIET_STARTUP": "1"}, ["x.py"], False),
+    ],
+)
+def test_quiet_start_where_asked_unless_verbose_is(environ, argv, expected):
+    assert startup.wants_quiet_start(environ, argv) is expected
 
 
 def test_standard_error_is_silenced_inside_the_block_only(capfd):
