@@ -39,7 +39,6 @@ Example:
 """
 
 import contextlib
-import importlib.util
 import os
 import sys
 
@@ -146,12 +145,15 @@ def quiet_start():
 
 
 def _load_tensorflow():
-    """Imports TensorFlow where it is installed and lists its devices (already done
-    on its own backend)."""
-    if "tensorflow" not in sys.modules and importlib.util.find_spec("tensorflow"):
+    """Imports TensorFlow and lists its devices (already done on its own backend);
+    nothing where it is not installed (the GPU machines run JAX alone)."""
+    if "tensorflow" in sys.modules:
+        return
+    try:
         import tensorflow
-
-        tensorflow.config.list_physical_devices()
+    except ImportError:
+        return
+    tensorflow.config.list_physical_devices()
 
 
 def _one_of_several_processes():
