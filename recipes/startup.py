@@ -10,9 +10,10 @@ does not hide the oneDNN and CUDA lines (they are written while the libraries
 load), and they do not go through Python's ``sys.stderr``; so ``quiet_start``
 points file descriptor 2 at ``/dev/null`` only while Keras (and its backend) is
 imported and its devices are listed (``recipes.environment.devices``), then puts
-it back. On the JAX and PyTorch backends TensorFlow is imported there too, where
-it is installed: the data pipelines (tf.data, tensorflow-datasets) load it on
-every backend, and its lines would print then, in the middle of the run.
+it back. On the JAX and PyTorch backends TensorFlow is loaded there too, where
+it is installed (``recipes.data.preload``): the data pipelines (tf.data,
+tensorflow-datasets) load it on every backend, and its lines would print then,
+in the middle of the run. The module imports no backend by name.
 
 Nothing is turned off: oneDNN stays on (the numbers do not change), the devices
 found are the same (``recipes.info()`` reports them), and the warnings and errors
@@ -140,20 +141,10 @@ def quiet_start():
             from recipes.environment import devices
 
             devices()  # where a backend looks for GPUs ("failed call to cuInit")
-        _load_tensorflow()
+        from recipes.data.preload import preload_tensorflow
+
+        preload_tensorflow()
     return True
-
-
-def _load_tensorflow():
-    """Imports TensorFlow and lists its devices (already done on its own backend);
-    nothing where it is not installed (the GPU machines run JAX alone)."""
-    if "tensorflow" in sys.modules:
-        return
-    try:
-        import tensorflow
-    except ImportError:
-        return
-    tensorflow.config.list_physical_devices()
 
 
 def _one_of_several_processes():
