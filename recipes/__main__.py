@@ -154,7 +154,8 @@ def _command_train(args):
     if refused:
         raise ValueError(_refusal(args.name, trainer, refused))
     train_arguments = dict(dataset=args.dataset, data_dir=args.data_dir, **options, **overrides)
-    check_training(args.name, **train_arguments)
+    distribute = getattr(args, "distribute", "auto")  # demo has no --distribute
+    check_training(args.name, distribute=distribute, **train_arguments)
     result = train_recipe(
         args.name,
         output_dir=args.output or f"runs/{args.name}",
@@ -164,7 +165,7 @@ def _command_train(args):
         verbose=args.verbose,
         precision_policy=args.precision,
         restart=args.restart,
-        distribute=getattr(args, "distribute", "auto"),  # demo has no --distribute
+        distribute=distribute,
         **train_arguments,
     )
     scores = ", ".join(f"{k}={v:.4f}" for k, v in result.test_metrics.items())

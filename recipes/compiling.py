@@ -11,6 +11,7 @@ the throughput of one step per call for a small MLP on TensorFlow, 1.5-2x on JAX
 ``model.steps_per_execution = 1`` before ``fit``.
 """
 
+import contextlib
 import dataclasses
 import functools
 import inspect
@@ -81,6 +82,26 @@ def set_steps_per_execution(steps):
     previous = steps_per_execution()
     _steps_per_execution = steps
     return previous
+
+
+@contextlib.contextmanager
+def steps_per_execution_set_to(steps):
+    """Models built inside the block run ``steps`` training steps per compiled
+    call; the setting from before the block (the default included) comes back
+    after it.
+
+    Example:
+
+    >>> with steps_per_execution_set_to(1):  # per-batch callbacks
+    ...     model = recipes.build("mnist_mlp")
+    """
+    global _steps_per_execution
+    saved = _steps_per_execution
+    set_steps_per_execution(steps)
+    try:
+        yield
+    finally:
+        _steps_per_execution = saved
 
 
 def steps_dividing(steps_per_epoch, limit=DEFAULT_STEPS_PER_EXECUTION):

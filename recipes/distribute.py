@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 import keras
 
 from recipes.checks import check_choice
-from recipes.compiling import set_steps_per_execution
+from recipes.compiling import steps_per_execution_set_to
 from recipes.data.sharding import even_batches, is_tf_dataset
 from recipes.registry import get_recipe
 from recipes.tensorflow_strategy import mirrored_strategy
@@ -111,12 +111,8 @@ class MirroredTraining:
     @contextlib.contextmanager
     def scope(self):
         """The strategy's scope, models built in it compiled with one step per call."""
-        previous = set_steps_per_execution(1)
-        try:
-            with self.strategy.scope():
-                yield
-        finally:
-            set_steps_per_execution(previous)
+        with steps_per_execution_set_to(1), self.strategy.scope():
+            yield
 
 
 def local_distribution(distribute="auto"):

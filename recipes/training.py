@@ -130,7 +130,9 @@ def train_recipe(
     )
 
 
-def check_training(name, dataset=None, data_dir=None, build_model=True, **overrides):
+def check_training(
+    name, dataset=None, data_dir=None, build_model=True, distribute="auto", **overrides
+):
     """Checks, before any training, that preset ``name`` can train as asked.
 
     The preset and its trainer exist; a ``data_dir`` is one the trainer reads and
@@ -144,6 +146,9 @@ def check_training(name, dataset=None, data_dir=None, build_model=True, **overri
         dataset: default: the preset's dataset.
         data_dir: an image-folder tree, for trainers that read one.
         build_model: also build the model (``python -m recipes train`` does).
+        distribute: with ``build_model``, ``"auto"`` joins the other processes
+            of a multi-host run first (JAX's first computation must come after),
+            ``"none"`` trains alone (see ``recipes.distribute.start_processes``).
         **overrides: the trainer's options and builder arguments, as
             ``train_recipe`` takes them.
 
@@ -176,7 +181,7 @@ def check_training(name, dataset=None, data_dir=None, build_model=True, **overri
     elif (dataset or recipe.dataset) is not None:
         _check_dataset(name, dataset or recipe.dataset, {**recipe.kwargs, **arguments})
     if build_model:
-        start_processes()  # a multi-host run joins before JAX's first computation
+        start_processes(distribute)  # a multi-host run joins before JAX's first computation
         build(name, **arguments)
         keras.backend.clear_session()
 

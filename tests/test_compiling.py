@@ -40,6 +40,16 @@ def test_several_steps_per_call_still_runs_every_batch_of_a_partial_epoch():
     assert history.history["loss"][-1] < history.history["loss"][0]
 
 
+def test_a_block_of_single_steps_gives_the_default_back(monkeypatch):
+    from recipes.compiling import steps_per_execution_set_to
+
+    monkeypatch.setenv("RECIPES_STEPS_PER_EXECUTION", "8")
+    with steps_per_execution_set_to(1):
+        assert recipes.build_mlp(input_shape=(8,), num_classes=3).steps_per_execution == 1
+    monkeypatch.setenv("RECIPES_STEPS_PER_EXECUTION", "4")  # still read after the block
+    assert recipes.steps_per_execution() == 4
+
+
 def test_set_steps_per_execution_applies_to_models_built_afterwards(monkeypatch):
     previous = recipes.set_steps_per_execution(1)
     try:

@@ -85,6 +85,13 @@ def test_one_process_and_none_start_nothing(monkeypatch):
     assert start_processes("none") == (0, 1)
 
 
+def test_checking_a_run_told_to_train_alone_joins_no_other_process(monkeypatch):
+    from recipes.training import check_training
+
+    monkeypatch.setenv(ENV_NUM_PROCESSES, "2")  # would join (or, off JAX, be refused)
+    check_training("digits_mlp", distribute="none")
+
+
 def test_several_processes_need_a_whole_number(monkeypatch):
     monkeypatch.setenv(ENV_NUM_PROCESSES, "two")
     with pytest.raises(ValueError, match="KERAS_DISTRIBUTION_NUM_PROCESSES` must be an integer"):

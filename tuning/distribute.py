@@ -112,11 +112,12 @@ def serve_oracle(oracle, poll_seconds=0.2):
     """
     from keras_tuner.src.distribute import oracle_chief
 
+    timeout = worker_timeout()  # a malformed value fails before the port opens
     servicer = watchful_servicer(oracle)
     server = start_oracle_server(servicer)
     try:
         while not (servicer.stop_triggered and oracle_chief.exit_chief(oracle)):
-            servicer.fail_silent_workers(worker_timeout())
+            servicer.fail_silent_workers(timeout)
             time.sleep(poll_seconds)
     finally:
         server.stop(grace=None)
@@ -237,9 +238,10 @@ def heartbeat(oracle, trial_id):
         yield
         return
     done = threading.Event()
+    interval = worker_timeout() / 5  # read here: an error in the thread would be silent
 
     def beat():
-        while not done.wait(worker_timeout() / 5):
+        while not done.wait(interval):
             with contextlib.suppress(Exception):  # the chief may be gone at the end
                 oracle.get_trial(trial_id)
 

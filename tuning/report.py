@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 
 from callbacks.plots import plt, save_figure
+from recipes.trainers import read_json
 
 RUN_FILE = "run.json"
 # Logged by LearningRateScheduler during training, but not a measure of the model.
@@ -72,10 +73,7 @@ def load_trials(project_dir):
         with open(path) as handle:
             state = json.load(handle)
         run_path = os.path.join(os.path.dirname(path), RUN_FILE)
-        run = {}
-        if os.path.exists(run_path):
-            with open(run_path) as handle:
-                run = json.load(handle)
+        run = read_json(run_path)
         metrics = {
             name: _last_value(history)
             for name, history in state["metrics"]["metrics"].items()

@@ -21,7 +21,7 @@ import keras
 import keras_tuner
 
 from recipes import data
-from recipes.trainers import read_json
+from recipes.trainers import read_json, write_json
 from recipes.trainers.fitting import (
     BACKUP,
     TENSORBOARD,
@@ -566,8 +566,7 @@ def claim_run_dir(run_dir, identity):
             f"folder. Received: directory={os.path.dirname(run_dir)!r}"
         )
     os.makedirs(run_dir, exist_ok=True)
-    with open(path, "w") as handle:
-        json.dump(identity, handle, indent=2)
+    write_json(path, identity, indent=2)
 
 
 def _run_identity(task, tuner, task_data):

@@ -16,10 +16,6 @@ images and tests on the 10,000 (model 3 waits for the full run: 10 epochs of it
 would take 15 min per seed on 2 CPU cores); ``tiny`` trains narrow models for 2
 epochs on whatever the data holds (the tests' few images).
 
-This module also holds what the CIFAR-10 experiments share (``zhang2017`` uses
-it): ``take`` (a seeded subset) and ``fit_and_score`` (fit, then the training and
-test accuracy).
-
 Example:
 
 >>> from recipes.experiments import reproduce

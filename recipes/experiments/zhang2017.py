@@ -62,7 +62,6 @@ import keras
 import numpy as np
 
 import recipes
-from callbacks.plots import plt, save_figure
 from recipes.augment import build_augmentation
 from recipes.data.image_folder import load_image_data
 from recipes.experiments import (
@@ -73,6 +72,7 @@ from recipes.experiments import (
     register_experiment,
     take,
 )
+from recipes.plots import plot_series
 
 
 @dataclasses.dataclass(frozen=True)
@@ -414,16 +414,11 @@ def _figure_note(curves, model):
 
 def _plot_figure_1a(curves, steps_per_epoch, title, path):
     """The training loss of each curve against the steps (figure 1a)."""
-    figure, axis = plt.subplots(figsize=(6, 4))
-    for kind, score in curves.items():
-        loss = score.history["loss"]
-        axis.plot(steps_per_epoch * np.arange(1, len(loss) + 1), loss, marker=".", label=kind)
-    axis.set_xlabel("steps")
-    axis.set_ylabel("average training loss")
-    axis.set_title(title, fontsize=10)
-    axis.grid(alpha=0.3)
-    axis.legend()
-    return save_figure(figure, path)
+    series = {
+        kind: (steps_per_epoch * np.arange(1, score.epochs + 1), score.history["loss"])
+        for kind, score in curves.items()
+    }
+    return plot_series(path, series, "steps", "average training loss", title)
 
 
 register_experiment(
